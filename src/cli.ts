@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './controller/config.js';
+import { startReef } from './controller/main.js';
+import { packageRoot } from './controller/paths.js';
+
+const HELP = `reef — edge provisioning controller for bare-metal pre-staging
+
+Usage:
+  reef serve            run the controller (HTTP API, task ISOs, iPXE boot scripts)
+  reef --help           this text
+  reef --version        print the version
+
+Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
+  REEF_LISTEN                 host:port to listen on            (default 0.0.0.0:8080)
+  REEF_DATA_DIR               SQLite database and media         (default ./data)
+  REEF_PUBLIC_URL             URL machines use to reach reef    (default from REEF_LISTEN)
+  LOG_LEVEL                   trace|debug|info|warn|error       (default info)
+  REEF_MEDIA_SIGNING_SECRET   sign /media URLs with HMAC        (default: unsigned)
+  REEF_MEDIA_URL_TTL          lifetime of signed URLs           (default 24h)
+  REEF_MEDIA_RETENTION        keep ISOs of finished jobs        (default 14d)
+  REEF_MEDIA_CLEANUP_SCHEDULE cron schedule of the cleanup      (default "17 * * * *")
+  REEF_WEBHOOK_SECRET         X-Webhook-Secret for /api/v1/status-webhook
+  REEF_BOOT_KERNEL, REEF_BOOT_INITRD, REEF_BOOT_CMDLINE
+                              maintenance OS for /boot.ipxe chain boot
+  REEF_BOOT_ISO               live ISO served as /media/tasks/<job>/boot.iso for sanboot
+  REEF_MAX_BODY               request body limit in bytes       (default 1048576)
+  REEF_SHUTDOWN_GRACE         time given to in-flight requests  (default 10s)
+`;
+
+const version = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+const serve = async (): Promise<void> => {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`reef: configuration error:\n${err.message.replace(/^/gm, '  ')}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const reef = await startReef(config);
+  process.stdout.write(`reef listening on ${reef.url} (public URL ${reef.publicUrl})\n`);
+  const stop = (signal: string) => {
+    reef.log.info({ signal }, 'shutting down');
+    reef.close().then(
+      () => process.exit(0),
+      (err) => {
+        reef.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+};
+
+const main = async (argv: string[]): Promise<void> => {
+  const [command] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return;
+    case '--version':
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return;
+    default:
+      process.stderr.write(`reef: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+      process.exit(2);
+  }
+};
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+    process.stderr.write(`reef: cannot listen: ${e.message}\n`);
+  } else {
+    process.stderr.write(`reef: ${e.stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

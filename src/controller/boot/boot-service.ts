@@ -1,0 +1,56 @@
+import { fieldError } from '../errors.js';
+import type { JobTokens } from '../jobs/ids.js';
+import type { JobStore } from '../jobs/job-model.js';
+import type { MachineService } from '../machines/machine-service.js';
+import type { MediaService } from '../media/media-service.js';
+import { chainScript, localBootScript, sanbootScript } from './ipxe.js';
+
+export interface BootConfig {
+  kernel?: string;
+  initrd?: string;
+  cmdline: string;
+}
+
+const absolute = (url: string, base: string) => (/^[a-z]+:\/\//i.test(url) ? url : `${base}/${url.replace(/^\/+/, '')}`);
+
+/** Picks the iPXE script for a machine: its active job's maintenance OS, or the local disk. */
+export const createBootService = (deps: {
+  machines: MachineService;
+  jobs: JobStore;
+  tokens: JobTokens;
+  media: MediaService;
+  boot: BootConfig;
+  publicUrl: string;
+  now: () => number;
+}) => ({
+  script(query: { serial?: string; mac?: string }): string {
+    if (query.serial === undefined && query.mac === undefined) {
+      throw fieldError('serial', 'give ?serial= or ?mac= (iPXE: ?serial=${serial}&mac=${net0/mac})', 'request');
+    }
+    const machine = deps.machines.lookup(query.serial !== undefined ? { serial: query.serial } : { mac: query.mac! });
+    if (!machine) return localBootScript(`machine ${query.serial ?? query.mac} is not known to reef`);
+    const job = deps.jobs.findActive(machine.serial);
+    if (!job) return localBootScript(`no active job for ${machine.serial}`);
+    const t = deps.now();
+    const note = (message: string, level: 'info' | 'error' = 'info') =>
+      deps.jobs.record(job.id, { time: t, level, step: 'boot', message, bytesDone: null, bytesTotal: null, deliveryId: null, source: 'controller' }, { updatedAt: t });
+    if (deps.media.hasBootIso()) {
+      note('iPXE fetched its script: sanboot of the boot ISO');
+      return sanbootScript({ jobId: job.id, isoUrl: deps.media.bootIsoUrl(job.id) });
+    }
+    const { kernel, initrd, cmdline } = deps.boot;
+    if (kernel && initrd) {
+      note('iPXE fetched its script: chain to the maintenance OS');
+      const args = [
+        `reef.controller=${deps.publicUrl}`,
+        `reef.job=${job.id}`,
+        `reef.token=${deps.tokens.issue(job.id)}`,
+        ...cmdline.split(/\s+/).filter(Boolean),
+      ];
+      return chainScript({ jobId: job.id, kernelUrl: absolute(kernel, deps.publicUrl), initrdUrl: absolute(initrd, deps.publicUrl), args });
+    }
+    note('iPXE asked for a script but no maintenance OS is configured (REEF_BOOT_KERNEL + REEF_BOOT_INITRD, or REEF_BOOT_ISO)', 'error');
+    return localBootScript(`job ${job.id} is waiting, but reef has no maintenance OS configured (REEF_BOOT_KERNEL/REEF_BOOT_INITRD or REEF_BOOT_ISO)`);
+  },
+});
+export type BootService = ReturnType<typeof createBootService>;

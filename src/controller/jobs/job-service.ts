@@ -1,0 +1,229 @@
+import { DomainError, fieldError, notFound, unauthorized } from '../errors.js';
+import type { MachineService } from '../machines/machine-service.js';
+import type { Recipe } from '../recipes/recipe-normalize.js';
+import { type RecipeService, validateRecipe } from '../recipes/recipe-service.js';
+import { parseWith } from '../validate.js';
+import { JOB_ID, type JobTokens, newJobId, safeEqual } from './ids.js';
+import type { Job, JobEvent, JobPatch, JobStore } from './job-model.js';
+import { ACTIVE_STATUSES, type JobEventInput, jobCreateSchema, jobEventSchema, jobListQuerySchema, shoalWebhookSchema } from './job.schema.js';
+import { eventView, jobView } from './job-view.js';
+
+/** Where task ISOs go; the file-system adapter writes them atomically. */
+export interface TaskMedia {
+  write(jobId: string, iso: Uint8Array): Promise<void>;
+  remove(jobId: string): Promise<void>;
+}
+
+export interface TaskIsoInput {
+  job: Job;
+  token: string;
+  controllerUrl: string;
+}
+
+export interface JobServiceDeps {
+  store: JobStore;
+  machines: MachineService;
+  recipes: RecipeService;
+  media: TaskMedia;
+  buildTaskIso: (input: TaskIsoInput) => Uint8Array;
+  tokens: JobTokens;
+  taskIsoUrl: (jobId: string) => string;
+  publicUrl: string;
+  webhookSecret: string | undefined;
+  now: () => number;
+}
+
+export type ReportOutcome = { ok: true; idempotent?: true; status: Job['status'] };
+
+const isActive = (j: Job) => ACTIVE_STATUSES.includes(j.status);
+
+export const createJobService = (deps: JobServiceDeps) => {
+  const { store, now } = deps;
+  const view = (j: Job) => jobView(j, deps.taskIsoUrl(j.id));
+
+  const mustGet = (id: string): Job => {
+    const job = JOB_ID.test(id) ? store.get(id) : undefined;
+    if (!job) throw notFound('job', id);
+    return job;
+  };
+
+  const resolveRecipe = (body: { recipe?: unknown; recipe_name?: string | undefined }): { recipe: Recipe; name: string | null } => {
+    if (body.recipe_name !== undefined) {
+      const found = deps.recipes.find(body.recipe_name);
+      if (!found) throw fieldError('recipe_name', `no recipe named ${JSON.stringify(body.recipe_name)}`, 'job');
+      return { recipe: found.recipe, name: found.name };
+    }
+    return { recipe: validateRecipe(body.recipe, 'recipe').recipe, name: null };
+  };
+
+  /** Applies one report from the machine to the job; all reads and the write happen synchronously. */
+  const apply = (job: Job, input: JobEventInput, source: JobEvent['source']): ReportOutcome => {
+    if (input.delivery_id && store.hasDelivery(job.id, input.delivery_id)) {
+      return { ok: true, idempotent: true, status: job.status };
+    }
+    if (!isActive(job)) {
+      throw new DomainError('CONFLICT', `job ${job.id} is already ${job.status}; no further reports are taken`);
+    }
+    const t = now();
+    const patch: JobPatch = { updatedAt: t };
+    if (job.status === 'queued') {
+      patch.status = 'provisioning';
+      patch.startedAt = t;
+    }
+    if (input.step) patch.step = input.step;
+    if (input.bytes_done !== undefined) patch.bytesDone = input.bytes_done;
+    if (input.bytes_total !== undefined) patch.bytesTotal = input.bytes_total;
+    let message = input.message ?? '';
+    let level = input.level;
+    if (input.status) {
+      patch.status = input.status;
+      patch.finishedAt = t;
+      if (input.status === 'failed') {
+        patch.failedStep = input.failed_step ?? input.step ?? job.step;
+        patch.reason = input.reason ?? null;
+        level = 'error';
+        message ||= `failed at ${patch.failedStep ?? 'an unknown step'}${input.reason ? `: ${input.reason}` : ''}`;
+      } else {
+        message ||= 'provisioning succeeded';
+      }
+    }
+    store.record(
+      job.id,
+      {
+        time: t,
+        level,
+        step: input.step ?? input.failed_step ?? null,
+        message: message || (input.step ? `step ${input.step}` : 'progress'),
+        bytesDone: input.bytes_done ?? null,
+        bytesTotal: input.bytes_total ?? null,
+        deliveryId: input.delivery_id ?? null,
+        source,
+      },
+      patch,
+    );
+    return { ok: true, status: patch.status ?? job.status };
+  };
+
+  return {
+    async create(body: unknown) {
+      const input = parseWith(jobCreateSchema, body, 'job');
+      const { recipe, name } = resolveRecipe(input);
+      let serial = input.server_serial;
+      if (!serial && input.mac) {
+        const machine = deps.machines.lookup({ mac: input.mac });
+        if (!machine) throw fieldError('mac', `no machine has MAC ${input.mac}; give server_serial to register it`, 'job');
+        serial = machine.serial;
+      }
+      const t = now();
+      const job: Job = {
+        id: newJobId(t),
+        serial: serial!,
+        recipeName: name,
+        recipe,
+        status: 'queued',
+        step: null,
+        bytesDone: null,
+        bytesTotal: null,
+        failedStep: null,
+        reason: null,
+        createdAt: t,
+        updatedAt: t,
+        startedAt: null,
+        finishedAt: null,
+        mediaRemovedAt: null,
+      };
+      const active = store.findActive(job.serial);
+      if (active) throw activeConflict(job.serial, active.id);
+      const iso = deps.buildTaskIso({ job, token: deps.tokens.issue(job.id), controllerUrl: deps.publicUrl });
+      // The ISO is in place before the job row commits, so a committed job always has its ISO.
+      await deps.media.write(job.id, iso);
+      try {
+        store.create(job, { serial: job.serial, macs: input.mac ? [input.mac] : [] }, {
+          time: t,
+          level: 'info',
+          step: null,
+          message: `job queued for ${job.serial} (${recipe.task_target}${name ? `, recipe ${name}` : ''})`,
+          bytesDone: null,
+          bytesTotal: null,
+          deliveryId: null,
+          source: 'controller',
+        });
+      } catch (err) {
+        await deps.media.remove(job.id).catch(() => {});
+        throw err;
+      }
+      return view(job);
+    },
+
+    get(id: string) {
+      const job = mustGet(id);
+      return { ...view(job), events: store.events(job.id).map(eventView) };
+    },
+
+    list(query: Record<string, string>) {
+      const q = parseWith(jobListQuerySchema, query, 'query');
+      const items = store.list({ status: q.status, serial: q.serial, limit: q.limit + 1, before: q.cursor });
+      const page = items.slice(0, q.limit);
+      return { items: page.map(view), next_cursor: items.length > q.limit ? page[page.length - 1]!.id : null };
+    },
+
+    cancel(id: string) {
+      const job = mustGet(id);
+      if (!isActive(job)) throw new DomainError('CONFLICT', `job ${id} is already ${job.status}`);
+      const t = now();
+      store.record(
+        id,
+        { time: t, level: 'warn', step: null, message: 'canceled by operator', bytesDone: null, bytesTotal: null, deliveryId: null, source: 'operator' },
+        { status: 'canceled', finishedAt: t, updatedAt: t },
+      );
+      return view(store.get(id)!);
+    },
+
+    /** Checks the job's bearer token (404 for an unknown job, 401 for a wrong token). */
+    authenticate(id: string, bearer: string | undefined): Job {
+      const job = mustGet(id);
+      if (!deps.tokens.verify(id, bearer)) throw unauthorized(`missing or wrong bearer token for job ${id}`);
+      return job;
+    },
+
+    /** The maintenance OS callback, authenticated by the job's bearer token. */
+    report(id: string, bearer: string | undefined, body: unknown): ReportOutcome {
+      const job = this.authenticate(id, bearer);
+      return apply(job, parseWith(jobEventSchema, body, 'event'), 'agent');
+    },
+
+    /** Shoal's POST /api/v1/status-webhook/{serial}, authenticated by X-Webhook-Secret. */
+    webhook(serial: string, secret: string | undefined, body: unknown): ReportOutcome {
+      const job = store.findActive(serial);
+      const byShared = !!deps.webhookSecret && !!secret && safeEqual(secret, deps.webhookSecret);
+      const byToken = !!job && deps.tokens.verify(job.id, secret);
+      if (!byShared && !byToken) throw unauthorized('missing or wrong X-Webhook-Secret');
+      const input = parseWith(shoalWebhookSchema, body, 'webhook');
+      if (!job) throw notFound('active job for machine', serial);
+      const failed = input.status === 'failed';
+      return apply(
+        job,
+        {
+          level: failed ? 'error' : 'info',
+          status: failed ? 'failed' : 'succeeded',
+          delivery_id: input.delivery_id,
+          failed_step: failed ? (input.failed_step ?? 'unknown') : undefined,
+          step: failed ? input.failed_step : 'webhook-success',
+          message: failed
+            ? `webhook reported failure at step ${input.failed_step ?? 'unknown'}`
+            : `webhook reported success${input.task_target ? ` (${input.task_target})` : ''}`,
+        },
+        'webhook',
+      );
+    },
+
+    countByStatus: () => store.countByStatus(),
+  };
+};
+
+export const activeConflict = (serial: string, jobId: string) =>
+  new DomainError('CONFLICT', `machine ${serial} already has an active job ${jobId}; cancel it or wait for it to finish`, [
+    { path: 'server_serial', message: `active job ${jobId}` },
+  ]);
+
+export type JobService = ReturnType<typeof createJobService>;

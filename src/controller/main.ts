@@ -1,0 +1,118 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import cron from 'node-cron';
+import pino, { type Logger } from 'pino';
+import { createApp } from './app.js';
+import { createBootService } from './boot/boot-service.js';
+import { type Config, defaultPublicUrl } from './config.js';
+import { openDb } from './db/client.js';
+import { createJobTokens } from './jobs/ids.js';
+import { createJobService } from './jobs/job-service.js';
+import { createSqliteJobStore } from './jobs/job-store.sqlite.js';
+import { createMachineService } from './machines/machine-service.js';
+import { createSqliteMachineStore } from './machines/machine-store.sqlite.js';
+import { createMediaService } from './media/media-service.js';
+import { createTaskMediaStore } from './media/media-store.fs.js';
+import { createMediaRetention } from './media/retention.js';
+import { createUrlSigner } from './media/signing.js';
+import { buildTaskIso } from './media/task-iso.js';
+import { createMetrics } from './ops/metrics.js';
+import { createRecipeService } from './recipes/recipe-service.js';
+import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
+import { loadOrCreateSecret } from './secret.js';
+
+export interface RunningReef {
+  /** The URL the server listens on (actual port). */
+  url: string;
+  publicUrl: string;
+  log: Logger;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
+  close(): Promise<void>;
+  sweepMedia(): Promise<{ removed: number; orphans: number }>;
+}
+
+/** Wires config → db → stores → services → app → server, and starts listening. */
+export const startReef = async (config: Config, opts: { log?: Logger } = {}): Promise<RunningReef> => {
+  const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'reef' }, redact: ['req.headers.authorization', '*.password'] });
+  const now = () => Date.now();
+  const opened = openDb(config.dataDir);
+  const secret = loadOrCreateSecret(config.dataDir);
+
+  let handler: ((req: Request, env: unknown) => Response | Promise<Response>) | undefined;
+  const server = createAdaptorServer({ fetch: (req: Request, env: unknown) => handler!(req, env) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const publicUrl = config.publicUrlSet ? config.publicUrl : defaultPublicUrl(config.listen.host, port);
+
+  const recipeStore = createSqliteRecipeStore(opened.db);
+  const machineStore = createSqliteMachineStore(opened.db);
+  const jobStore = createSqliteJobStore(opened.db);
+  const taskMedia = createTaskMediaStore(join(config.dataDir, 'media', 'tasks'));
+  const tokens = createJobTokens(secret);
+  const signer = config.media.signingSecret ? createUrlSigner(config.media.signingSecret, config.media.urlTtlMs, now) : undefined;
+
+  const recipes = createRecipeService({ store: recipeStore, now });
+  const machines = createMachineService({ store: machineStore, now });
+  const media = createMediaService({ getJob: jobStore.get, isoPath: taskMedia.isoPath, signer, publicUrl, bootIso: config.boot.iso });
+  const jobs = createJobService({
+    store: jobStore,
+    machines,
+    recipes,
+    media: taskMedia,
+    buildTaskIso,
+    tokens,
+    taskIsoUrl: media.taskIsoUrl,
+    publicUrl,
+    webhookSecret: config.webhookSecret,
+    now,
+  });
+  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, now });
+  const metrics = createMetrics({ jobsByState: jobs.countByStatus });
+  const ready = () => {
+    try {
+      opened.sqlite.prepare('select 1').get();
+      return null;
+    } catch (err) {
+      return `database: ${(err as Error).message}`;
+    }
+  };
+  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, ready, publicUrl, maxBodyBytes: config.maxBodyBytes });
+  handler = (req, env) => app.fetch(req, env as never);
+
+  const retention = createMediaRetention({ jobs: jobStore, media: taskMedia, retentionMs: config.media.retentionMs, now });
+  const sweepMedia = async () => {
+    const result = await retention.sweep();
+    if (result.removed || result.orphans) log.info(result, 'media retention sweep');
+    return result;
+  };
+  const task = cron.schedule(config.media.cleanupSchedule, () => {
+    sweepMedia().catch((err) => log.error({ err }, 'media retention sweep failed'));
+  });
+
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = `http://${host}:${port}`;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await task.stop();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }, config.shutdownGraceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      });
+      opened.close();
+    })();
+    return closing;
+  };
+  return { url, publicUrl, log, close, sweepMedia };
+};
