@@ -2,11 +2,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { decideRange, ifRangeMatches } from '../media/range.js';
 import type { AppEnv } from './env.js';
 
-const ALREADY_SENT = 'x-hono-already-sent';
 const CHUNK = 1024 * 1024;
 
 export interface SendFileOptions {
@@ -42,7 +42,7 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
   let start = 0;
   let end = size - 1;
   const inm = c.req.header('if-none-match');
-  if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+  if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
     status = 304;
   } else if (ifRangeMatches(c.req.header('if-range'), etag, lastModified)) {
     const range = decideRange(c.req.header('range'), size);
@@ -63,16 +63,13 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
 
   c.set('sentStatus', status);
   const outgoing = c.env?.outgoing;
-  if (outgoing && 'writeHead' in outgoing && !('stream' in outgoing)) {
+  if (withBody && outgoing && 'writeHead' in outgoing && !('stream' in outgoing)) {
+    // The adapter's own marker (a native Response, read-only to us) tells it the reply is sent.
     outgoing.writeHead(status, headers);
-    if (withBody) {
-      await pipeline(body(), outgoing).catch(() => {
-        // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
-      });
-    } else {
-      outgoing.end();
-    }
-    return new Response(null, { headers: { [ALREADY_SENT]: 'true' } });
+    await pipeline(body(), outgoing).catch(() => {
+      // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
+    });
+    return RESPONSE_ALREADY_SENT;
   }
   const webBody = withBody ? (Readable.toWeb(body()) as ReadableStream) : null;
   return new Response(webBody, { status, headers });

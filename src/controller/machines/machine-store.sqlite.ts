@@ -22,17 +22,19 @@ export const createSqliteMachineStore = (db: Db): MachineStore => {
     list: () => db.select({ serial: machines.serial }).from(machines).orderBy(asc(machines.serial)).all().map((r) => load(r.serial)!),
     upsert: (input, now) =>
       db.transaction((tx) => {
-        for (const mac of input.macs) {
+        for (const mac of input.macs ?? []) {
           const owner = tx.select({ serial: machineMacs.serial }).from(machineMacs).where(eq(machineMacs.mac, mac)).get();
           if (owner && owner.serial !== input.serial) throw macInUse(mac, owner.serial);
         }
         const existed = tx.select({ serial: machines.serial }).from(machines).where(eq(machines.serial, input.serial)).get();
         tx.insert(machines)
-          .values({ serial: input.serial, labels: input.labels, createdAt: now, updatedAt: now })
-          .onConflictDoUpdate({ target: machines.serial, set: { labels: input.labels, updatedAt: now } })
+          .values({ serial: input.serial, labels: input.labels ?? {}, createdAt: now, updatedAt: now })
+          .onConflictDoUpdate({ target: machines.serial, set: { ...(input.labels ? { labels: input.labels } : {}), updatedAt: now } })
           .run();
-        tx.delete(machineMacs).where(eq(machineMacs.serial, input.serial)).run();
-        for (const mac of input.macs) tx.insert(machineMacs).values({ mac, serial: input.serial }).run();
+        if (input.macs) {
+          tx.delete(machineMacs).where(eq(machineMacs.serial, input.serial)).run();
+          for (const mac of input.macs) tx.insert(machineMacs).values({ mac, serial: input.serial }).run();
+        }
         return !existed;
       }),
     delete: (serial) =>

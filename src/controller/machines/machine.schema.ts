@@ -11,9 +11,10 @@ export const macSchema = z
 
 export const machineInputSchema = z.strictObject({
   serial: serialSchema,
-  macs: z.array(macSchema).max(64).default([]),
+  macs: z.array(macSchema).max(64).optional(),
   labels: z
     .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are 1-63 letters, digits, ".", "_", "/" or "-"'), z.string().max(256))
-    .default({}),
+    .optional(),
 });
+/** Omitted macs or labels keep what the machine has. */
 export type MachineInput = z.output<typeof machineInputSchema>;

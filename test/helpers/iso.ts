@@ -1,0 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Reads one file out of an ISO image with xorriso (the real tool, Rock Ridge names). */
+export const readIsoFile = (iso: Uint8Array, name: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'reef-iso-'));
+  try {
+    writeFileSync(join(dir, 'x.iso'), iso);
+    execFileSync('xorriso', ['-osirrox', 'on', '-indev', join(dir, 'x.iso'), '-extract', `/${name}`, join(dir, 'out')], { stdio: 'pipe' });
+    return readFileSync(join(dir, 'out'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/controller/config.js';
+import { type RunningReef, startReef } from '../../src/controller/main.js';
+
+export interface TestReef extends RunningReef {
+  dataDir: string;
+  /** fetch relative to the server URL. */
+  req(path: string, init?: RequestInit): Promise<Response>;
+  /** JSON POST/PUT helper returning status and parsed body. */
+  json<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/** Starts a real reef on 127.0.0.1:0 with a fresh data directory (or the one given). */
+export const startTestReef = async (env: Record<string, string> = {}, dataDir?: string): Promise<TestReef> => {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'reef-test-'));
+  const config = loadConfig({ REEF_LISTEN: '127.0.0.1:0', REEF_DATA_DIR: dir, LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
+  const reef = await startReef(config, { log: pino({ level: 'silent' }) });
+  const req = (path: string, init?: RequestInit) => fetch(`${reef.url}${path}`, init);
+  return {
+    ...reef,
+    dataDir: dir,
+    req,
+    async json(method, path, body, headers = {}) {
+      const res = await req(path, {
+        method,
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    },
+    async stop() {
+      await reef.close();
+      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
