@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/controller/config.js';
+import { runReef } from '../helpers/process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'reef-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('config', () => {
+  it('has embedded defaults: ./data, 0.0.0.0:8080, 14d retention', () => {
+    const c = loadConfig({});
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(c.dataDir).toBe(join(process.cwd(), 'data'));
+    expect(c.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(c.media.retentionMs).toBe(14 * 86_400_000);
+    expect(c.logLevel).toBe('info');
+  });
+
+  it.each([
+    ['REEF_LISTEN', 'localhost'],
+    ['REEF_LISTEN', '0.0.0.0:99999'],
+    ['REEF_PUBLIC_URL', 'ftp://x'],
+    ['REEF_PUBLIC_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+    ['REEF_MEDIA_RETENTION', '14 days'],
+    ['REEF_MAX_BODY', '1MB'],
+  ])('%s=%j stops the start naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('reads the YAML file named by REEF_CONFIG; the environment wins', () => {
+    const file = join(dir, 'reef.yaml');
+    writeFileSync(file, 'listen: 127.0.0.1:9000\nREEF_DATA_DIR: /srv/reef\nmedia_retention: 2d\npublic_url: http://pxe.lab:9000/\n');
+    const c = loadConfig({ REEF_CONFIG: file, REEF_LISTEN: '127.0.0.1:9001' });
+    expect(c.listen.port).toBe(9001);
+    expect(c.dataDir).toBe('/srv/reef');
+    expect(c.media.retentionMs).toBe(2 * 86_400_000);
+    expect(c.publicUrl).toBe('http://pxe.lab:9000');
+    writeFileSync(file, 'colour: blue\n');
+    expect(() => loadConfig({ REEF_CONFIG: file })).toThrow(/unknown setting "colour"/);
+    expect(() => loadConfig({ REEF_CONFIG: join(dir, 'missing.yaml') })).toThrow(/^REEF_CONFIG: cannot read/);
+  });
+});
+
+describe('reef command', () => {
+  it('--help lists serve and the settings', async () => {
+    const r = runReef(['--help'], {});
+    expect(await r.exited).toBe(0);
+    expect(r.output()).toContain('reef serve');
+    expect(r.output()).toContain('REEF_LISTEN');
+  });
+
+  it('a bad setting stops the start with a message naming it (exit 2)', async () => {
+    const r = runReef(['serve'], { REEF_LISTEN: 'nope', REEF_DATA_DIR: dir });
+    expect(await r.exited).toBe(2);
+    expect(r.output()).toMatch(/configuration error:\n\s+REEF_LISTEN: expected host:port/);
+  });
+
+  it('an unknown command exits 2 with the help', async () => {
+    const r = runReef(['frobnicate'], {});
+    expect(await r.exited).toBe(2);
+    expect(r.output()).toContain('unknown command "frobnicate"');
+  });
+});
