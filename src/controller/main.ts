@@ -39,8 +39,9 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const opened = openDb(config.dataDir);
   const secret = loadOrCreateSecret(config.dataDir);
 
-  let handler: ((req: Request, env: unknown) => Response | Promise<Response>) | undefined;
-  const server = createAdaptorServer({ fetch: (req: Request, env: unknown) => handler!(req, env) });
+  // The app needs the public URL, which needs the bound port: listen first, route requests once wired.
+  const routing: { fetch?: (req: Request, env: unknown) => Response | Promise<Response> } = {};
+  const server = createAdaptorServer({ fetch: (req: Request, env: unknown) => routing.fetch!(req, env) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -81,7 +82,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     }
   };
   const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, ready, publicUrl, maxBodyBytes: config.maxBodyBytes });
-  handler = (req, env) => app.fetch(req, env as never);
+  routing.fetch = (req, env) => app.fetch(req, env as never);
 
   const retention = createMediaRetention({ jobs: jobStore, media: taskMedia, retentionMs: config.media.retentionMs, now });
   const sweepMedia = async () => {

@@ -25,7 +25,6 @@ export const createBootService = (deps: {
 }) => ({
   script(query: { serial?: string; mac?: string }): string {
     if (query.serial === undefined && query.mac === undefined) {
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${serial} syntax, shown to the user
       throw fieldError('serial', 'give ?serial= or ?mac= (iPXE: ?serial=${serial}&mac=${net0/mac})', 'request');
     }
     const machine = deps.machines.lookup(query.serial !== undefined ? { serial: query.serial } : { mac: query.mac! });

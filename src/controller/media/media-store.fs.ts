@@ -44,8 +44,14 @@ export const createTaskMediaStore = (root: string) => {
   } = {
     async write(jobId, iso) {
       const dir = dirOf(jobId);
-      await mkdir(dir, { recursive: true });
-      await writeFileAtomic(join(dir, 'task.iso'), iso);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFileAtomic(join(dir, 'task.iso'), iso);
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        if (diskFull(err)) throw new DomainError('STORAGE_FULL', `no space left to write the task ISO under ${root}; free space under the data directory`);
+        throw err;
+      }
     },
     async remove(jobId) {
       await rm(dirOf(jobId), { recursive: true, force: true });
