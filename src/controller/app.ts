@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { BootService } from './boot/boot-service.js';
@@ -15,6 +15,8 @@ import { openApiDocument } from './openapi.js';
 import type { Metrics } from './ops/metrics.js';
 import { createOpsRoutes } from './ops/ops-routes.js';
 import { createRecipeRoutes } from './recipes/recipe-routes.js';
+import { RegistryError } from '../registry/core/errors.js';
+import { registryErrorHandler } from '../registry/http/errors.js';
 import type { RecipeService } from './recipes/recipe-service.js';
 
 export interface AppDeps {
@@ -28,6 +30,8 @@ export interface AppDeps {
   ready: () => string | null;
   publicUrl: string;
   maxBodyBytes: number;
+  /** The embedded OCI registry (/v2 and /admin), when enabled. */
+  registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv> };
 }
 
 /** Composes the controller's HTTP surface from its services. */
@@ -54,8 +58,16 @@ export const createApp = (d: AppDeps) => {
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(d.publicUrl)));
   app.route('/media', createMediaRoutes(d.media));
   app.route('/', createBootRoutes(d.boot));
+  if (d.registry) {
+    app.use('/v2', d.registry.auth);
+    app.use('/v2/*', d.registry.auth);
+    app.use('/admin/*', d.registry.auth);
+    app.route('/', d.registry.routes);
+    app.route('/admin', d.registry.admin);
+  }
 
-  app.onError(apiErrorHandler);
+  // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
+  app.onError((err, c) => (err instanceof RegistryError || c.req.path.startsWith('/v2') ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
   app.notFound(apiNotFound);
   return app;
 };

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { parseDuration } from './durations.js';
@@ -48,6 +48,19 @@ const optionalText = z
   .transform((v) => (v === undefined || v === '' ? undefined : v));
 
 
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const count = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .default(String(fallback))
+    .transform(Number);
+
 const SETTINGS = {
   REEF_LISTEN: listen,
   REEF_DATA_DIR: z.string().min(1).default('./data'),
@@ -68,11 +81,25 @@ const SETTINGS = {
     .default(String(1024 * 1024))
     .transform(Number),
   REEF_SHUTDOWN_GRACE: duration('10s'),
+  // The embedded registry keeps the names of the Shoal registry docs.
+  ENABLE_REGISTRY: flag(true),
+  REGISTRY_STORAGE: optionalText,
+  REGISTRY_AUTH_MODE: z.enum(['none', 'basic', 'htpasswd']).default('none'),
+  REGISTRY_HTPASSWD_FILE: optionalText,
+  REGISTRY_USERNAME: optionalText,
+  REGISTRY_PASSWORD: optionalText,
+  REGISTRY_ANONYMOUS_PULL: flag(false),
+  REGISTRY_GC_INTERVAL: duration('1h'),
+  REGISTRY_GC_GRACE_PERIOD: duration('24h'),
+  REGISTRY_MAX_CONCURRENT_UPLOADS: count(8),
+  REGISTRY_UPLOAD_TIMEOUT: duration('1h'),
+  REGISTRY_DOWNLOAD_TIMEOUT: duration('30m'),
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
 const NAMES = Object.keys(SETTINGS) as SettingName[];
 const shortName = (name: string): string => name.replace(/^REEF_/, '').toLowerCase();
+
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -103,7 +130,38 @@ export interface Config {
   maxBodyBytes: number;
   shutdownGraceMs: number;
   configFile: string | undefined;
+  registry: RegistryConfig;
 }
+
+export interface RegistryConfig {
+  enabled: boolean;
+  storage: string;
+  auth:
+    | { mode: 'none' }
+    | { mode: 'basic'; username: string; password: string; anonymousPull: boolean }
+    | { mode: 'htpasswd'; file: string; anonymousPull: boolean };
+  gcIntervalMs: number;
+  gcGraceMs: number;
+  maxConcurrentUploads: number;
+  uploadTimeoutMs: number;
+  downloadTimeoutMs: number;
+}
+
+const registryAuth = (s: Parsed): RegistryConfig['auth'] => {
+  switch (s.REGISTRY_AUTH_MODE) {
+    case 'none':
+      return { mode: 'none' };
+    case 'basic':
+      if (!s.REGISTRY_USERNAME || !s.REGISTRY_PASSWORD) {
+        throw new ConfigError('REGISTRY_AUTH_MODE: basic needs REGISTRY_USERNAME and REGISTRY_PASSWORD');
+      }
+      return { mode: 'basic', username: s.REGISTRY_USERNAME, password: s.REGISTRY_PASSWORD, anonymousPull: s.REGISTRY_ANONYMOUS_PULL };
+    case 'htpasswd':
+      if (!s.REGISTRY_HTPASSWD_FILE) throw new ConfigError('REGISTRY_HTPASSWD_FILE: required when REGISTRY_AUTH_MODE=htpasswd');
+      if (!existsSync(s.REGISTRY_HTPASSWD_FILE)) throw new ConfigError(`REGISTRY_HTPASSWD_FILE: ${s.REGISTRY_HTPASSWD_FILE} does not exist`);
+      return { mode: 'htpasswd', file: s.REGISTRY_HTPASSWD_FILE, anonymousPull: s.REGISTRY_ANONYMOUS_PULL };
+  }
+};
 
 const readConfigFile = (file: string): Record<string, string> => {
   let doc: unknown;
@@ -170,5 +228,15 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     maxBodyBytes: s.REEF_MAX_BODY,
     shutdownGraceMs: s.REEF_SHUTDOWN_GRACE,
     configFile,
+    registry: {
+      enabled: s.ENABLE_REGISTRY,
+      storage: resolve(s.REGISTRY_STORAGE ?? join(s.REEF_DATA_DIR, 'registry')),
+      auth: registryAuth(s),
+      gcIntervalMs: s.REGISTRY_GC_INTERVAL,
+      gcGraceMs: s.REGISTRY_GC_GRACE_PERIOD,
+      maxConcurrentUploads: Math.max(1, s.REGISTRY_MAX_CONCURRENT_UPLOADS),
+      uploadTimeoutMs: s.REGISTRY_UPLOAD_TIMEOUT,
+      downloadTimeoutMs: s.REGISTRY_DOWNLOAD_TIMEOUT,
+    },
   };
 };

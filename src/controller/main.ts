@@ -21,6 +21,7 @@ import { createMetrics } from './ops/metrics.js';
 import { createRecipeService } from './recipes/recipe-service.js';
 import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
 import { loadOrCreateSecret } from './secret.js';
+import { createEmbeddedRegistry } from '../registry/wire.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -46,6 +47,9 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
+  // Large uploads (10 GiB WIMs) outlive Node's default 5-minute request timeout; the registry
+  // applies its own upload and download timeouts.
+  (server as { requestTimeout?: number }).requestTimeout = 0;
   const { port } = server.address() as AddressInfo;
   const publicUrl = config.publicUrlSet ? config.publicUrl : defaultPublicUrl(config.listen.host, port);
 
@@ -81,7 +85,10 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
       return `database: ${(err as Error).message}`;
     }
   };
-  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, ready, publicUrl, maxBodyBytes: config.maxBodyBytes });
+  const registry = config.registry.enabled
+    ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now })
+    : undefined;
+  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, registry });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
   const retention = createMediaRetention({ jobs: jobStore, media: taskMedia, retentionMs: config.media.retentionMs, now });
@@ -100,6 +107,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const close = () => {
     closing ??= (async () => {
       await task.stop();
+      registry?.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -12,6 +12,11 @@ const CHUNK = 1024 * 1024;
 export interface SendFileOptions {
   contentType: string;
   cacheControl?: string;
+  /** A strong validator to use instead of size+mtime (the registry uses the digest). */
+  etag?: string;
+  headers?: Record<string, string>;
+  /** Cut the transfer after this long (a stuck client must not hold the file open forever). */
+  timeoutMs?: number;
 }
 
 /**
@@ -27,7 +32,7 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
   });
   if (!st?.isFile()) return undefined;
   const size = st.size;
-  const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+  const etag = opts.etag ?? `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
   const lastModified = st.mtime.toUTCString();
   const headers: Record<string, string> = {
     'Accept-Ranges': 'bytes',
@@ -37,6 +42,7 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
     'X-Request-Id': c.get('requestId') ?? '',
   };
   if (opts.cacheControl) headers['Cache-Control'] = opts.cacheControl;
+  Object.assign(headers, opts.headers);
 
   let status = 200;
   let start = 0;
@@ -66,9 +72,11 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
   if (withBody && outgoing && 'writeHead' in outgoing && !('stream' in outgoing)) {
     // The adapter's own marker (a native Response, read-only to us) tells it the reply is sent.
     outgoing.writeHead(status, headers);
+    const timer = opts.timeoutMs ? setTimeout(() => outgoing.destroy(), opts.timeoutMs) : undefined;
     await pipeline(body(), outgoing).catch(() => {
       // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
     });
+    clearTimeout(timer);
     return RESPONSE_ALREADY_SENT;
   }
   const webBody = withBody ? (Readable.toWeb(body()) as ReadableStream) : null;

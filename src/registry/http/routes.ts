@@ -1,0 +1,193 @@
+import { Readable } from 'node:stream';
+import { Hono, type Context } from 'hono';
+import type { AppEnv } from '../../controller/http/env.js';
+import { sendFile } from '../../controller/http/send-file.js';
+import { RegistryError } from '../core/errors.js';
+import type { Gc } from '../gc.js';
+import type { RegistryService } from '../registry-service.js';
+import type { BlobStore } from '../storage/blob-store.fs.js';
+import type { Uploads } from '../uploads.js';
+import { registryErrorHandler } from './errors.js';
+
+const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+const MANIFEST_LIMIT = 4 * 1024 * 1024;
+
+/** The request body as a Node stream (straight from the socket under @hono/node-server). */
+const bodyStream = (c: Context<AppEnv>): Readable => {
+  const incoming = c.env?.incoming;
+  if (incoming && 'pipe' in incoming) return incoming as unknown as Readable;
+  return c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
+};
+
+const hasBody = (c: Context<AppEnv>) => {
+  const len = c.req.header('content-length');
+  return (len !== undefined && len !== '0') || c.req.header('transfer-encoding') !== undefined;
+};
+
+const contentRange = (header: string | undefined) => {
+  if (header === undefined) return undefined;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(header.trim());
+  if (!m || Number(m[2]) < Number(m[1])) throw new RegistryError('BLOB_UPLOAD_INVALID', `bad Content-Range ${JSON.stringify(header)}`, { status: 416 });
+  return { start: Number(m[1]), end: Number(m[2]) };
+};
+
+const link = (path: string, n: number, last: string) => `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
+
+// Routes by suffix; the repository name in front may itself contain slashes.
+const ROUTES: [RegExp, string][] = [
+  [/^\/v2\/?$/, 'ping'],
+  [/^\/v2\/_catalog$/, 'catalog'],
+  [/^\/v2\/(.+)\/tags\/list$/, 'tags'],
+  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, 'manifest'],
+  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, 'uploads'],
+  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, 'upload'],
+  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, 'blob'],
+  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, 'referrers'],
+];
+
+export interface RegistryHttpDeps {
+  registry: RegistryService;
+  uploads: Uploads;
+  store: BlobStore;
+  gc: Gc;
+  uploadTimeoutMs: number;
+  downloadTimeoutMs: number;
+  onGc?: (report: Awaited<ReturnType<Gc['run']>>) => void;
+}
+
+export const createRegistryRoutes = (d: RegistryHttpDeps) => {
+  const { registry, uploads } = d;
+  const uploadLocation = (repo: string, id: string) => `/v2/${repo}/blobs/uploads/${id}`;
+
+  const withUploadTimeout = async <T>(c: Context<AppEnv>, work: () => Promise<T>): Promise<T> => {
+    const timer = setTimeout(() => c.env?.incoming?.destroy(new Error('upload timeout')), d.uploadTimeoutMs);
+    try {
+      return await work();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const handle = async (c: Context<AppEnv>, route: string, m: RegExpExecArray): Promise<Response> => {
+    const method = c.req.method;
+    const repo = m[1] ?? '';
+    if (route !== 'ping' && route !== 'catalog') registry.checkName(repo);
+    switch (`${route} ${method}`) {
+      case 'ping GET':
+      case 'ping HEAD':
+        return c.json({}, 200, API_VERSION);
+      case 'catalog GET': {
+        const n = c.req.query('n');
+        const page = registry.catalog(n, c.req.query('last'));
+        if (page.next) c.header('Link', link('/v2/_catalog', Number(n), page.next));
+        return c.json({ repositories: page.items });
+      }
+      case 'tags GET': {
+        const n = c.req.query('n');
+        const page = registry.tags(repo, n, c.req.query('last'));
+        if (page.next) c.header('Link', link(`/v2/${repo}/tags/list`, Number(n), page.next));
+        return c.json({ name: repo, tags: page.items });
+      }
+      case 'manifest GET':
+      case 'manifest HEAD': {
+        const ref = m[2]!;
+        if (method === 'HEAD') {
+          const row = registry.manifestHead(repo, ref);
+          return c.body(null, 200, { 'Content-Type': row.mediaType, 'Content-Length': String(row.size), 'Docker-Content-Digest': row.digest, ETag: `"${row.digest}"` });
+        }
+        const { row, bytes } = await registry.manifest(repo, ref);
+        return c.body(new Uint8Array(bytes), 200, { 'Content-Type': row.mediaType, 'Docker-Content-Digest': row.digest, ETag: `"${row.digest}"` });
+      }
+      case 'manifest PUT': {
+        const declared = Number(c.req.header('content-length') ?? 0);
+        if (declared > MANIFEST_LIMIT) throw new RegistryError('MANIFEST_INVALID', `manifest larger than ${MANIFEST_LIMIT} bytes`, { status: 413 });
+        const bytes = new Uint8Array(await c.req.arrayBuffer());
+        const { digest, subject } = await registry.putManifest(repo, m[2]!, bytes, c.req.header('content-type'));
+        const headers: Record<string, string> = { Location: `/v2/${repo}/manifests/${digest}`, 'Docker-Content-Digest': digest };
+        if (subject) headers['OCI-Subject'] = subject;
+        return c.body(null, 201, headers);
+      }
+      case 'manifest DELETE':
+        await registry.deleteManifest(repo, m[2]!);
+        return c.body(null, 202);
+      case 'blob GET':
+      case 'blob HEAD': {
+        const digest = m[2]!;
+        registry.blob(repo, digest);
+        const res = await sendFile(c, d.store.blobPath(digest), {
+          contentType: 'application/octet-stream',
+          etag: `"${digest}"`,
+          headers: { 'Docker-Content-Digest': digest, ...API_VERSION },
+          timeoutMs: d.downloadTimeoutMs,
+        });
+        if (!res) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is missing from storage`);
+        return res;
+      }
+      case 'blob DELETE':
+        await registry.deleteBlob(repo, m[2]!);
+        return c.body(null, 202, { 'Docker-Content-Digest': m[2]! });
+      case 'uploads POST': {
+        const mount = c.req.query('mount');
+        const digest = c.req.query('digest');
+        if (mount !== undefined && registry.mount(repo, mount, c.req.query('from'))) {
+          return c.body(null, 201, { Location: `/v2/${repo}/blobs/${mount}`, 'Docker-Content-Digest': mount });
+        }
+        if (digest !== undefined) {
+          const done = await withUploadTimeout(c, () => uploads.monolithic(repo, digest, bodyStream(c)));
+          return c.body(null, 201, { Location: `/v2/${repo}/blobs/${done.digest}`, 'Docker-Content-Digest': done.digest });
+        }
+        const id = await uploads.start(repo);
+        return c.body(null, 202, { Location: uploadLocation(repo, id), 'Docker-Upload-UUID': id, Range: '0-0', 'Content-Length': '0' });
+      }
+      case 'upload GET': {
+        const id = m[2]!;
+        const offset = await uploads.status(repo, id);
+        return c.body(null, 204, { Location: uploadLocation(repo, id), 'Docker-Upload-UUID': id, Range: `0-${Math.max(0, offset - 1)}` });
+      }
+      case 'upload PATCH': {
+        const id = m[2]!;
+        const range = contentRange(c.req.header('content-range'));
+        const offset = await withUploadTimeout(c, () => uploads.patch(repo, id, range, bodyStream(c)));
+        return c.body(null, 202, { Location: uploadLocation(repo, id), 'Docker-Upload-UUID': id, Range: `0-${Math.max(0, offset - 1)}`, 'Content-Length': '0' });
+      }
+      case 'upload PUT': {
+        const id = m[2]!;
+        const digest = c.req.query('digest');
+        if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT needs ?digest=<digest> to complete the upload');
+        const done = await withUploadTimeout(c, () => uploads.complete(repo, id, digest, hasBody(c) ? bodyStream(c) : undefined));
+        return c.body(null, 201, { Location: `/v2/${repo}/blobs/${done.digest}`, 'Docker-Content-Digest': done.digest, 'Content-Length': '0' });
+      }
+      case 'upload DELETE':
+        await uploads.cancel(repo, m[2]!);
+        return c.body(null, 204);
+      case 'referrers GET': {
+        const artifactType = c.req.query('artifactType');
+        const index = registry.referrers(repo, m[2]!, artifactType);
+        if (artifactType !== undefined) c.header('OCI-Filters-Applied', 'artifactType');
+        return c.body(JSON.stringify(index), 200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' });
+      }
+      default:
+        throw new RegistryError('UNSUPPORTED', `${method} is not supported on ${c.req.path}`, { status: 405 });
+    }
+  };
+
+  const app = new Hono<AppEnv>();
+  app.all('/v2', (c) => c.json({}, 200, API_VERSION));
+  app.all('/v2/*', async (c) => {
+    c.header('Docker-Distribution-API-Version', 'registry/2.0');
+    for (const [re, route] of ROUTES) {
+      const m = re.exec(c.req.path);
+      if (m) return handle(c, route, m);
+    }
+    throw new RegistryError('NAME_INVALID', `no registry route for ${c.req.path}`, { status: 404 });
+  });
+  app.onError(registryErrorHandler);
+  return app;
+};
+
+export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'gc' | 'onGc'>) =>
+  new Hono<AppEnv>().post('/gc', async (c) => {
+    const report = await d.gc.run(c.req.query('dry_run') === 'true');
+    d.onGc?.(report);
+    return c.json(report);
+  });

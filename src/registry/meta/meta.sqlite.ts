@@ -1,0 +1,141 @@
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
+import type { Db } from '../../controller/db/client.js';
+import { regBlobs, regManifestRefs, regManifests, regRepoBlobs, regTags, regUploads } from '../../controller/db/schema.js';
+import { RegistryError } from '../core/errors.js';
+import type { GcPlan, ManifestRow, RegistryMeta } from './meta.js';
+
+const LIVE_MANIFESTS = `
+WITH RECURSIVE live(repo, digest) AS (
+  SELECT repo, digest FROM reg_tags
+  UNION SELECT repo, digest FROM reg_manifests WHERE created_at > @cutoff
+  UNION SELECT r.repo, r.child FROM reg_manifest_refs r JOIN live l ON r.repo = l.repo AND r.parent = l.digest WHERE r.kind = 'manifest'
+  UNION SELECT m.repo, m.digest FROM reg_manifests m JOIN live l ON m.repo = l.repo AND m.subject = l.digest
+)`;
+
+export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): RegistryMeta => {
+  const gcQueries = {
+    deadManifests: sqlite.prepare(`${LIVE_MANIFESTS}
+      SELECT m.repo, m.digest FROM reg_manifests m WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.repo = m.repo AND l.digest = m.digest)`),
+    deadBlobs: sqlite.prepare(`${LIVE_MANIFESTS},
+      live_blobs(digest) AS (
+        SELECT digest FROM live
+        UNION SELECT r.child FROM reg_manifest_refs r JOIN live l ON r.repo = l.repo AND r.parent = l.digest WHERE r.kind = 'blob'
+      )
+      SELECT b.digest, b.size FROM reg_blobs b WHERE b.created_at <= @cutoff AND b.digest NOT IN (SELECT digest FROM live_blobs)`),
+    staleLinks: sqlite.prepare(`${LIVE_MANIFESTS},
+      live_links(repo, digest) AS (
+        SELECT repo, digest FROM live
+        UNION SELECT r.repo, r.child FROM reg_manifest_refs r JOIN live l ON r.repo = l.repo AND r.parent = l.digest WHERE r.kind = 'blob'
+      )
+      SELECT rb.repo, rb.digest FROM reg_repo_blobs rb JOIN reg_blobs b ON b.digest = rb.digest
+      WHERE b.created_at <= @cutoff AND NOT EXISTS (SELECT 1 FROM live_links ll WHERE ll.repo = rb.repo AND ll.digest = rb.digest)`),
+    repos: sqlite.prepare(`SELECT repo FROM reg_manifests UNION SELECT repo FROM reg_repo_blobs UNION SELECT repo FROM reg_uploads`),
+  };
+  const repoCount = () => gcQueries.repos.all().length;
+
+  const toRow = (r: typeof regManifests.$inferSelect): ManifestRow => r;
+
+  return {
+    blob: (digest) => db.select({ size: regBlobs.size }).from(regBlobs).where(eq(regBlobs.digest, digest)).get(),
+    repoHasBlob: (repo, digest) =>
+      db.select({ d: regRepoBlobs.digest }).from(regRepoBlobs).where(and(eq(regRepoBlobs.repo, repo), eq(regRepoBlobs.digest, digest))).get() !== undefined,
+    linkBlob: (repo, digest, size, now) =>
+      db.transaction((tx) => {
+        tx.insert(regBlobs).values({ digest, size, createdAt: now }).onConflictDoUpdate({ target: regBlobs.digest, set: { createdAt: now } }).run();
+        tx.insert(regRepoBlobs).values({ repo, digest }).onConflictDoNothing().run();
+      }),
+    unlinkBlob: (repo, digest) => db.delete(regRepoBlobs).where(and(eq(regRepoBlobs.repo, repo), eq(regRepoBlobs.digest, digest))).run().changes > 0,
+    putManifest: (m, parsed, tag) =>
+      db.transaction((tx) => {
+        // Checked inside the transaction that inserts: a GC sweep (also one transaction) either
+        // ran before (the blob row is gone and this PUT fails) or runs after (the blob is marked).
+        const missingBlobs = parsed.blobs.filter((d) => !tx.select({ d: regBlobs.digest }).from(regBlobs).where(eq(regBlobs.digest, d)).get());
+        const missingChildren = parsed.manifests.filter(
+          (d) => !tx.select({ d: regManifests.digest }).from(regManifests).where(and(eq(regManifests.repo, m.repo), eq(regManifests.digest, d))).get(),
+        );
+        if (missingBlobs.length || missingChildren.length) {
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown ${missingBlobs.length ? 'blobs' : 'manifests'}: ${[...missingBlobs, ...missingChildren].join(', ')}`, {
+            detail: { blobs: missingBlobs, manifests: missingChildren },
+          });
+        }
+        tx.insert(regBlobs).values({ digest: m.digest, size: m.size, createdAt: m.createdAt }).onConflictDoUpdate({ target: regBlobs.digest, set: { createdAt: m.createdAt } }).run();
+        tx.insert(regRepoBlobs).values({ repo: m.repo, digest: m.digest }).onConflictDoNothing().run();
+        tx.insert(regManifests).values(m).onConflictDoUpdate({ target: [regManifests.repo, regManifests.digest], set: { createdAt: m.createdAt } }).run();
+        for (const child of parsed.blobs) {
+          tx.insert(regManifestRefs).values({ repo: m.repo, parent: m.digest, child, kind: 'blob' }).onConflictDoNothing().run();
+          tx.insert(regRepoBlobs).values({ repo: m.repo, digest: child }).onConflictDoNothing().run();
+        }
+        for (const child of parsed.manifests) {
+          tx.insert(regManifestRefs).values({ repo: m.repo, parent: m.digest, child, kind: 'manifest' }).onConflictDoNothing().run();
+        }
+        if (tag) {
+          tx.insert(regTags).values({ repo: m.repo, tag, digest: m.digest, updatedAt: m.createdAt })
+            .onConflictDoUpdate({ target: [regTags.repo, regTags.tag], set: { digest: m.digest, updatedAt: m.createdAt } }).run();
+        }
+      }),
+    manifest: (repo, digest) => {
+      const r = db.select().from(regManifests).where(and(eq(regManifests.repo, repo), eq(regManifests.digest, digest))).get();
+      return r ? toRow(r) : undefined;
+    },
+    tag: (repo, tag) => db.select({ d: regTags.digest }).from(regTags).where(and(eq(regTags.repo, repo), eq(regTags.tag, tag))).get()?.d,
+    deleteTag: (repo, tag) => db.delete(regTags).where(and(eq(regTags.repo, repo), eq(regTags.tag, tag))).run().changes > 0,
+    deleteManifest: (repo, digest) =>
+      db.transaction((tx) => {
+        tx.delete(regTags).where(and(eq(regTags.repo, repo), eq(regTags.digest, digest))).run();
+        tx.delete(regManifestRefs).where(and(eq(regManifestRefs.repo, repo), eq(regManifestRefs.parent, digest))).run();
+        return tx.delete(regManifests).where(and(eq(regManifests.repo, repo), eq(regManifests.digest, digest))).run().changes > 0;
+      }),
+    repoExists: (repo) =>
+      !!sqlite.prepare('SELECT 1 FROM reg_manifests WHERE repo = ? UNION SELECT 1 FROM reg_repo_blobs WHERE repo = ? UNION SELECT 1 FROM reg_tags WHERE repo = ? LIMIT 1').get(repo, repo, repo),
+    tags: (repo, n, last) =>
+      db.select({ tag: regTags.tag }).from(regTags)
+        .where(and(eq(regTags.repo, repo), last !== undefined ? gt(regTags.tag, last) : undefined))
+        .orderBy(asc(regTags.tag)).limit(n).all().map((r) => r.tag),
+    referrers: (repo, subject) => db.select().from(regManifests).where(and(eq(regManifests.repo, repo), eq(regManifests.subject, subject))).orderBy(asc(regManifests.createdAt)).all().map(toRow),
+    catalog: (n, last) =>
+      (sqlite.prepare('SELECT repo FROM (SELECT repo FROM reg_manifests UNION SELECT repo FROM reg_repo_blobs) WHERE repo > ? ORDER BY repo LIMIT ?').all(last ?? '', n) as { repo: string }[]).map((r) => r.repo),
+    createUpload: (id, repo, now) => void db.insert(regUploads).values({ id, repo, createdAt: now, updatedAt: now }).run(),
+    upload: (id) => db.select().from(regUploads).where(eq(regUploads.id, id)).get(),
+    touchUpload: (id, now) => void db.update(regUploads).set({ updatedAt: now }).where(eq(regUploads.id, id)).run(),
+    deleteUpload: (id) => void db.delete(regUploads).where(eq(regUploads.id, id)).run(),
+    taggedManifests: () =>
+      db.select({ repo: regTags.repo, tag: regTags.tag, digest: regTags.digest, mediaType: regManifests.mediaType, size: regManifests.size })
+        .from(regTags).innerJoin(regManifests, and(eq(regManifests.repo, regTags.repo), eq(regManifests.digest, regTags.digest)))
+        .orderBy(asc(regTags.repo), asc(regTags.tag)).all(),
+    collect: (now, graceMs, uploadExpiryMs, dryRun): GcPlan => {
+      const run = () => {
+        const cutoff = now - graceMs;
+        const reposBefore = repoCount();
+        const deadManifests = gcQueries.deadManifests.all({ cutoff }) as { repo: string; digest: string }[];
+        if (!dryRun) {
+          for (const m of deadManifests) {
+            db.delete(regManifestRefs).where(and(eq(regManifestRefs.repo, m.repo), eq(regManifestRefs.parent, m.digest))).run();
+            db.delete(regManifests).where(and(eq(regManifests.repo, m.repo), eq(regManifests.digest, m.digest))).run();
+          }
+        }
+        // With dead manifests gone (or, in a dry run, still present but unmarked), the blob query
+        // sees exactly what the sweep removes.
+        const blobs = gcQueries.deadBlobs.all({ cutoff }) as { digest: string; size: number }[];
+        const uploads = db.select({ id: regUploads.id }).from(regUploads).where(sql`${regUploads.updatedAt} <= ${now - uploadExpiryMs}`).all().map((u) => u.id);
+        if (!dryRun) {
+          const digests = blobs.map((b) => b.digest);
+          for (let i = 0; i < digests.length; i += 500) {
+            const part = digests.slice(i, i + 500);
+            db.delete(regRepoBlobs).where(inArray(regRepoBlobs.digest, part)).run();
+            db.delete(regBlobs).where(inArray(regBlobs.digest, part)).run();
+          }
+          for (const l of gcQueries.staleLinks.all({ cutoff }) as { repo: string; digest: string }[]) {
+            db.delete(regRepoBlobs).where(and(eq(regRepoBlobs.repo, l.repo), eq(regRepoBlobs.digest, l.digest))).run();
+          }
+        }
+        return { blobs, manifests: deadManifests.length, uploads, repositories: dryRun ? 0 : reposBefore - repoCount() };
+      };
+      return dryRun ? run() : db.transaction(() => run());
+    },
+    stats: () => {
+      const r = sqlite.prepare('SELECT coalesce(sum(size), 0) AS bytes, count(*) AS count FROM reg_blobs').get() as { bytes: number; count: number };
+      return r;
+    },
+  };
+};

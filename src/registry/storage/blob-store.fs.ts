@@ -1,0 +1,123 @@
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { parseDigest } from '../core/digest.js';
+import { RegistryError } from '../core/errors.js';
+
+const isFull = (err: unknown) => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
+const storageFull = () => new RegistryError('STORAGE_FULL', 'no space left on the registry storage; nothing partial was kept');
+
+export interface IndexEntry {
+  repo: string;
+  tag: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/**
+ * Content-addressed blobs on disk, laid out as an OCI image layout (oci-layout, index.json,
+ * blobs/<alg>/<hex>), plus upload temp files under uploads/. Writes are temp → fsync → rename.
+ */
+export const createBlobStore = async (root: string) => {
+  await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+  await mkdir(join(root, 'blobs', 'sha512'), { recursive: true });
+  await mkdir(join(root, 'uploads'), { recursive: true });
+  await writeFile(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n');
+  const indexFile = join(root, 'index.json');
+  await stat(indexFile).catch(() => writeFile(indexFile, '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}\n'));
+
+  const blobPath = (digest: string) => {
+    const d = parseDigest(digest);
+    return join(root, 'blobs', d.algorithm, d.hex);
+  };
+  const uploadPath = (id: string) => join(root, 'uploads', id);
+
+  const atomicWrite = async (path: string, bytes: Uint8Array | string) => {
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const fh = await open(tmp, 'w', 0o644);
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      if (isFull(err)) throw storageFull();
+      throw err;
+    }
+  };
+
+  return {
+    root,
+    blobPath,
+    uploadPath,
+    async size(digest: string): Promise<number | undefined> {
+      const st = await stat(blobPath(digest)).catch(() => undefined);
+      return st?.isFile() ? st.size : undefined;
+    },
+    read: (digest: string, start?: number, end?: number): ReadStream =>
+      createReadStream(blobPath(digest), { start, end, highWaterMark: 1024 * 1024 }),
+    readAll: (digest: string) => readFile(blobPath(digest)),
+    writeBlob: (digest: string, bytes: Uint8Array) => atomicWrite(blobPath(digest), bytes),
+    /** Moves a verified upload file into place (fsynced first). An existing blob wins (dedup). */
+    async commitUpload(id: string, digest: string): Promise<void> {
+      const src = uploadPath(id);
+      const fh = await open(src, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const dst = blobPath(digest);
+      if (await stat(dst).catch(() => undefined)) {
+        await unlink(src).catch(() => {});
+        return;
+      }
+      await rename(src, dst);
+    },
+    async createUpload(id: string): Promise<void> {
+      await writeFile(uploadPath(id), '', { flag: 'wx' });
+    },
+    async uploadSize(id: string): Promise<number | undefined> {
+      const st = await stat(uploadPath(id)).catch(() => undefined);
+      return st?.size;
+    },
+    /**
+     * Appends a stream to an upload file at `offset`. On failure the file keeps exactly the bytes
+     * that reached it (so a client can resume from GET status) and the error is rethrown.
+     */
+    async appendUpload(id: string, offset: number, body: Readable, tap: (chunk: Buffer) => void): Promise<number> {
+      const out = createWriteStream(uploadPath(id), { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
+      body.on('data', tap);
+      try {
+        await pipeline(body, out);
+      } catch (err) {
+        const fh = await open(uploadPath(id), 'r+').catch(() => undefined);
+        await fh?.truncate(offset + out.bytesWritten).catch(() => {});
+        await fh?.close();
+        throw isFull(err) ? storageFull() : err;
+      }
+      return offset + out.bytesWritten;
+    },
+    removeUpload: (id: string) => rm(uploadPath(id), { force: true }),
+    removeBlob: (digest: string) => rm(blobPath(digest), { force: true }),
+    /** Rewrites index.json so every tag is reachable offline as `repo:tag`. */
+    async writeIndex(entries: IndexEntry[]): Promise<void> {
+      const manifests = entries.map((e) => ({
+        mediaType: e.mediaType,
+        digest: e.digest,
+        size: e.size,
+        annotations: { 'org.opencontainers.image.ref.name': `${e.repo}:${e.tag}` },
+      }));
+      await atomicWrite(indexFile, `${JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }, null, 1)}\n`);
+    },
+  };
+};
+export type BlobStore = Awaited<ReturnType<typeof createBlobStore>>;

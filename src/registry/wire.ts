@@ -1,0 +1,48 @@
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { RegistryConfig } from '../controller/config.js';
+import type { Db } from '../controller/db/client.js';
+import { createGc } from './gc.js';
+import { registryAuth } from './http/auth.js';
+import { registerRegistryMetrics } from './http/metrics.js';
+import { createAdminRoutes, createRegistryRoutes } from './http/routes.js';
+import { createSqliteRegistryMeta } from './meta/meta.sqlite.js';
+import { createRegistryService } from './registry-service.js';
+import { createBlobStore } from './storage/blob-store.fs.js';
+import { createKeyedLock } from './storage/keyed-lock.js';
+import { createUploads } from './uploads.js';
+
+/** Builds the embedded registry (store → meta → services → routes) and its GC schedule. */
+export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db: Db; sqlite: Database.Database; metrics: Registry; log: Logger; now: () => number }) => {
+  const { config, now } = deps;
+  const store = await createBlobStore(config.storage);
+  const meta = createSqliteRegistryMeta(deps.db, deps.sqlite);
+  const lock = createKeyedLock();
+  const uploads = createUploads({ meta, store, lock, now, maxConcurrent: config.maxConcurrentUploads });
+  const registry = createRegistryService({ meta, store, lock, now });
+  await registry.syncIndex();
+  const gc = createGc({ meta, store, lock, uploads, now, graceMs: config.gcGraceMs, uploadExpiryMs: config.uploadTimeoutMs });
+  const onGc = registerRegistryMetrics(deps.metrics, meta.stats);
+  const http = { registry, uploads, store, gc, onGc, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
+  const timer = config.gcIntervalMs > 0
+    ? setInterval(() => {
+        gc.run(false).then(
+          (report) => {
+            onGc(report);
+            if (report.blobs_deleted || report.manifests_deleted || report.uploads_deleted) deps.log.info({ gc: report }, 'registry gc');
+          },
+          (err) => deps.log.error({ err }, 'registry gc failed'),
+        );
+      }, config.gcIntervalMs)
+    : undefined;
+  timer?.unref();
+  return {
+    routes: createRegistryRoutes(http),
+    admin: createAdminRoutes(http),
+    auth: registryAuth(config.auth),
+    gc,
+    stop: () => clearInterval(timer),
+  };
+};
+export type EmbeddedRegistry = Awaited<ReturnType<typeof createEmbeddedRegistry>>;
