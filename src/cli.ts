@@ -4,11 +4,18 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './controller/config.js';
 import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
+import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
 
 Usage:
-  reef serve            run the controller (HTTP API, task ISOs, iPXE boot scripts)
+  reef serve            run the controller (HTTP API, task ISOs, iPXE boot scripts, registry)
+  reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [-u user:pass]
+                        push one file (rootfs tarball, WIM) as an OCI artifact
+  reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [-u user:pass]
+                        pull a single-file artifact, digest verified, resumed after drops
+  reef gc [--dry-run] [--server URL] [-u user:pass]
+                        run the registry's garbage collection now
   reef --help           this text
   reef --version        print the version
 
@@ -63,6 +70,12 @@ const main = async (argv: string[]): Promise<void> => {
   switch (command) {
     case 'serve':
       return serve();
+    case 'push':
+      return pushCommand(argv.slice(1));
+    case 'pull':
+      return pullCommand(argv.slice(1));
+    case 'gc':
+      return gcCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
@@ -83,6 +96,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
     process.stderr.write(`reef: cannot listen: ${e.message}\n`);
+  } else if (e instanceof Error && (e.name === 'OciClientError' || e.name === 'RegistryError' || /^usage:|^reference |^-u /.test(e.message))) {
+    process.stderr.write(`reef: ${e.message}\n`);
   } else {
     process.stderr.write(`reef: ${e.stack ?? String(err)}\n`);
   }

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { MEDIA } from '../core/manifest.js';
+import type { OciClient } from './oci-client.js';
+
+/** The empty config of OCI artifacts (`{}`), as oras writes it. */
+export const EMPTY_CONFIG = { mediaType: MEDIA.ociEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 };
+const TITLE = 'org.opencontainers.image.title';
+const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar';
+
+export const fileDigest = async (file: string): Promise<string> => {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+};
+
+/**
+ * Pushes one file as an OCI artifact of the oras shape: empty config, one layer titled with
+ * the file name, `artifactType` on the manifest. Returns the manifest digest.
+ */
+export const pushArtifact = async (client: OciClient, repo: string, tag: string, file: string, artifactType: string | undefined) => {
+  const size = (await stat(file)).size;
+  const digest = await fileDigest(file);
+  await client.pushBytes(repo, Buffer.from('{}'), EMPTY_CONFIG.digest);
+  await client.pushFile(repo, file, digest);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    ...(artifactType ? { artifactType } : {}),
+    config: EMPTY_CONFIG,
+    layers: [{ mediaType: LAYER_TYPE, digest, size, annotations: { [TITLE]: basename(file) } }],
+    annotations: { 'org.opencontainers.image.created': new Date().toISOString() },
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return client.putManifest(repo, tag, bytes, MEDIA.ociManifest);
+};
+
+interface Layer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+/** Pulls the single-file artifact at repo:reference into `out` (written to a temp name, then renamed). */
+export const pullArtifact = async (client: OciClient, repo: string, reference: string, out: string) => {
+  let m = await client.getManifest(repo, reference);
+  let doc = JSON.parse(m.bytes.toString('utf8'));
+  if (Array.isArray(doc.manifests)) {
+    const pick = doc.manifests.find((d: { platform?: { os?: string; architecture?: string } }) => !d.platform || (d.platform.os === 'linux' && d.platform.architecture === 'amd64')) ?? doc.manifests[0];
+    if (!pick) throw new Error(`${repo}:${reference} is an empty index`);
+    m = await client.getManifest(repo, pick.digest);
+    doc = JSON.parse(m.bytes.toString('utf8'));
+  }
+  const layers: Layer[] = doc.layers ?? [];
+  const layer = layers.length === 1 ? layers[0] : layers.find((l) => l.annotations?.[TITLE]);
+  if (!layer) throw new Error(`${repo}:${reference} has ${layers.length} layers and none is titled; not a single-file artifact`);
+  const tmp = `${out}.partial`;
+  try {
+    await client.pullToFile(repo, layer.digest, layer.size, tmp);
+    await rename(tmp, out);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  return { digest: layer.digest, size: layer.size, manifest: m.digest };
+};

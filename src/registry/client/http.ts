@@ -1,0 +1,35 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+/** One HTTP request with a streamed body and a streamed answer (node:http, keep-alive). */
+export const rawRequest = (url: string, init: { method: string; headers?: Record<string, string>; body?: Readable | Buffer; timeoutMs?: number }): Promise<RawResponse> =>
+  new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(u, { method: init.method, headers: init.headers, agent: u.protocol === 'https:' ? agents.https : agents.http }, (res) =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+    );
+    req.on('error', reject);
+    if (init.timeoutMs) req.setTimeout(init.timeoutMs, () => req.destroy(new Error(`timeout after ${init.timeoutMs} ms`)));
+    if (!init.body) req.end();
+    else if (Buffer.isBuffer(init.body)) req.end(init.body);
+    else {
+      init.body.on('error', (err) => req.destroy(err));
+      init.body.pipe(req);
+    }
+  });
+
+export const readAll = async (body: Readable): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+};
