@@ -2,7 +2,7 @@
 # Installs the system tools reef's tests and benchmarks use (Debian/Ubuntu, as root).
 # Usage: scripts/install-tools.sh [--bench]
 set -euo pipefail
-packages=(xorriso genisoimage curl)
+packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(nginx-light); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -12,7 +12,14 @@ interface Session {
   offset: number;
   hash: Hash | undefined;
   busy: boolean;
+  /** The write in progress; a dropped client's request settles it soon after the drop. */
+  writing: Promise<void> | undefined;
 }
+
+/** Lets a write whose client went away settle, so the reported offset is what is on disk. */
+const settled = async (s: Session) => {
+  if (s.writing) await Promise.race([s.writing.catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -34,7 +41,7 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
     if (!s) {
       // After a restart: the file on disk is the truth; the digest will be recomputed.
       const size = (await store.uploadSize(id)) ?? 0;
-      s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, busy: false };
+      s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, busy: false, writing: undefined };
       sessions.set(id, s);
     }
     return s;
@@ -53,8 +60,11 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
   };
 
   const append = async (id: string, s: Session, body: Readable): Promise<void> => {
+    await settled(s);
     if (s.busy) throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { status: 416 });
     s.busy = true;
+    let done!: () => void;
+    s.writing = new Promise<void>((r) => (done = r));
     try {
       const hash = s.hash;
       s.offset = await store.appendUpload(id, s.offset, body, (chunk) => hash?.update(chunk));
@@ -64,6 +74,8 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
       throw err;
     } finally {
       s.busy = false;
+      s.writing = undefined;
+      done();
       deps.meta.touchUpload(id, deps.now());
     }
   };
@@ -99,15 +111,18 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
       const id = randomUUID();
       await store.createUpload(id);
       meta.createUpload(id, repo, deps.now());
-      sessions.set(id, { offset: 0, hash: hasher('sha256'), busy: false });
+      sessions.set(id, { offset: 0, hash: hasher('sha256'), busy: false, writing: undefined });
       return id;
     },
     async status(repo: string, id: string): Promise<number> {
-      return (await session(repo, id)).offset;
+      const s = await session(repo, id);
+      await settled(s);
+      return s.offset;
     },
     /** PATCH: `range` is the Content-Range start/end when given; chunks must arrive in order. */
     async patch(repo: string, id: string, range: { start: number; end: number } | undefined, body: Readable): Promise<number> {
       const s = await session(repo, id);
+      await settled(s);
       if (range && range.start !== s.offset) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start}, but the upload has ${s.offset} bytes; resume from there`, {
           status: 416,
