@@ -15,7 +15,6 @@ import { openApiDocument } from './openapi.js';
 import type { Metrics } from './ops/metrics.js';
 import { createOpsRoutes } from './ops/ops-routes.js';
 import { createRecipeRoutes } from './recipes/recipe-routes.js';
-import { RegistryError } from '../registry/core/errors.js';
 import { registryErrorHandler } from '../registry/http/errors.js';
 import type { RecipeService } from './recipes/recipe-service.js';
 
@@ -67,7 +66,7 @@ export const createApp = (d: AppDeps) => {
   }
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
-  app.onError((err, c) => (err instanceof RegistryError || c.req.path.startsWith('/v2') ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
+  app.onError((err, c) => (c.req.path === '/v2' || c.req.path.startsWith('/v2/') ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
   app.notFound(apiNotFound);
   return app;
 };

@@ -394,7 +394,14 @@ describe('servers of their own', () => {
     const locB = await startUpload(fc, r.url, 'limit/b');
     const slow = openRequest(locA, 'PATCH', { ...octet, 'content-length': String(a.size), 'content-range': `0-${a.size - 1}` });
     await slow.write(a.bytes.subarray(0, 1024));
-    await sleep(300); // let the server start handling the held PATCH
+    // Wait until the server holds A's slot: an empty PATCH on a spare session then gets 429.
+    const spare = await startUpload(fc, r.url, 'limit/spare');
+    const probe = async () => {
+      const res = await fc(spare, { method: 'PATCH', headers: { ...octet, 'content-length': '0' } });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    await settle(probe, (s) => s === 429);
     await expectOciError(await patchChunk(fc, locB, 0, b.bytes), 429, 'TOOMANYREQUESTS');
     slow.end(a.bytes.subarray(1024));
     const doneA = await slow.response;

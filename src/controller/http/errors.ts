@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { RegistryError } from '../../registry/core/errors.js';
 import { DomainError } from '../errors.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './env.js';
 import { STATUS_OF } from './status.js';
 
@@ -20,6 +22,11 @@ export const apiErrorHandler = (err: Error, c: Context<AppEnv>): Response => {
     const status = STATUS_OF[err.code];
     if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="reef"');
     return c.json(body(c, err.code, err.message, err.details), status);
+  }
+  if (err instanceof RegistryError) {
+    // Registry auth guarding an admin endpoint: same status, reef's envelope.
+    if (err.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Basic realm="reef"');
+    return c.json(body(c, err.code, err.message), err.status as ContentfulStatusCode);
   }
   if (err instanceof HTTPException) {
     const status = err.status;

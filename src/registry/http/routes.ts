@@ -179,7 +179,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
       const m = re.exec(c.req.path);
       if (m) return handle(c, route, m);
     }
-    throw new RegistryError('NAME_INVALID', `no registry route for ${c.req.path}`, { status: 404 });
+    throw new RegistryError('UNSUPPORTED', `no registry route for ${c.req.path}`, { status: 404 });
   });
   app.onError(registryErrorHandler);
   return app;
