@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { decideRange, ifRangeMatches } from '../media/range.js';
+import { copyFileRange } from './file-stream.js';
 import type { AppEnv } from './env.js';
 
 const CHUNK = 1024 * 1024;
@@ -73,8 +73,9 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
     // The adapter's own marker (a native Response, read-only to us) tells it the reply is sent.
     outgoing.writeHead(status, headers);
     const timer = opts.timeoutMs ? setTimeout(() => outgoing.destroy(), opts.timeoutMs) : undefined;
-    await pipeline(body(), outgoing).catch(() => {
+    await copyFileRange(path, start, end, outgoing).catch(() => {
       // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
+      outgoing.destroy();
     });
     clearTimeout(timer);
     return RESPONSE_ALREADY_SENT;
