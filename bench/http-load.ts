@@ -86,11 +86,11 @@ export const runLoad = async (
       const i = next++;
       if (i >= total) return;
       const start = performance.now();
-      let status = 0;
+      let status: number;
       try {
         status = (await request(base, make(i), agent)).status;
       } catch {
-        status = 0;
+        status = 0; // connection error: counted as unexpected
       }
       latencies[i] = performance.now() - start;
       if (status !== expectStatus) unexpected[String(status)] = (unexpected[String(status)] ?? 0) + 1;
