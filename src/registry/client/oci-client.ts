@@ -165,23 +165,34 @@ export const createOciClient = (opts: ClientOptions) => {
       const [algorithm, hex] = digest.split(':') as [string, string];
       await (await open(file, 'w')).close();
       let offset = 0;
-      const hash = createHash(algorithm);
-      await withRetry('download', async () => {
+      let hash = createHash(algorithm);
+      await withRetry('download', async (n) => {
+        if (n > 0) {
+          // Resume from what actually reached the file (bytes in flight at the drop are lost),
+          // and hash exactly those bytes again so the digest check covers the file's content.
+          offset = (await stat(file)).size;
+          hash = createHash(algorithm);
+          if (offset > 0) for await (const chunk of createReadStream(file, { end: offset - 1, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+        }
         const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), { method: 'GET', headers: { ...auth, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) } });
         if (res.status !== 200 && res.status !== 206) await fail(res, `get blob ${digest}`);
         if (offset > 0 && res.status === 200) {
           // The server ignored the Range: start again from zero.
-          throw new OciClientError('server ignored Range; cannot resume', 500);
+          await (await open(file, 'w')).close();
+          res.body.destroy();
+          throw new OciClientError('server ignored Range; starting over', 500);
         }
+        let received = offset;
         const count = new Transform({
           transform(chunk: Buffer, _e, cb) {
             hash.update(chunk);
-            offset += chunk.length;
-            opts.onProgress?.(offset, size);
+            received += chunk.length;
+            opts.onProgress?.(received, size);
             cb(null, chunk);
           },
         });
         await pipeline(res.body, count, createWriteStream(file, { flags: 'r+', start: offset }));
+        offset = received;
         if (offset < size) throw new OciClientError(`connection closed at ${offset} of ${size} bytes`);
       });
       const got = hash.digest('hex');
