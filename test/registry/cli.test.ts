@@ -101,7 +101,7 @@ describe('reef push / pull', () => {
     }
   });
 
-  it('an unknown tag fails with the registry's error and leaves no file; reef gc --dry-run reports', async () => {
+  it('an unknown tag fails with the registry error and leaves no file; reef gc --dry-run reports', async () => {
     const pull = await reefCli(['pull', `${host()}/os-images/nothing:here`, '-o', join(dir, 'nothing')]);
     expect(pull.code).toBe(1);
     expect(pull.out).toMatch(/MANIFEST_UNKNOWN/);
