@@ -1,36 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError } from '../errors.js';
 import type { TaskMedia } from '../jobs/job-service.js';
 import { JOB_ID } from '../jobs/ids.js';
-
-const diskFull = (err: unknown) => {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
-};
-
-/**
- * Writes `data` to `path` atomically: a temp file beside it, fsync, rename. On a full disk the
- * temp file is removed and a STORAGE_FULL error names the directory.
- */
-export const writeFileAtomic = async (path: string, data: Uint8Array): Promise<void> => {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    if (diskFull(err)) throw new DomainError('STORAGE_FULL', `no space left to write ${path}; free space under the data directory`);
-    throw err;
-  }
-};
+import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';
 
 /** Task ISOs on disk: <root>/<job id>/task.iso. */
 export const createTaskMediaStore = (root: string) => {
@@ -49,7 +22,7 @@ export const createTaskMediaStore = (root: string) => {
         await writeFileAtomic(join(dir, 'task.iso'), iso);
       } catch (err) {
         await rm(dir, { recursive: true, force: true }).catch(() => {});
-        if (diskFull(err)) throw new DomainError('STORAGE_FULL', `no space left to write the task ISO under ${root}; free space under the data directory`);
+        if (isDiskFull(err)) throw new DomainError('STORAGE_FULL', `no space left to write the task ISO under ${root}; free space under the data directory`);
         throw err;
       }
     },

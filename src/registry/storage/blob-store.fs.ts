@@ -1,12 +1,11 @@
 import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import { parseDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 
-const isFull = (err: unknown) => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
 const storageFull = () => new RegistryError('STORAGE_FULL', 'no space left on the registry storage; nothing partial was kept');
 
 export interface IndexEntry {
@@ -61,20 +60,10 @@ export const createBlobStore = async (root: string) => {
   const uploadPath = (id: string) => join(root, 'uploads', id);
 
   const atomicWrite = async (path: string, bytes: Uint8Array | string) => {
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      const fh = await open(tmp, 'w', 0o644);
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
+      await writeFileAtomic(path, bytes);
     } catch (err) {
-      await unlink(tmp).catch(() => {});
-      if (isFull(err)) throw storageFull();
-      throw err;
+      throw isDiskFull(err) ? storageFull() : err;
     }
   };
 
@@ -126,7 +115,7 @@ export const createBlobStore = async (root: string) => {
         const fh = await open(uploadPath(id), 'r+').catch(() => undefined);
         await fh?.truncate(offset + out.bytesWritten).catch(() => {});
         await fh?.close();
-        throw isFull(err) ? storageFull() : err;
+        throw isDiskFull(err) ? storageFull() : err;
       } finally {
         body.off('data', tap);
       }

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+
+/** True for "no space left" (and quota) errors: callers turn these into their storage-full error. */
+export const isDiskFull = (err: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Writes `data` to `path` atomically: a temp file beside it, fsync, rename. On failure the temp
+ * file is removed and the original error is rethrown.
+ */
+export const writeFileAtomic = async (path: string, data: Uint8Array | string): Promise<void> => {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+};
