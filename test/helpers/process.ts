@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 export interface ChildReef {
   url: string;
@@ -8,9 +8,14 @@ export interface ChildReef {
   exited: Promise<number | null>;
 }
 
-/** Runs `reef <args>` (from source, through tsx) as its own process, as an operator would. */
-export const runReef = (args: string[], env: Record<string, string>) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+/**
+ * Runs `reef <args>` as its own process, as an operator would: from source through tsx, or,
+ * with `built`, the compiled dist/cli.js that `npm start` runs (for memory measurements: tsx
+ * itself adds tens of MB).
+ */
+export const runReef = (args: string[], env: Record<string, string>, opts: { built?: boolean } = {}) => {
+  const entry = opts.built ? ['dist/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
+  const child = spawn(process.execPath, [...entry, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -22,8 +27,8 @@ export const runReef = (args: string[], env: Record<string, string>) => {
 };
 
 /** Starts `reef serve` and waits for its "reef listening on <url>" line. */
-export const spawnReef = async (env: Record<string, string>): Promise<ChildReef> => {
-  const r = runReef(['serve'], { REEF_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'warn', ...env });
+export const spawnReef = async (env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ChildReef> => {
+  const r = runReef(['serve'], { REEF_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'warn', ...env }, opts);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`reef did not start:\n${r.output()}`)), 30_000);
     r.child.stdout!.on('data', () => {
@@ -36,4 +41,9 @@ export const spawnReef = async (env: Record<string, string>): Promise<ChildReef>
     r.exited.then((code) => reject(new Error(`reef exited (${code}) before listening:\n${r.output()}`)));
   });
   return { url, ...r };
+};
+
+/** Compiles src/ to dist/ (what `npm start` runs), so a test of the built server tests this tree. */
+export const buildDist = (): void => {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'pipe' });
 };

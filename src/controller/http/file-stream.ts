@@ -1,8 +1,19 @@
-import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 
 const SLOT = 1024 * 1024;
+
+/** Waits for 'drain' or 'close', removing both listeners either way (no leak per back-pressure). */
+const drainOrClose = (out: Writable) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 const SLOTS = 4;
 
 /**
@@ -33,7 +44,7 @@ export const copyFileRange = async (path: string, start: number, end: number, ou
       let release!: () => void;
       slot.free = new Promise<void>((r) => (release = r));
       const ok = out.write(bytesRead === SLOT ? slot.buf : slot.buf.subarray(0, bytesRead), () => release());
-      if (!ok && !out.destroyed) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+      if (!ok && !out.destroyed) await drainOrClose(out);
     }
     await Promise.all(ring.map((s) => s.free));
     out.end();

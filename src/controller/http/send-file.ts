@@ -15,7 +15,7 @@ export interface SendFileOptions {
   /** A strong validator to use instead of size+mtime (the registry uses the digest). */
   etag?: string;
   headers?: Record<string, string>;
-  /** Cut the transfer after this long (a stuck client must not hold the file open forever). */
+  /** Cut a transfer that makes no progress this long (a stuck client must not hold it forever). */
   timeoutMs?: number;
 }
 
@@ -72,12 +72,15 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
   if (withBody && outgoing && 'writeHead' in outgoing && !('stream' in outgoing)) {
     // The adapter's own marker (a native Response, read-only to us) tells it the reply is sent.
     outgoing.writeHead(status, headers);
-    const timer = opts.timeoutMs ? setTimeout(() => outgoing.destroy(), opts.timeoutMs) : undefined;
+    const socket = outgoing.socket;
+    const onIdle = () => outgoing.destroy();
+    if (opts.timeoutMs) socket?.setTimeout(opts.timeoutMs, onIdle);
     await copyFileRange(path, start, end, outgoing).catch(() => {
       // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
       outgoing.destroy();
     });
-    clearTimeout(timer);
+    // Node resets the socket's timeout for keep-alive when the response finishes; only our listener goes.
+    if (opts.timeoutMs) socket?.off('timeout', onIdle);
     return RESPONSE_ALREADY_SENT;
   }
   const webBody = withBody ? (Readable.toWeb(body()) as ReadableStream) : null;

@@ -59,12 +59,19 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
   const { registry, uploads } = d;
   const uploadLocation = (repo: string, id: string) => `/v2/${repo}/blobs/uploads/${id}`;
 
+  /**
+   * An upload that makes no progress for REGISTRY_UPLOAD_TIMEOUT is cut (an inactivity limit,
+   * so a 10 GiB WIM over a slow but live link is never cut for being long).
+   */
   const withUploadTimeout = async <T>(c: Context<AppEnv>, work: () => Promise<T>): Promise<T> => {
-    const timer = setTimeout(() => c.env?.incoming?.destroy(new Error('upload timeout')), d.uploadTimeoutMs);
+    const socket = c.env?.incoming?.socket;
+    const onIdle = () => c.env?.incoming?.destroy(new Error('upload stalled'));
+    socket?.setTimeout(d.uploadTimeoutMs, onIdle);
     try {
       return await work();
     } finally {
-      clearTimeout(timer);
+      socket?.setTimeout(0);
+      socket?.off('timeout', onIdle);
     }
   };
 
