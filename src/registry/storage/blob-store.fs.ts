@@ -1,4 +1,4 @@
-import { createReadStream, type ReadStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';
 import { join } from 'node:path';
@@ -22,8 +22,6 @@ export interface IndexEntry {
  * the client receives the 507 instead of a connection reset. A client that goes away ends
  * the file with what arrived.
  */
-const SYNC_EVERY = 64 * 1024 * 1024;
-
 const copyInto = (body: Readable, out: WriteStream) =>
   new Promise<void>((resolve, reject) => {
     let failure: Error | undefined;
@@ -109,22 +107,8 @@ export const createBlobStore = async (root: string) => {
      * that reached it (so a client can resume from GET status) and the error is rethrown.
      */
     async appendUpload(id: string, offset: number, body: Readable, tap: (chunk: Buffer) => void): Promise<number> {
-      const fh = await open(uploadPath(id), 'r+');
-      const out = fh.createWriteStream({ start: offset, highWaterMark: 1024 * 1024 });
-      // Flush to disk as the upload goes (every 64 MiB, one flush at a time) so the fsync that
-      // publishes the blob has little left to write: disk writeback overlaps the network.
-      let unsynced = 0;
-      let syncing = false;
-      const onChunk = (chunk: Buffer) => {
-        tap(chunk);
-        unsynced += chunk.length;
-        if (unsynced >= SYNC_EVERY && !syncing) {
-          unsynced = 0;
-          syncing = true;
-          fh.datasync().catch(() => {}).finally(() => (syncing = false));
-        }
-      };
-      body.on('data', onChunk);
+      const out = createWriteStream(uploadPath(id), { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
+      body.on('data', tap);
       try {
         await copyInto(body, out);
       } catch (err) {
@@ -133,7 +117,7 @@ export const createBlobStore = async (root: string) => {
         await cut?.close();
         throw isDiskFull(err) ? storageFull() : err;
       } finally {
-        body.off('data', onChunk);
+        body.off('data', tap);
       }
       return offset + out.bytesWritten;
     },
