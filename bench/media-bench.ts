@@ -66,7 +66,12 @@ export const mediaBench = async (reef: Server, o: MediaBenchOptions) => {
     ranges.push(await checkRange(s, paths.get(s)!, o.bigFile));
   }
   console.log(`source sha256 ${wantSha}`);
-  console.log(table(['server', 'status', 'Content-Length', 'sha256 matches', 'full GET ok'], full.map((f) => [f.target, String(f.status), String(f.contentLength), String(f.sha256 === wantSha), f.ok ? 'OK' : 'FAIL'])));
+  console.log(
+    table(
+      ['server', 'status', 'Content-Length', 'sha256 matches', 'curl exit', 'full GET ok'],
+      full.map((f) => [f.target, String(f.status), String(f.contentLength), String(f.sha256 === wantSha), String(f.curlExit), f.ok ? 'OK' : 'FAIL']),
+    ),
+  );
   console.log(
     table(
       ['server', 'Range bytes=100-199', 'Content-Range', 'Content-Length', 'bytes = file[100..199]', 'ok'],
@@ -82,8 +87,8 @@ export const mediaBench = async (reef: Server, o: MediaBenchOptions) => {
   }
   console.log(
     table(
-      ['run', 'server', 'status', 'MB/s', 'seconds', 'server CPU', 'curl CPU'],
-      runs.map((r, i) => [String(Math.floor(i / 2) + 1), r.target, String(r.status), fmt(r.mbPerS, 0), fmt(r.seconds, 3), pct(r.serverCpuMs, r.seconds), pct(r.curlCpuMs, r.seconds)]),
+      ['run', 'server', 'status', 'curl exit', 'MB/s', 'seconds', 'server CPU', 'curl CPU'],
+      runs.map((r, i) => [String(Math.floor(i / 2) + 1), r.target, String(r.status), String(r.curlExit), fmt(r.mbPerS, 0), fmt(r.seconds, 3), pct(r.serverCpuMs, r.seconds), pct(r.curlCpuMs, r.seconds)]),
     ),
   );
   const par: ParallelRun[] = [];
@@ -122,11 +127,12 @@ export const mediaBench = async (reef: Server, o: MediaBenchOptions) => {
       [row('reef', sr), row('nginx', sn)],
     ),
   );
-  const correct = full.every((f) => f.ok) && ranges.every((r) => r.ok) && sr.parallelBytesOk && sn.parallelBytesOk;
+  const runsOk = runs.every((r) => r.status === 200 && r.curlExit === 0 && r.bytes === GIB);
+  const correct = full.every((f) => f.ok) && ranges.every((r) => r.ok) && runsOk && sr.parallelBytesOk && sn.parallelBytesOk;
   const verdict = (r: number) => (r >= TARGET_MEDIA_RATIO ? 'PASS' : 'FAIL');
   console.log(`reef/nginx sequential (median) = ${fmt(seqRatio, 3)}  target ≥ ${TARGET_MEDIA_RATIO}: ${verdict(seqRatio)}`);
   console.log(`reef/nginx ${o.parallel} concurrent = ${fmt(parRatio, 3)}  target ≥ ${TARGET_MEDIA_RATIO}: ${verdict(parRatio)}`);
-  console.log(`correctness (sha256, Content-Length, Range, parallel bytes): ${correct ? 'PASS' : 'FAIL'}`);
+  console.log(`correctness (sha256, Content-Length, Range, all runs complete): ${correct ? 'PASS' : 'FAIL'}`);
   return {
     fileBytes: GIB,
     sha256: wantSha,

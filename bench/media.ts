@@ -30,6 +30,7 @@ export interface CurlRun {
   seconds: number;
   bytes: number;
   status: number;
+  curlExit: number;
   /** CPU used by curl (user+sys, ms) and by the server process during the run. */
   curlCpuMs: number;
   serverCpuMs: number;
@@ -38,10 +39,10 @@ export interface CurlRun {
 /** One `curl -o /dev/null` GET, with curl's speed/time and the CPU of curl and of the server. */
 export const curlOnce = async (srv: Server, path: string): Promise<CurlRun> => {
   const before = cpuMs(srv.pid);
-  const out = await sh(`curl -s -o /dev/null -w '%{speed_download} %{time_total} %{size_download} %{http_code}\\n' '${srv.url}${path}'; times`);
+  const out = await sh(`curl -sS -o /dev/null -w '%{speed_download} %{time_total} %{size_download} %{http_code} %{exitcode}\\n' '${srv.url}${path}'; times`);
   const serverCpuMs = cpuMs(srv.pid) - before;
   const [line, ...rest] = out.trim().split('\n');
-  const [speed, time, size, code] = line!.split(' ').map(Number);
+  const [speed, time, size, code, exit] = line!.split(' ').map(Number);
   const t = [...rest.join(' ').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => (Number(m[1]) * 60 + Number(m[2])) * 1000);
   return {
     target: srv.name,
@@ -49,6 +50,7 @@ export const curlOnce = async (srv: Server, path: string): Promise<CurlRun> => {
     seconds: time!,
     bytes: size!,
     status: code!,
+    curlExit: exit!,
     curlCpuMs: (t[2] ?? 0) + (t[3] ?? 0),
     serverCpuMs,
   };
@@ -69,7 +71,7 @@ export const curlParallel = async (srv: Server, path: string, clients: number): 
   const before = cpuMs(srv.pid);
   const t0 = performance.now();
   const outs = await Promise.all(
-    Array.from({ length: clients }, () => sh(`curl -s -o /dev/null -w '%{size_download} %{http_code}' '${srv.url}${path}'`)),
+    Array.from({ length: clients }, () => sh(`curl -sS -o /dev/null -w '%{size_download} %{http_code}' '${srv.url}${path}' || true`)),
   );
   const seconds = (performance.now() - t0) / 1000;
   const serverCpuMs = cpuMs(srv.pid) - before;
@@ -85,16 +87,19 @@ export interface FullCheck {
   status: number;
   contentLength: number;
   sha256: string;
+  curlExit: number;
   ok: boolean;
 }
 
 /** GETs the whole file through `sha256sum`, keeping the response headers, and compares to the source. */
 export const checkFull = async (srv: Server, path: string, headerFile: string, wantSha: string): Promise<FullCheck> => {
-  const sha = (await sh(`set -o pipefail; curl -sf -D '${headerFile}' '${srv.url}${path}' | sha256sum`)).split(' ')[0]!;
-  const head = readFileSync(headerFile, 'utf8');
+  const out = await sh(`curl -sS -D '${headerFile}' '${srv.url}${path}' | sha256sum; echo "curl-exit \${PIPESTATUS[0]}"`);
+  const sha = out.split(' ')[0]!;
+  const curlExit = Number(/curl-exit (\d+)/.exec(out)?.[1] ?? -1);
+  const head = existsSync(headerFile) ? readFileSync(headerFile, 'utf8') : '';
   const status = Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1] ?? 0);
   const contentLength = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? -1);
-  return { target: srv.name, status, contentLength, sha256: sha, ok: status === 200 && contentLength === GIB && sha === wantSha };
+  return { target: srv.name, status, contentLength, sha256: sha, curlExit, ok: curlExit === 0 && status === 200 && contentLength === GIB && sha === wantSha };
 };
 
 export interface RangeCheck {

@@ -1,10 +1,14 @@
 /**
  * reef benchmark (`npm run bench`): job creations per second (vs GET /healthz) and 1 GiB /media
- * download throughput vs nginx. reef and nginx run in their own processes (stopped by PID at
- * the end); the 1 GiB source file is kept in .bench/ for reuse; results go to stdout and
- * .bench/results.json. Knobs (environment):
+ * download throughput vs nginx, and reef's /v2 registry vs distribution (docker-registry): 1 GiB
+ * skopeo push/pull, blob GET, manifest GET load, RSS. reef, nginx and docker-registry run in
+ * their own processes (stopped by PID at the end); the 1 GiB source file and the OCI layout made
+ * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
+ * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry),
+ *   BENCH_REGISTRY_RUNS (3), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
+ *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { execFileSync } from 'node:child_process';
@@ -17,12 +21,18 @@ import { jobCreationBench } from './jobs-bench.js';
 import { GIB } from './media.js';
 import { mediaBench } from './media-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
+import { registryBench } from './registry-bench.js';
+import { distributionVersion } from './registry-procs.js';
+import { registryMarkdown, writeRegistryResults } from './registry-results.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
+const PARTS = ['jobs', 'media', 'registry'] as const;
+if (ONLY !== '' && !(PARTS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${PARTS.join(', ')} (or unset for all), not ${JSON.stringify(ONLY)}`);
+const runs = (part: (typeof PARTS)[number]) => ONLY === '' || ONLY === part;
 const params = {
   jobs: num('BENCH_JOBS', 3000),
   healthz: num('BENCH_HEALTHZ', 10000),
@@ -30,6 +40,9 @@ const params = {
   warmup: num('BENCH_WARMUP', 500),
   runs: num('BENCH_RUNS', 5),
   parallel: num('BENCH_PARALLEL', 4),
+  registryRuns: num('BENCH_REGISTRY_RUNS', 3),
+  registryConcurrency: num('BENCH_REGISTRY_CONCURRENCY', 20),
+  registrySeconds: num('BENCH_REGISTRY_SECONDS', 5),
   only: ONLY || 'all',
 };
 
@@ -65,6 +78,12 @@ const sysInfo = () => ({
   node: process.version,
   nginx: execFileSync('sh', ['-c', '/usr/sbin/nginx -v 2>&1'], { encoding: 'utf8' }).trim(), // nginx -v prints to stderr
   curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0]!,
+  ...(runs('registry')
+    ? {
+        skopeo: execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim(),
+        distribution: distributionVersion(),
+      }
+    : {}),
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? '?',
   kernel: os.release(),
@@ -85,9 +104,9 @@ const main = async () => {
   const rec = await request(reef.url, { method: 'POST', path: `/api/v1/recipes?name=${RECIPE_NAME}`, body: RECIPE });
   if (rec.status !== 201) throw new Error(`creating the recipe answered ${rec.status}: ${rec.body.toString()}`);
 
-  const jobCreation = ONLY === 'media' ? null : await jobCreationBench(reef, { ...params, recipeName: RECIPE_NAME, dataDir });
+  const jobCreation = !runs('jobs') ? null : await jobCreationBench(reef, { ...params, recipeName: RECIPE_NAME, dataDir });
   const media =
-    ONLY === 'jobs'
+    !runs('media')
       ? null
       : await mediaBench(reef, {
           ...params,
@@ -98,13 +117,39 @@ const main = async () => {
           scratchDir: runDir,
           onServer: (s) => servers.push(s),
         });
+  const registry = !runs('registry')
+    ? null
+    : await registryBench(reef, {
+        runs: params.registryRuns,
+        concurrency: params.registryConcurrency,
+        manifestSeconds: params.registrySeconds,
+        bigFile: join(benchDir, 'big-1GiB.bin'),
+        layoutDir: join(benchDir, 'registry-layout'),
+        scratchDir: join(runDir, 'registry'),
+        onServer: (s) => servers.push(s),
+      });
 
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  const results = { date: new Date().toISOString(), system: { ...system, loadavgAtEnd }, params, jobCreation, media };
+  const date = new Date().toISOString();
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
   if (jobCreation) console.log(`jobs/s ${jobCreation.jobs.perSecond.toFixed(0)} (target ≥ ${jobCreation.target}): ${jobCreation.pass ? 'PASS' : 'FAIL'}`);
+  if (registry) {
+    const p = registry.pass;
+    const v = (b: boolean) => (b ? 'PASS' : 'FAIL');
+    console.log(
+      `registry reef vs distribution: push ${registry.ratios.push.toFixed(3)}× (≥ ${registry.targets.push}) ${v(p.push)}, pull ${registry.ratios.pull.toFixed(3)}× (≥ ${registry.targets.pull}) ${v(p.pull)}, ` +
+        `manifest ${registry.ratios.manifestRps.toFixed(3)}× rps (≥ ${registry.targets.manifestRps}) with p99 ${registry.reef.manifestP99Ms.toFixed(2)} vs ${registry.dist.manifestP99Ms.toFixed(2)} ms ${v(p.manifest)}, ` +
+        `reef push RSS ${(registry.reef.pushPeakRssBytes / 1e6).toFixed(1)} MB (≤ ${registry.targets.reefPushRssBytes / 1e6}) ${v(p.rss)}`,
+    );
+    if (process.env.BENCH_REGISTRY_RESULTS !== '0') {
+      const file = join(repoRoot, 'bench', 'RESULTS.md');
+      writeRegistryResults(file, registryMarkdown(registry, date, { ...system, loadavgAtEnd }));
+      console.log(`registry figures written to ${file}`);
+    }
+  }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);
   console.log(json);
