@@ -41,7 +41,8 @@ export const cpuMs = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 };
 
-const collect = (child: ChildProcess): (() => string) => {
+/** Keeps the last ~32-64 KiB of a child's stdout and stderr, for error messages. */
+export const collect = (child: ChildProcess): (() => string) => {
   let out = '';
   const add = (b: Buffer) => {
     out += b.toString('utf8');

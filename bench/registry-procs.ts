@@ -1,22 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, type Server } from './procs.js';
+import { collect, freePort, type Server } from './procs.js';
 
 export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
-
-const collect = (child: ChildProcess): (() => string) => {
-  let out = '';
-  const add = (b: Buffer) => {
-    out += b.toString('utf8');
-    if (out.length > 64 * 1024) out = out.slice(-32 * 1024);
-  };
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  return () => out;
-};
 
 const canConnect = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -5,15 +5,8 @@ import { expect } from 'vitest';
 import type { TestReef } from '../../helpers/server.js';
 import { hexOf } from './oci.js';
 
-export interface GcReport {
-  dry_run: boolean;
-  blobs_deleted: number;
-  bytes_freed: number;
-  manifests_deleted: number;
-  uploads_deleted: number;
-  repositories_deleted: number;
-  duration_seconds: number;
-}
+export type { GcReport } from '../../../src/registry/gc.js';
+import type { GcReport } from '../../../src/registry/gc.js';
 
 /** POST /admin/gc (optionally ?dry_run=true); asserts 200 and the report's shape. */
 export const runGc = async (reef: TestReef, dryRun = false): Promise<GcReport> => {
