@@ -239,26 +239,18 @@ export const registryBench = async (reef: Server, o: RegistryBenchOptions) => {
 
   // summary
   const med = <T extends { target: string }>(xs: T[], name: string, f: (x: T) => number) => median(xs.filter((x) => x.target === name).map(f));
-  const r = {
-    pushSeconds: med(pushes, 'reef', (p) => p.seconds),
-    pullSeconds: med(pulls, 'reef', (p) => p.seconds),
-    blobMBps: med(blobGets, 'reef', (b) => b.mbPerS),
-    manifestRps: loads.reef!.perSecond,
-    manifestP99Ms: loads.reef!.p99Ms,
-    pushPeakRssBytes: Math.max(...pushes.filter((p) => p.target === 'reef').map((p) => p.peakRssBytes)),
-    pushServerCpuPct: med(pushes, 'reef', (p) => p.serverCpuPct),
-    pullServerCpuPct: med(pulls, 'reef', (p) => p.serverCpuPct),
-  };
-  const d = {
-    pushSeconds: med(pushes, 'distribution', (p) => p.seconds),
-    pullSeconds: med(pulls, 'distribution', (p) => p.seconds),
-    blobMBps: med(blobGets, 'distribution', (b) => b.mbPerS),
-    manifestRps: loads.distribution!.perSecond,
-    manifestP99Ms: loads.distribution!.p99Ms,
-    pushPeakRssBytes: Math.max(...pushes.filter((p) => p.target === 'distribution').map((p) => p.peakRssBytes)),
-    pushServerCpuPct: med(pushes, 'distribution', (p) => p.serverCpuPct),
-    pullServerCpuPct: med(pulls, 'distribution', (p) => p.serverCpuPct),
-  };
+  const figures = (name: 'reef' | 'distribution') => ({
+    pushSeconds: med(pushes, name, (p) => p.seconds),
+    pullSeconds: med(pulls, name, (p) => p.seconds),
+    blobMBps: med(blobGets, name, (b) => b.mbPerS),
+    manifestRps: loads[name]!.perSecond,
+    manifestP99Ms: loads[name]!.p99Ms,
+    pushPeakRssBytes: Math.max(...pushes.filter((p) => p.target === name).map((p) => p.peakRssBytes)),
+    pushServerCpuPct: med(pushes, name, (p) => p.serverCpuPct),
+    pullServerCpuPct: med(pulls, name, (p) => p.serverCpuPct),
+  });
+  const r = figures('reef');
+  const d = figures('distribution');
   const ratios = {
     push: d.pushSeconds / r.pushSeconds,
     pull: d.pullSeconds / r.pullSeconds,
