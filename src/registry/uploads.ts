@@ -11,8 +11,7 @@ import type { KeyedLock } from './storage/keyed-lock.js';
 interface Session {
   offset: number;
   hash: Hash | undefined;
-  busy: boolean;
-  /** The write in progress; a dropped client's request settles it soon after the drop. */
+  /** The write in progress, if any; a dropped client's request settles it soon after the drop. */
   writing: Promise<void> | undefined;
 }
 
@@ -41,7 +40,7 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
     if (!s) {
       // After a restart: the file on disk is the truth; the digest will be recomputed.
       const size = (await store.uploadSize(id)) ?? 0;
-      s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, busy: false, writing: undefined };
+      s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, writing: undefined };
       sessions.set(id, s);
     }
     return s;
@@ -61,8 +60,7 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
 
   const append = async (id: string, s: Session, body: Readable): Promise<void> => {
     await settled(s);
-    if (s.busy) throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { status: 416 });
-    s.busy = true;
+    if (s.writing) throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { status: 416 });
     let done!: () => void;
     s.writing = new Promise<void>((r) => (done = r));
     try {
@@ -73,7 +71,6 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
       s.offset = (await store.uploadSize(id)) ?? s.offset;
       throw err;
     } finally {
-      s.busy = false;
       s.writing = undefined;
       done();
       deps.meta.touchUpload(id, deps.now());
@@ -106,12 +103,12 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
   };
 
   return {
-    activeIds: () => [...sessions.entries()].filter(([, s]) => s.busy).map(([id]) => id),
+    activeIds: () => [...sessions.entries()].filter(([, s]) => s.writing !== undefined).map(([id]) => id),
     async start(repo: string): Promise<string> {
       const id = randomUUID();
       await store.createUpload(id);
       meta.createUpload(id, repo, deps.now());
-      sessions.set(id, { offset: 0, hash: hasher('sha256'), busy: false, writing: undefined });
+      sessions.set(id, { offset: 0, hash: hasher('sha256'), writing: undefined });
       return id;
     },
     async status(repo: string, id: string): Promise<number> {
