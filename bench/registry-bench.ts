@@ -69,28 +69,19 @@ const settleDisk = () => execFileSync('sync');
 /** Alternating order per run, so neither registry always goes first (page cache, writeback). */
 const orderOf = <T>(pair: [T, T], run: number): T[] => (run % 2 === 0 ? pair : [pair[1], pair[0]]);
 
-const push = async (srv: Server, layout: BigLayout, scratch: string, run: number): Promise<SkopeoRun> => {
-  const repo = repoOf(run);
-  // A fresh repository: the layer is unknown to it, so the client must upload all of it.
-  const head = await request(srv.url, { method: 'HEAD', path: `/v2/${repo}/blobs/${layout.layerDigest}` });
-  if (head.status !== 404) throw new Error(`${srv.name}: HEAD of the layer in ${repo} answered ${head.status} before the push (expected 404)`);
-  const host = new URL(srv.url).host;
+/** Runs one timed skopeo copy against `srv`, sampling its RSS and CPU and the machine's other CPU. */
+const timedSkopeo = async (srv: Server, scratch: string, args: string[], what: string, run: number): Promise<SkopeoRun> => {
   settleDisk();
   const rssBefore = rssBytes(srv.pid);
   const cpu0 = cpuMs(srv.pid);
   const busy0 = machineBusyMs();
   const sampler = sampleRss(srv.pid, 100);
-  const r = await skopeo(scratch, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout.dir}:${layout.tag}`, `docker://${host}/${repo}:${TAG}`]);
+  const r = await skopeo(scratch, args);
   const rss = sampler.stop();
   const serverCpu = cpuMs(srv.pid) - cpu0;
   const otherCpu = Math.max(0, machineBusyMs() - busy0 - serverCpu - r.cpuMs);
-  ok(`skopeo push to ${srv.name}`, r);
-  if (/skipped|already exists/i.test(r.stdout + r.stderr)) throw new Error(`skopeo skipped the upload to ${srv.name}:\n${r.stdout}\n${r.stderr}`);
-  // What was pushed is what the layout holds (the manifest digest is preserved).
-  const man = await request(srv.url, { method: 'GET', path: `/v2/${repo}/manifests/${TAG}` }, undefined, { accept: MANIFEST_ACCEPT });
-  if (man.status !== 200 || man.headers['docker-content-digest'] !== layout.manifestDigest) {
-    throw new Error(`${srv.name}: manifest ${repo}:${TAG} answered ${man.status} with digest ${String(man.headers['docker-content-digest'])}, expected ${layout.manifestDigest}`);
-  }
+  ok(`${what} ${srv.name}`, r);
+  if (/skipped|already exists/i.test(r.stdout + r.stderr)) throw new Error(`skopeo skipped the transfer (${what} ${srv.name}):\n${r.stdout}\n${r.stderr}`);
   return {
     run,
     target: srv.name,
@@ -104,37 +95,33 @@ const push = async (srv: Server, layout: BigLayout, scratch: string, run: number
   };
 };
 
+const push = async (srv: Server, layout: BigLayout, scratch: string, run: number): Promise<SkopeoRun> => {
+  const repo = repoOf(run);
+  // A fresh repository: the layer is unknown to it, so the client must upload all of it.
+  const head = await request(srv.url, { method: 'HEAD', path: `/v2/${repo}/blobs/${layout.layerDigest}` });
+  if (head.status !== 404) throw new Error(`${srv.name}: HEAD of the layer in ${repo} answered ${head.status} before the push (expected 404)`);
+  const host = new URL(srv.url).host;
+  const result = await timedSkopeo(srv, scratch, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout.dir}:${layout.tag}`, `docker://${host}/${repo}:${TAG}`], 'skopeo push to', run);
+  // What was pushed is what the layout holds (the manifest digest is preserved).
+  const man = await request(srv.url, { method: 'GET', path: `/v2/${repo}/manifests/${TAG}` }, undefined, { accept: MANIFEST_ACCEPT });
+  if (man.status !== 200 || man.headers['docker-content-digest'] !== layout.manifestDigest) {
+    throw new Error(`${srv.name}: manifest ${repo}:${TAG} answered ${man.status} with digest ${String(man.headers['docker-content-digest'])}, expected ${layout.manifestDigest}`);
+  }
+  return result;
+};
+
 const pull = async (srv: Server, layout: BigLayout, scratch: string, run: number): Promise<SkopeoRun> => {
   const dest = join(scratch, `pull-${srv.name}-${run}`);
   rmSync(dest, { recursive: true, force: true });
   const host = new URL(srv.url).host;
-  settleDisk();
-  const rssBefore = rssBytes(srv.pid);
-  const cpu0 = cpuMs(srv.pid);
-  const busy0 = machineBusyMs();
-  const sampler = sampleRss(srv.pid, 100);
-  const r = await skopeo(scratch, ['copy', '--preserve-digests', '--src-tls-verify=false', `docker://${host}/${repoOf(run)}:${TAG}`, `oci:${dest}:x`]);
-  const rss = sampler.stop();
-  const serverCpu = cpuMs(srv.pid) - cpu0;
-  const otherCpu = Math.max(0, machineBusyMs() - busy0 - serverCpu - r.cpuMs);
-  ok(`skopeo pull from ${srv.name}`, r);
+  const result = await timedSkopeo(srv, scratch, ['copy', '--preserve-digests', '--src-tls-verify=false', `docker://${host}/${repoOf(run)}:${TAG}`, `oci:${dest}:x`], 'skopeo pull from', run);
   // skopeo verified the digests while writing; check the layer landed whole.
   const layer = join(dest, 'blobs', 'sha256', layout.layerDigest.slice('sha256:'.length));
   const size = existsSync(layer) ? statSync(layer).size : -1;
   const manifestThere = existsSync(join(dest, 'blobs', 'sha256', layout.manifestDigest.slice('sha256:'.length)));
   rmSync(dest, { recursive: true, force: true });
   if (size !== layout.layerSize || !manifestThere) throw new Error(`${srv.name}: pulled layout has layer size ${size} (want ${layout.layerSize}), manifest present ${manifestThere}`);
-  return {
-    run,
-    target: srv.name,
-    seconds: r.wallMs / 1000,
-    serverCpuPct: pct(serverCpu, r.wallMs),
-    skopeoCpuPct: pct(r.cpuMs, r.wallMs),
-    otherCpuPct: pct(otherCpu, r.wallMs),
-    peakRssBytes: rss.peakBytes,
-    rssBeforeBytes: rssBefore,
-    rssSamples: rss.samples,
-  };
+  return result;
 };
 
 const ratioVerdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
