@@ -2,8 +2,9 @@
 # Installs the system tools reef's tests and benchmarks use (Debian/Ubuntu, as root).
 # Usage: scripts/install-tools.sh [--bench]
 set -euo pipefail
-packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins)
-if [[ "${1:-}" == "--bench" ]]; then packages+=(nginx-light); fi
+packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins
+  gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin)
+if [[ "${1:-}" == "--bench" ]]; then packages+=(nginx-light docker-registry); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
