@@ -37,26 +37,48 @@ export const pushArtifact = async (client: OciClient, repo: string, tag: string,
   return client.putManifest(repo, tag, bytes, MEDIA.ociManifest);
 };
 
-interface Layer {
+export interface Layer {
   mediaType: string;
   digest: string;
   size: number;
   annotations?: Record<string, string>;
 }
 
-/** Pulls the single-file artifact at repo:reference into `out` (written to a temp name, then renamed). */
-export const pullArtifact = async (client: OciClient, repo: string, reference: string, out: string) => {
+export interface Platform {
+  os: string;
+  architecture: string;
+}
+
+/** Resolves repo:reference to an image manifest; an index or manifest list gives the platform's entry. */
+export const resolveManifest = async (client: OciClient, repo: string, reference: string, platform: Platform = { os: 'linux', architecture: 'amd64' }) => {
   let m = await client.getManifest(repo, reference);
   let doc = JSON.parse(m.bytes.toString('utf8'));
   if (Array.isArray(doc.manifests)) {
-    const pick = doc.manifests.find((d: { platform?: { os?: string; architecture?: string } }) => !d.platform || (d.platform.os === 'linux' && d.platform.architecture === 'amd64')) ?? doc.manifests[0];
-    if (!pick) throw new Error(`${repo}:${reference} is an empty index`);
+    type Entry = { digest: string; platform?: Platform };
+    const entries = doc.manifests as Entry[];
+    const pick = entries.find((d) => d.platform?.os === platform.os && d.platform?.architecture === platform.architecture) ?? entries.find((d) => !d.platform);
+    if (!pick) throw new Error(`${repo}:${reference} is an index with no ${platform.os}/${platform.architecture} manifest`);
     m = await client.getManifest(repo, pick.digest);
     doc = JSON.parse(m.bytes.toString('utf8'));
   }
-  const layers: Layer[] = doc.layers ?? [];
-  const layer = layers.length === 1 ? layers[0] : layers.find((l) => l.annotations?.[TITLE]);
-  if (!layer) throw new Error(`${repo}:${reference} has ${layers.length} layers and none is titled; not a single-file artifact`);
+  return { ...m, doc: doc as { artifactType?: string; config?: { mediaType?: string }; layers?: Layer[] } };
+};
+
+/**
+ * The layer holding a single-file artifact: the only layer, else the one whose media type is
+ * among `mediaTypes`, else the titled one.
+ */
+export const pickLayer = (doc: { layers?: Layer[] }, what: string, mediaTypes: string[] = []): Layer => {
+  const layers = doc.layers ?? [];
+  const layer = layers.length === 1 ? layers[0] : (layers.find((l) => mediaTypes.includes(l.mediaType)) ?? layers.find((l) => l.annotations?.[TITLE]));
+  if (!layer) throw new Error(`${what} has ${layers.length} layers and none is titled or of type ${mediaTypes.join(' | ') || '(any)'}; not a single-file artifact`);
+  return layer;
+};
+
+/** Pulls the single-file artifact at repo:reference into `out` (written to a temp name, then renamed). */
+export const pullArtifact = async (client: OciClient, repo: string, reference: string, out: string) => {
+  const m = await resolveManifest(client, repo, reference);
+  const layer = pickLayer(m.doc, `${repo}:${reference}`);
   const tmp = `${out}.partial`;
   try {
     await client.pullToFile(repo, layer.digest, layer.size, tmp);

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readAll, rawRequest, type RawResponse } from './http.js';
 import { isLoopback } from './reference.js';
@@ -158,45 +158,51 @@ export const createOciClient = (opts: ClientOptions) => {
     },
 
     /**
-     * Downloads blob `digest` to `file`, verifying the digest while writing; after a dropped
-     * connection it resumes with a Range request from what is already on disk.
+     * Streams blob `digest` as it arrives, hashing every byte; after a dropped connection or a
+     * retryable status it asks again with `Range: bytes=<received>-` and carries on, so the
+     * caller sees one continuous stream. Throws at the end when the content does not hash to
+     * `digest` (the caller must treat everything it consumed as untrusted until then).
+     * `resumeFrom` continues a download whose first bytes the caller already has.
      */
-    async pullToFile(repo: string, digest: string, size: number, file: string): Promise<void> {
-      const [algorithm, hex] = digest.split(':') as [string, string];
-      await (await open(file, 'w')).close();
-      let offset = 0;
-      let hash = createHash(algorithm);
-      await withRetry('download', async (n) => {
-        if (n > 0) {
-          // Resume from what actually reached the file (bytes in flight at the drop are lost),
-          // and hash exactly those bytes again so the digest check covers the file's content.
-          offset = (await stat(file)).size;
-          hash = createHash(algorithm);
-          if (offset > 0) for await (const chunk of createReadStream(file, { end: offset - 1, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-        }
-        const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), { method: 'GET', headers: { ...auth, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) } });
-        if (res.status !== 200 && res.status !== 206) await fail(res, `get blob ${digest}`);
-        if (offset > 0 && res.status === 200) {
-          // The server ignored the Range: start again from zero.
-          await (await open(file, 'w')).close();
-          res.body.destroy();
-          throw new OciClientError('server ignored Range; starting over', 500);
-        }
-        let received = offset;
-        const count = new Transform({
-          transform(chunk: Buffer, _e, cb) {
+    async *blobChunks(repo: string, digest: string, size: number, resumeFrom?: { offset: number; hash: Hash }): AsyncGenerator<Buffer> {
+      const algorithm = digest.split(':')[0]!;
+      const hash = resumeFrom?.hash ?? createHash(algorithm);
+      let received = resumeFrom?.offset ?? 0;
+      for (let n = 0; ; n++) {
+        try {
+          const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), { method: 'GET', headers: { ...auth, ...(received > 0 ? { Range: `bytes=${received}-` } : {}) } });
+          if (res.status !== 200 && res.status !== 206) await fail(res, `get blob ${digest}`);
+          if (received > 0 && res.status === 200) {
+            res.body.destroy();
+            throw new OciClientError(`get blob ${digest}: the registry ignored Range after ${received} bytes; cannot resume`, 416);
+          }
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
             hash.update(chunk);
             received += chunk.length;
             opts.onProgress?.(received, size);
-            cb(null, chunk);
-          },
-        });
-        await pipeline(res.body, count, createWriteStream(file, { flags: 'r+', start: offset }));
-        offset = received;
-        if (offset < size) throw new OciClientError(`connection closed at ${offset} of ${size} bytes`);
-      });
-      const got = hash.digest('hex');
-      if (got !== hex) throw new OciClientError(`digest mismatch for ${digest}: content hashes to ${algorithm}:${got}`, 400);
+            yield chunk;
+          }
+          if (received < size) throw new OciClientError(`connection closed at ${received} of ${size} bytes`);
+          break;
+        } catch (err) {
+          const status = (err as OciClientError).status;
+          if ((status !== undefined && !RETRYABLE.has(status)) || n >= retries) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** n)));
+        }
+      }
+      const got = `${algorithm}:${hash.digest('hex')}`;
+      if (received !== size || got !== digest) {
+        throw new OciClientError(`digest mismatch for ${digest}: ${received} bytes received (expected ${size}), content hashes to ${got}`, 400);
+      }
+    },
+
+    /**
+     * Downloads blob `digest` to `file`, verifying the digest while writing; after a dropped
+     * connection it resumes with a Range request (see blobChunks).
+     */
+    async pullToFile(repo: string, digest: string, size: number, file: string): Promise<void> {
+      const out = createWriteStream(file);
+      await pipeline(Readable.from(this.blobChunks(repo, digest, size)), out);
     },
   };
 };
