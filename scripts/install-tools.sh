@@ -3,7 +3,7 @@
 # Usage: scripts/install-tools.sh [--bench]
 set -euo pipefail
 packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins
-  gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin)
+  gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin mtools)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(nginx-light docker-registry); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './controller/config.js';
 import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
+import { agentCommand } from './maintenance-os/cli.js';
 import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
@@ -16,6 +17,10 @@ Usage:
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [-u user:pass]
                         run the registry's garbage collection now
+  reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]
+                        maintenance OS: partition, format, pull and lay down the job's image,
+                        reporting each step to the controller (task from --task, the kernel
+                        command line reef.controller= reef.job= reef.token=, or a TASK_* ISO)
   reef --help           this text
   reef --version        print the version
 
@@ -34,6 +39,7 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_BOOT_ISO               live ISO served as /media/tasks/<job>/boot.iso for sanboot
   REEF_MAX_BODY               request body limit in bytes       (default 1048576)
   REEF_SHUTDOWN_GRACE         time given to in-flight requests  (default 10s)
+  REEF_JOB_TIMEOUT            fail an active job with no report for this long (default 2h)
 `;
 
 const version = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -76,6 +82,8 @@ const main = async (argv: string[]): Promise<void> => {
       return pullCommand(argv.slice(1));
     case 'gc':
       return gcCommand(argv.slice(1));
+    case 'agent':
+      return agentCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':

@@ -81,6 +81,7 @@ const SETTINGS = {
     .default(String(1024 * 1024))
     .transform(Number),
   REEF_SHUTDOWN_GRACE: duration('10s'),
+  REEF_JOB_TIMEOUT: duration('2h'),
   // The embedded registry keeps the names of the Shoal registry docs.
   ENABLE_REGISTRY: flag(true),
   REGISTRY_STORAGE: optionalText,
@@ -126,6 +127,8 @@ export interface Config {
     cleanupSchedule: string;
   };
   webhookSecret: string | undefined;
+  /** An active job with no report for this long fails (REEF_JOB_TIMEOUT). */
+  jobTimeoutMs: number;
   boot: { kernel?: string; initrd?: string; cmdline: string; iso?: string };
   maxBodyBytes: number;
   shutdownGraceMs: number;
@@ -219,6 +222,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       cleanupSchedule: s.REEF_MEDIA_CLEANUP_SCHEDULE,
     },
     webhookSecret: s.REEF_WEBHOOK_SECRET,
+    jobTimeoutMs: s.REEF_JOB_TIMEOUT,
     boot: {
       ...(s.REEF_BOOT_KERNEL ? { kernel: s.REEF_BOOT_KERNEL } : {}),
       ...(s.REEF_BOOT_INITRD ? { initrd: s.REEF_BOOT_INITRD } : {}),

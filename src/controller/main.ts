@@ -16,7 +16,7 @@ import { createMediaService } from './media/media-service.js';
 import { createTaskMediaStore } from './media/media-store.fs.js';
 import { createMediaRetention } from './media/retention.js';
 import { createUrlSigner } from './media/signing.js';
-import { buildTaskIso } from './media/task-iso.js';
+import { buildTaskIso, taskIsoFiles } from './media/task-iso.js';
 import { createMetrics } from './ops/metrics.js';
 import { createRecipeService } from './recipes/recipe-service.js';
 import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
@@ -69,6 +69,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     recipes,
     media: taskMedia,
     buildTaskIso,
+    taskFiles: taskIsoFiles,
     tokens,
     taskIsoUrl: media.taskIsoUrl,
     publicUrl,
@@ -101,12 +102,27 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     sweepMedia().catch((err) => log.error({ err }, 'media retention sweep failed'));
   });
 
+  // A machine that stops reporting (powered off, network gone) must not leave its job hanging.
+  const watchdog = setInterval(
+    () => {
+      try {
+        const expired = jobs.expireSilent(config.jobTimeoutMs);
+        if (expired.length) log.warn({ jobs: expired }, 'jobs failed: no report within REEF_JOB_TIMEOUT');
+      } catch (err) {
+        log.error({ err }, 'job timeout check failed');
+      }
+    },
+    Math.max(250, Math.min(60_000, config.jobTimeoutMs / 4)),
+  );
+  watchdog.unref();
+
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}`;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await task.stop();
+      clearInterval(watchdog);
       registry?.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

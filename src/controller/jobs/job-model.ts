@@ -50,6 +50,8 @@ export interface JobStore {
   list(filter: JobFilter): Job[];
   events(id: string): JobEvent[];
   findActive(serial: string): Job | undefined;
+  /** Active jobs last updated before `before`. */
+  staleActive(before: number): Job[];
   hasDelivery(jobId: string, deliveryId: string): boolean;
   /** Appends the event and applies the patch in one transaction. */
   record(jobId: string, event: JobEvent, patch: JobPatch): void;

@@ -26,6 +26,8 @@ export interface JobServiceDeps {
   recipes: RecipeService;
   media: TaskMedia;
   buildTaskIso: (input: TaskIsoInput) => Uint8Array;
+  /** The task ISO's files by name, for agents that fetch their task over HTTP. */
+  taskFiles: (input: TaskIsoInput) => { name: string; data: Uint8Array }[];
   tokens: JobTokens;
   taskIsoUrl: (jobId: string) => string;
   publicUrl: string;
@@ -184,6 +186,29 @@ export const createJobService = (deps: JobServiceDeps) => {
       const job = mustGet(id);
       if (!deps.tokens.verify(id, bearer)) throw unauthorized(`missing or wrong bearer token for job ${id}`);
       return job;
+    },
+
+    /** The task ISO's files as text, for an agent booted with reef.job= and reef.token= on its command line. */
+    task(id: string, bearer: string | undefined) {
+      const job = this.authenticate(id, bearer);
+      const files: Record<string, string> = {};
+      for (const f of deps.taskFiles({ job, token: bearer!, controllerUrl: deps.publicUrl })) files[f.name] = Buffer.from(f.data).toString('utf8');
+      return { job_id: job.id, status: job.status, files };
+    },
+
+    /** Fails active jobs that have had no report for `timeoutMs` (REEF_JOB_TIMEOUT), with that reason. */
+    expireSilent(timeoutMs: number): string[] {
+      const t = now();
+      const stale = store.staleActive(t - timeoutMs);
+      for (const job of stale) {
+        const reason = `no report from the machine for ${Math.round(timeoutMs / 60_000)} min (REEF_JOB_TIMEOUT); last step ${job.step ?? 'none'}`;
+        store.record(
+          job.id,
+          { time: t, level: 'error', step: job.step, message: `timed out: ${reason}`, bytesDone: null, bytesTotal: null, deliveryId: null, source: 'controller' },
+          { status: 'failed', failedStep: job.step ?? 'timeout', reason, finishedAt: t, updatedAt: t },
+        );
+      }
+      return stale.map((j) => j.id);
     },
 
     /** The maintenance OS callback, authenticated by the job's bearer token. */

@@ -63,6 +63,13 @@ export const createSqliteJobStore = (db: Db): JobStore => ({
     const row = db.select().from(jobs).where(and(eq(jobs.serial, serial), inArray(jobs.status, [...ACTIVE_STATUSES]))).get();
     return row ? toJob(row) : undefined;
   },
+  staleActive: (before) =>
+    db
+      .select()
+      .from(jobs)
+      .where(and(inArray(jobs.status, [...ACTIVE_STATUSES]), lt(jobs.updatedAt, before)))
+      .all()
+      .map(toJob),
   hasDelivery: (jobId, deliveryId) =>
     db.select({ id: jobEvents.id }).from(jobEvents).where(and(eq(jobEvents.jobId, jobId), eq(jobEvents.deliveryId, deliveryId))).get() !== undefined,
   record: (jobId, event, patch) =>

@@ -19,6 +19,8 @@ export const taskIsoFiles = ({ job, token, controllerUrl }: TaskIsoInput): IsoFi
     controller_url: controllerUrl,
     callback_url: `${controllerUrl}/api/v1/jobs/${job.id}/events`,
     token,
+    // The controller's own registry serves plain HTTP when the controller does (DESIGN §5).
+    insecure_registries: controllerUrl.startsWith('http://') ? [new URL(controllerUrl).host] : [],
     created_at: new Date(job.createdAt).toISOString(),
   };
   const files: IsoFile[] = [

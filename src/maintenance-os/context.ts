@@ -1,0 +1,57 @@
+import type { Partition } from '../controller/recipes/recipe-normalize.js';
+import { createOciClient, type OciClient } from '../registry/client/oci-client.js';
+import { isLoopback } from '../registry/client/reference.js';
+import { partitionDevice } from './disk.js';
+import { type Runner, StepError } from './exec.js';
+import type { Reporter } from './reporter.js';
+import type { Task } from './task.js';
+
+/** What every step gets: the task, the disk, the tools, and where to report. */
+export interface AgentContext {
+  task: Task;
+  /** The disk to install to (the recipe's target_disk unless overridden). */
+  disk: string;
+  run: Runner;
+  log: (line: string) => void;
+  reporter: Reporter;
+  /** Where the target's filesystems are mounted (`<mountRoot>/root`, `<mountRoot>/esp`, ...). */
+  mountRoot: string;
+  /** Where a WIM is downloaded before it is applied. */
+  scratchDir: string;
+  registryAuth?: { username: string; password: string };
+  plainHttp?: boolean;
+  retries?: number;
+}
+
+/** What a step says when it ends: a message, or a reason it was skipped. */
+export type StepOutcome = { message: string } | { skipped: string };
+
+export interface Step {
+  name: string;
+  run(ctx: AgentContext): Promise<StepOutcome>;
+}
+
+export const device = (ctx: AgentContext, p: Partition) => partitionDevice(ctx.disk, p.number);
+
+export const partitionByRole = (ctx: AgentContext, role: Partition['role']): Partition | undefined => ctx.task.recipe.partitions.find((p) => p.role === role);
+
+export const mustPartition = (ctx: AgentContext, role: Partition['role'], what: string): Partition => {
+  const p = partitionByRole(ctx, role);
+  if (!p) throw new StepError(`the recipe has no ${what} partition`);
+  return p;
+};
+
+/** The registry client for the recipe's oci_url: plain HTTP for loopback and for registries the task marks insecure. */
+export const registryClient = (ctx: AgentContext, onProgress?: (done: number, total: number) => void): { client: OciClient; repo: string; reference: string } => {
+  const oci = ctx.task.recipe.oci;
+  if (!oci) throw new StepError('the recipe has no oci_url');
+  const plain = ctx.plainHttp || isLoopback(oci.registry) || ctx.task.insecureRegistries.includes(oci.registry);
+  const client = createOciClient({
+    registry: oci.registry,
+    plainHttp: plain,
+    ...(ctx.registryAuth ?? {}),
+    retries: ctx.retries ?? 8,
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return { client, repo: oci.repository, reference: oci.digest ?? oci.tag ?? 'latest' };
+};

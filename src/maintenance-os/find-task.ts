@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { StepError } from './exec.js';
+import { mountTable } from './mounts.js';
+import { parseCmdline, readTaskDir, readTaskPath, type Task, type TaskFiles, taskFromFiles } from './task.js';
+
+const run = promisify(execFile);
+
+/** The files of a task ISO image, read with xorriso (no loop mount or iso9660 driver needed). */
+export const readIsoFiles = async (iso: string): Promise<TaskFiles> => {
+  const dir = await mkdtemp(join(tmpdir(), 'reef-task-'));
+  try {
+    await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', dir]).catch((err: Error & { stderr?: string }) => {
+      throw new StepError(`cannot read the task ISO ${iso}: ${(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' ')}`);
+    });
+    const files: TaskFiles = {};
+    for (const name of readdirSync(dir)) files[name] = readFileSync(join(dir, name), 'utf8');
+    return files;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+/** Fetches the task from the controller (kernel command line boot: reef.controller=, reef.job=, reef.token=). */
+export const fetchTask = async (controller: string, job: string, token: string): Promise<Task> => {
+  const url = `${controller.replace(/\/+$/, '')}/api/v1/jobs/${encodeURIComponent(job)}/task`;
+  let lastError = '';
+  for (let n = 0; n < 8; n++) {
+    try {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
+      const text = await res.text();
+      if (res.ok) return taskFromFiles((JSON.parse(text) as { files: TaskFiles }).files, url);
+      if (res.status < 500 && res.status !== 429) throw new StepError(`the controller refused the task at ${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
+      lastError = `HTTP ${res.status}`;
+    } catch (err) {
+      if (err instanceof StepError) throw err;
+      lastError = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** n)));
+  }
+  throw new StepError(`cannot fetch the task from ${url}: ${lastError}`);
+};
+
+/** A mounted filesystem labelled TASK_* (the task ISO attached as virtual media), or one we mount read-only. */
+const findTaskMedia = async (): Promise<string | null> => {
+  const byLabel = '/dev/disk/by-label';
+  const labelled = existsSync(byLabel) ? readdirSync(byLabel).find((l) => l.startsWith('TASK_')) : undefined;
+  let dev = labelled ? join(byLabel, labelled) : undefined;
+  if (!dev) {
+    const out = await run('blkid', ['-t', 'TYPE=iso9660', '-o', 'export']).then((r) => r.stdout, () => '');
+    const block = out.split('\n\n').find((b) => /^LABEL=TASK_/m.test(b));
+    dev = block ? /^DEVNAME=(.+)$/m.exec(block)?.[1] : undefined;
+  }
+  if (!dev) return null;
+  const mounted = mountTable().find((m) => m.source === dev);
+  if (mounted) return mounted.target;
+  const target = '/run/reef/task';
+  await mkdir(target, { recursive: true });
+  await run('mount', ['-o', 'ro', dev, target]);
+  return target;
+};
+
+/** Finds the task: --task, else the kernel command line, else a TASK_* medium. */
+export const findTask = async (opts: { task?: string; cmdlineFile: string }): Promise<Task> => {
+  if (opts.task) return readTaskPath(opts.task, readIsoFiles);
+  const cmdline = existsSync(opts.cmdlineFile) ? parseCmdline(readFileSync(opts.cmdlineFile, 'utf8')) : {};
+  if (cmdline.controller && cmdline.job && cmdline.token) return fetchTask(cmdline.controller, cmdline.job, cmdline.token);
+  if (cmdline.controller || cmdline.job || cmdline.token) {
+    const missing = ['controller', 'job', 'token'].filter((k) => !cmdline[k as keyof typeof cmdline]).map((k) => `reef.${k}=`);
+    throw new StepError(`the kernel command line names a reef task but lacks ${missing.join(', ')}`);
+  }
+  const dir = await findTaskMedia();
+  if (dir) return readTaskDir(dir);
+  throw new StepError(`no task: give --task <dir|iso|recipe.json>, boot with reef.controller= reef.job= reef.token= on the kernel command line (${opts.cmdlineFile}), or attach the task ISO (label TASK_*)`);
+};

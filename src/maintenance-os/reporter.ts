@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+
+export interface AgentEvent {
+  step?: string;
+  level?: 'debug' | 'info' | 'warn' | 'error';
+  message?: string;
+  bytes_done?: number;
+  bytes_total?: number;
+  status?: 'succeeded' | 'failed';
+  failed_step?: string;
+  reason?: string;
+}
+
+/** The controller refused a report (wrong token, unknown or finished job): the agent must stop. */
+export class ReportRejected extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ReportRejected';
+  }
+}
+
+export interface Reporter {
+  /** Sends an event; step boundaries and the final status are retried with backoff (same delivery id). */
+  send(event: AgentEvent): Promise<void>;
+  /** Progress of a long step, at most one report per `intervalMs`; never blocks the step. */
+  progress(step: string, done: number, total: number): void;
+  /** Waits for reports still in flight. */
+  flush(): Promise<void>;
+}
+
+export interface ReporterOptions {
+  callbackUrl: string | null;
+  token: string | null;
+  /** Every event also goes here as one JSON line (the journal on the machine). */
+  log: (line: string) => void;
+  intervalMs?: number;
+  /** Attempts for one event before giving up on delivering it (the step goes on). */
+  attempts?: number;
+  backoffMs?: number;
+  now?: () => number;
+}
+
+const FATAL = new Set([400, 401, 403, 404, 409, 410]);
+
+export const createReporter = (opts: ReporterOptions): Reporter => {
+  const interval = opts.intervalMs ?? 1000;
+  const attempts = opts.attempts ?? 8;
+  const backoff = opts.backoffMs ?? 500;
+  const now = opts.now ?? Date.now;
+  const inFlight = new Set<Promise<void>>();
+  let lastProgress = 0;
+  let progressBusy = false;
+  let rejected: ReportRejected | undefined;
+
+  const post = async (body: AgentEvent & { delivery_id: string }, tries: number): Promise<void> => {
+    if (!opts.callbackUrl) return;
+    for (let n = 1; ; n++) {
+      let status = 0;
+      let text: string;
+      try {
+        const res = await fetch(opts.callbackUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(30_000),
+        });
+        status = res.status;
+        text = await res.text();
+        if (res.ok) return;
+      } catch (err) {
+        text = (err as Error).message;
+      }
+      if (FATAL.has(status)) {
+        let why = text.slice(0, 300);
+        try {
+          why = JSON.parse(text).error?.message ?? why;
+        } catch {
+          // keep the raw text
+        }
+        rejected = new ReportRejected(`the controller rejected the agent's report (HTTP ${status}): ${why}`, status);
+        throw rejected;
+      }
+      if (n >= tries) {
+        opts.log(JSON.stringify({ level: 'warn', message: `could not deliver a report to ${opts.callbackUrl} after ${n} attempts: ${status ? `HTTP ${status}` : text}` }));
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(30_000, backoff * 2 ** (n - 1))));
+    }
+  };
+
+  const track = (p: Promise<void>) => {
+    inFlight.add(p);
+    p.finally(() => inFlight.delete(p)).catch(() => {});
+    return p;
+  };
+
+  return {
+    async send(event) {
+      if (rejected) throw rejected;
+      const body = { level: 'info' as const, ...event, delivery_id: randomUUID() };
+      opts.log(JSON.stringify({ time: new Date(now()).toISOString(), ...body }));
+      await track(post(body, event.status ? attempts * 2 : attempts));
+    },
+    progress(step, done, total) {
+      const t = now();
+      if (rejected || progressBusy || (t - lastProgress < interval && done < total)) return;
+      lastProgress = t;
+      progressBusy = true;
+      const body = { step, level: 'debug' as const, message: `${step}: ${done} of ${total} bytes`, bytes_done: done, bytes_total: total, delivery_id: randomUUID() };
+      opts.log(JSON.stringify({ time: new Date(t).toISOString(), ...body }));
+      track(post(body, 1))
+        .catch(() => {})
+        .finally(() => (progressBusy = false));
+    },
+    async flush() {
+      await Promise.allSettled([...inFlight]);
+      if (rejected) throw rejected;
+    },
+  };
+};

@@ -1,0 +1,130 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
+import { type AgentContext, device, mustPartition, registryClient, type Step } from './context.js';
+import { StepError } from './exec.js';
+import { ensureMounted } from './mounts.js';
+
+const WIM_MEDIA_TYPES = ['application/vnd.ms-wim', 'application/x-ms-wim', 'application/vnd.oci.image.layer.v1.tar'];
+export const wimPath = (ctx: AgentContext) => join(ctx.scratchDir, 'install.wim');
+const windowsDir = (ctx: AgentContext) => join(ctx.mountRoot, 'windows');
+const espDir = (ctx: AgentContext) => join(ctx.mountRoot, 'esp');
+
+/** pull: the WIM to the scratch directory (it must be a file for wimapply), digest verified while writing, resumed after drops. */
+export const pullWimStep: Step = {
+  name: 'pull',
+  async run(ctx) {
+    const { client, repo, reference } = registryClient(ctx, (done, total) => ctx.reporter.progress('pull', done, total));
+    const m = await resolveManifest(client, repo, reference);
+    const layer = pickLayer(m.doc, ctx.task.recipe.oci_url!, WIM_MEDIA_TYPES);
+    const out = wimPath(ctx);
+    if (ctx.run.dryRun) {
+      ctx.run.note(`download ${repo}@${layer.digest} (${layer.size} bytes) to ${out}`);
+      return { message: `would download ${layer.digest}` };
+    }
+    await mkdir(ctx.scratchDir, { recursive: true });
+    const fs = await statfs(ctx.scratchDir);
+    const free = fs.bavail * fs.bsize;
+    if (free < layer.size) throw new StepError(`the scratch directory ${ctx.scratchDir} has ${free} bytes free; the WIM needs ${layer.size}`);
+    ctx.reporter.progress('pull', 0, layer.size);
+    try {
+      await client.pullToFile(repo, layer.digest, layer.size, out);
+    } catch (err) {
+      await rm(out, { force: true });
+      throw err;
+    }
+    return { message: `downloaded ${ctx.task.recipe.oci_url} (${layer.digest}, ${layer.size} bytes)` };
+  },
+};
+
+/** apply: wimapply the recipe's image index straight onto the NTFS volume. */
+export const applyStep: Step = {
+  name: 'apply',
+  async run(ctx) {
+    const win = mustPartition(ctx, 'windows', 'Windows (C:, ntfs)');
+    const index = String(ctx.task.recipe.wim_index ?? 1);
+    if (!ctx.run.dryRun && !existsSync(wimPath(ctx))) throw new StepError(`${wimPath(ctx)} is missing: the pull step did not complete`);
+    await ctx.run.run('wimapply', [wimPath(ctx), index, device(ctx, win)]);
+    return { message: `applied image ${index} of the WIM to ${device(ctx, win)}` };
+  },
+};
+
+const copyTree = async (from: string, to: string): Promise<number> => {
+  let n = 0;
+  await mkdir(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    if (e.isDirectory()) n += await copyTree(join(from, e.name), join(to, e.name));
+    else if (e.isFile()) {
+      await copyFile(join(from, e.name), join(to, e.name));
+      n++;
+    }
+  }
+  return n;
+};
+
+/** Case-insensitive path lookup on an NTFS tree mounted by ntfs-3g (Windows paths vary in case). */
+const findPath = (root: string, rel: string): string | null => {
+  let cur = root;
+  for (const part of rel.split('/')) {
+    const hit = existsSync(cur) ? readdirSync(cur).find((n) => n.toLowerCase() === part.toLowerCase()) : undefined;
+    if (!hit) return null;
+    cur = join(cur, hit);
+  }
+  return cur;
+};
+
+const mountWindows = async (ctx: AgentContext) => {
+  const win = mustPartition(ctx, 'windows', 'Windows (C:, ntfs)');
+  await ensureMounted(ctx.run, device(ctx, win), windowsDir(ctx), ['-t', 'ntfs-3g']);
+};
+
+/**
+ * boot-files: the EFI system partition from the image's own boot files — Windows/Boot/EFI to
+ * EFI/Microsoft/Boot, bootmgfw.efi also as the removable path EFI/Boot/bootx64.efi — and the
+ * BCD store's status reported (see bcd.ts).
+ */
+export const bootFilesStep: Step = {
+  name: 'boot-files',
+  async run(ctx) {
+    const esp = mustPartition(ctx, 'esp', 'EFI system');
+    await mountWindows(ctx);
+    await ensureMounted(ctx.run, device(ctx, esp), espDir(ctx));
+    if (ctx.run.dryRun) {
+      ctx.run.note(`copy Windows/Boot/EFI to ${espDir(ctx)}/EFI/Microsoft/Boot and bootmgfw.efi to EFI/Boot/bootx64.efi`);
+      return { message: 'would copy boot files' };
+    }
+    const src = findPath(windowsDir(ctx), 'Windows/Boot/EFI');
+    const mgr = src && findPath(src, 'bootmgfw.efi');
+    if (!src || !mgr) throw new StepError('the image has no Windows/Boot/EFI/bootmgfw.efi; it cannot boot under UEFI');
+    const n = await copyTree(src, join(espDir(ctx), 'EFI/Microsoft/Boot'));
+    const fonts = findPath(windowsDir(ctx), 'Windows/Boot/Fonts');
+    if (fonts) await copyTree(fonts, join(espDir(ctx), 'EFI/Microsoft/Boot/Fonts'));
+    await mkdir(join(espDir(ctx), 'EFI/Boot'), { recursive: true });
+    await copyFile(mgr, join(espDir(ctx), 'EFI/Boot/bootx64.efi'));
+    const template = findPath(windowsDir(ctx), 'Windows/System32/config/BCD-Template');
+    const bcd = template
+      ? 'BCD store NOT built: writing BCD device elements is not implemented in reef yet; run `bcdboot C:\\Windows /f UEFI` from WinPE once'
+      : 'BCD store NOT built: the image has no Windows/System32/config/BCD-Template';
+    ctx.reporter.send({ step: 'boot-files', level: 'warn', message: bcd }).catch(() => {});
+    return { message: `${n} boot files copied to the ESP, EFI/Boot/bootx64.efi in place; ${bcd}` };
+  },
+};
+
+/** unattend: the recipe's unattend.xml at Windows/Panther/unattend.xml, where Windows Setup looks first. */
+export const unattendStep: Step = {
+  name: 'unattend',
+  async run(ctx) {
+    const xml = ctx.task.unattendXml;
+    if (!xml) return { skipped: 'the recipe has no unattend_xml' };
+    await mountWindows(ctx);
+    const win = findPath(windowsDir(ctx), 'Windows') ?? join(windowsDir(ctx), 'Windows');
+    const panther = findPath(win, 'Panther') ?? join(win, 'Panther');
+    ctx.run.note(`write ${panther}/unattend.xml (${xml.length} bytes)`);
+    if (!ctx.run.dryRun) {
+      await mkdir(panther, { recursive: true });
+      await writeFile(join(panther, 'unattend.xml'), xml);
+    }
+    return { message: 'unattend.xml placed at Windows/Panther/unattend.xml' };
+  },
+};

@@ -1,0 +1,97 @@
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Recipe } from '../controller/recipes/recipe-normalize.js';
+import { validateRecipe } from '../controller/recipes/recipe-service.js';
+import { StepError } from './exec.js';
+
+/** Everything the agent needs: the normalised recipe, the files of the task ISO, and how to call back. */
+export interface Task {
+  recipe: Recipe;
+  jobId: string | null;
+  controllerUrl: string | null;
+  callbackUrl: string | null;
+  token: string | null;
+  /** Registries reached over plain HTTP (the controller's own when it serves plain HTTP). */
+  insecureRegistries: string[];
+  userData: string | null;
+  metaData: string | null;
+  unattendXml: string | null;
+  source: string;
+}
+
+/** The task ISO's files by name (task.json, recipe.json, user-data, meta-data, unattend.xml). */
+export type TaskFiles = Record<string, string>;
+
+const looksNormalised = (doc: Record<string, unknown>) =>
+  doc.schema_version === 'v1' && Array.isArray(doc.partitions) && (doc.partitions as Record<string, unknown>[]).every((p) => typeof p.type_guid === 'string' && typeof p.number === 'number');
+
+/** A recipe as stored in a task (normalised), or as a user writes it (validated and normalised here). */
+export const recipeFrom = (doc: unknown): Recipe => {
+  if (doc && typeof doc === 'object' && looksNormalised(doc as Record<string, unknown>)) return doc as Recipe;
+  try {
+    return validateRecipe(doc, 'recipe').recipe;
+  } catch (err) {
+    const e = err as { message: string; details?: { path: string; message: string }[] };
+    throw new StepError(`the recipe is not valid: ${e.details?.map((d) => `${d.path}: ${d.message}`).join('; ') ?? e.message}`);
+  }
+};
+
+const parseJson = (text: string, what: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new StepError(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+};
+
+/** Builds the task from the task ISO's files. */
+export const taskFromFiles = (files: TaskFiles, source: string): Task => {
+  const recipeText = files['recipe.json'];
+  if (recipeText === undefined) throw new StepError(`${source} has no recipe.json`);
+  const recipe = recipeFrom(parseJson(recipeText, `${source}/recipe.json`));
+  const task = files['task.json'] ? (parseJson(files['task.json'], `${source}/task.json`) as Record<string, unknown>) : {};
+  const str = (k: string) => (typeof task[k] === 'string' ? (task[k] as string) : null);
+  return {
+    recipe,
+    jobId: str('job_id'),
+    controllerUrl: str('controller_url'),
+    callbackUrl: str('callback_url'),
+    token: str('token'),
+    insecureRegistries: Array.isArray(task.insecure_registries) ? task.insecure_registries.filter((r): r is string => typeof r === 'string') : [],
+    userData: files['user-data'] ?? recipe.user_data,
+    metaData: files['meta-data'] ?? null,
+    unattendXml: files['unattend.xml'] ?? recipe.unattend_xml,
+    source,
+  };
+};
+
+const TASK_FILES = ['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml'];
+
+/** A directory holding the task ISO's files (a mounted task ISO, or an extracted copy). */
+export const readTaskDir = (dir: string): Task => {
+  const files: TaskFiles = {};
+  for (const name of readdirSync(dir)) if (TASK_FILES.includes(name)) files[name] = readFileSync(join(dir, name), 'utf8');
+  return taskFromFiles(files, dir);
+};
+
+/** `--task <path>`: a directory, a task ISO file, or a recipe JSON file (no callback then). */
+export const readTaskPath = async (path: string, readIsoFiles: (iso: string) => Promise<TaskFiles>): Promise<Task> => {
+  if (!existsSync(path)) throw new StepError(`--task ${path}: no such file or directory`);
+  if (statSync(path).isDirectory()) return readTaskDir(path);
+  const head = Buffer.alloc(64);
+  const fd = openSync(path, 'r');
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  if (head.subarray(0, n).toString('utf8').trimStart().startsWith('{')) return taskFromFiles({ 'recipe.json': readFileSync(path, 'utf8') }, path);
+  return taskFromFiles(await readIsoFiles(path), path);
+};
+
+/** `reef.controller=` / `reef.job=` / `reef.token=` from a kernel command line. */
+export const parseCmdline = (cmdline: string): { controller?: string; job?: string; token?: string } => {
+  const out: Record<string, string> = {};
+  for (const word of cmdline.trim().split(/\s+/)) {
+    const m = /^reef\.(controller|job|token)=(.+)$/.exec(word);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+};

@@ -1,0 +1,136 @@
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readIsoFile } from '../helpers/iso.js';
+import { runReef } from '../helpers/process.js';
+import { startTestReef, type TestReef } from '../helpers/server.js';
+import { attachDisk, blkid, canUseLoopDisks, partitionTable, sh } from './helpers/disk.js';
+import { buildRootfs } from './helpers/rootfs.js';
+
+const TOOLS = ['mtype', 'mcopy', 'sgdisk', 'partx', 'losetup', 'mkfs.vfat', 'mkfs.ext4', 'mkswap', 'blkid', 'tar', 'setfattr', 'getfattr', 'mknod', 'xorriso'];
+const ok = canUseLoopDisks(TOOLS);
+
+describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
+  let reef: TestReef;
+  let dir: string;
+  let disk: Awaited<ReturnType<typeof attachDisk>>;
+  let job: { job_id: string };
+  let agentOut = '';
+  let agentCode: number | null = null;
+  const check = () => join(dir, 'check');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'reef-agent-linux-'));
+    reef = await startTestReef();
+    const host = reef.url.replace(/^http:\/\//, '');
+    const tarball = buildRootfs(dir, { gzip: true });
+    const push = runReef(['push', `${host}/os-images/test-rootfs:1`, tarball], {});
+    expect(await push.exited, push.output()).toBe(0);
+
+    disk = await attachDisk(join(dir, 'disk.img'), '3G');
+    const recipe = {
+      task_target: 'install-linux.target',
+      target_disk: disk.dev,
+      oci_url: `${host}/os-images/test-rootfs:1`,
+      partitions: [
+        { mount: '/boot/efi', size: '512M', fstype: 'vfat' },
+        { mount: 'swap', size: '256M' },
+        { mount: '/', size: '0', fstype: 'ext4' },
+      ],
+      cloud_init: { hostname: 'node01.example.com', users: [{ name: 'admin', ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvK admin@example'] }] },
+    };
+    const created = await reef.json('POST', '/api/v1/jobs', { server_serial: 'LINUX-E2E', recipe });
+    expect(created.status).toBe(202);
+    job = created.body;
+    // Boot the way iPXE does: controller, job and token on the kernel command line (the token
+    // comes from the job's task ISO, as /boot.ipxe would put it there).
+    const iso = Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer());
+    const taskJson = JSON.parse(readIsoFile(iso, 'task.json'));
+    const cmdline = join(dir, 'cmdline');
+    writeFileSync(cmdline, `BOOT_IMAGE=/vmlinuz quiet reef.controller=${reef.url} reef.job=${job.job_id} reef.token=${taskJson.token}\n`);
+    const agent = runReef(['agent', '--cmdline', cmdline, '--mount-root', join(dir, 'mnt'), '--scratch', join(dir, 'scratch')], {});
+    agentCode = await agent.exited;
+    agentOut = agent.output();
+    mkdirSync(check());
+  }, 240_000);
+
+  afterAll(async () => {
+    await sh('umount', [check()]).catch(() => {});
+    await disk?.detach();
+    await reef?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 0 and the job succeeds, with every step reported', async () => {
+    expect(agentCode, agentOut).toBe(0);
+    const { body } = await reef.json('GET', `/api/v1/jobs/${job.job_id}`);
+    expect(body.status).toBe('succeeded');
+    const messages = body.events.map((e: { message: string }) => e.message);
+    for (const step of ['partition', 'format', 'mount', 'pull', 'fstab', 'cloud-init', 'bootloader', 'finish']) {
+      expect(messages).toContain(`${step}: started`);
+      expect(messages.some((m: string) => m.startsWith(`${step}: done`) || m.startsWith(`${step}: skipped`))).toBe(true);
+    }
+    expect(messages.some((m: string) => /^bootloader: skipped — the rootfs has no GRUB/.test(m))).toBe(true);
+    const progress = body.events.filter((e: { bytes_total: number | null }) => e.bytes_total !== null);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1).bytes_done).toBe(progress.at(-1).bytes_total);
+  });
+
+  it('lays out the GPT as the recipe says: names, types, sizes', () => {
+    const table = partitionTable(disk.dev);
+    expect(table.map((p) => [p.number, p.code, p.name])).toEqual([
+      [1, 'EF00', 'EFI'],
+      [2, '8200', 'swap'],
+      [3, '8300', 'root'],
+    ]);
+    const sectors = (p: { start: number; end: number }) => p.end - p.start + 1;
+    expect(sectors(table[0]!) * 512).toBe(512 * 2 ** 20);
+    expect(sectors(table[1]!) * 512).toBe(256 * 2 ** 20);
+    expect(table[2]!.end).toBeGreaterThan((3 * 2 ** 30) / 512 - 2100);
+  });
+
+  it('makes the filesystems with their labels', () => {
+    expect(blkid(`${disk.dev}p1`)).toMatchObject({ TYPE: 'vfat', LABEL: 'EFI' });
+    expect(blkid(`${disk.dev}p2`)).toMatchObject({ TYPE: 'swap', LABEL: 'swap' });
+    expect(blkid(`${disk.dev}p3`)).toMatchObject({ TYPE: 'ext4', LABEL: 'root' });
+  });
+
+  it('extracts the tree keeping modes, owners, links, device nodes and xattrs', async () => {
+    await sh('mount', ['-o', 'ro', `${disk.dev}p3`, check()]);
+    const root = check();
+    expect(readFileSync(join(root, 'etc/os-release'), 'utf8')).toContain('ID=reeftest');
+    expect(statSync(join(root, 'usr/bin/su-helper')).mode & 0o7777).toBe(0o4755);
+    expect(statSync(join(root, 'usr/bin/tool')).mode & 0o7777).toBe(0o755);
+    const notes = statSync(join(root, 'home/ops/notes.txt'));
+    expect([notes.uid, notes.gid, notes.mode & 0o777]).toEqual([1000, 1000, 0o640]);
+    expect(readlinkSync(join(root, 'usr/bin/tool-symlink'))).toBe('/usr/bin/tool');
+    expect(statSync(join(root, 'usr/bin/tool-hardlink')).ino).toBe(statSync(join(root, 'usr/bin/tool')).ino);
+    const dev = lstatSync(join(root, 'dev/null'));
+    expect(dev.isCharacterDevice()).toBe(true);
+    expect([Math.floor(dev.rdev / 256), dev.rdev % 256]).toEqual([1, 3]);
+    expect((await sh('getfattr', ['--only-values', '-n', 'user.reef.test', join(root, 'etc/os-release')])).stdout).toBe('kept');
+    expect(existsSync(join(root, 'boot/efi/EFI'))).toBe(false); // on the ESP, not on the root filesystem
+    expect(readdirSync(root).filter((n) => n.startsWith('.reef-extract'))).toEqual([]);
+  });
+
+  it('puts the files under /boot/efi onto the ESP (read back from the FAT with mtools)', async () => {
+    const { stdout } = await sh('mtype', ['-i', `${disk.dev}p1`, '::/EFI/test/marker.txt']);
+    expect(stdout).toBe('on the ESP\n');
+  });
+
+  it('writes fstab by UUID and the NoCloud seed', () => {
+    const fstab = readFileSync(join(check(), 'etc/fstab'), 'utf8');
+    const uuid = (n: number) => blkid(`${disk.dev}p${n}`).UUID;
+    expect(fstab).toContain(`UUID=${uuid(3)} / ext4 defaults,errors=remount-ro 0 1`);
+    expect(fstab).toContain(`UUID=${uuid(1)} /boot/efi vfat umask=0077 0 2`);
+    expect(fstab).toContain(`UUID=${uuid(2)} none swap sw 0 0`);
+    const seed = join(check(), 'var/lib/cloud/seed/nocloud');
+    const userData = readFileSync(join(seed, 'user-data'), 'utf8');
+    expect(userData.startsWith('#cloud-config\n')).toBe(true);
+    expect(userData).toContain('hostname: node01');
+    expect(userData).toContain('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvK admin@example');
+    expect(readFileSync(join(seed, 'meta-data'), 'utf8')).toBe(`instance-id: ${job.job_id.toLowerCase()}\nlocal-hostname: node01.example.com\n`);
+    expect(statSync(join(seed, 'user-data')).mode & 0o777).toBe(0o600);
+  });
+});
