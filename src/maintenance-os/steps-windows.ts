@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
 import { type AgentContext, device, mustPartition, registryClient, type Step } from './context.js';
 import { StepError } from './exec.js';
+import { copyToEsp } from './esp.js';
 import { ensureMounted } from './mounts.js';
 
 const WIM_MEDIA_TYPES = ['application/vnd.ms-wim', 'application/x-ms-wim', 'application/vnd.oci.image.layer.v1.tar'];
 export const wimPath = (ctx: AgentContext) => join(ctx.scratchDir, 'install.wim');
 const windowsDir = (ctx: AgentContext) => join(ctx.mountRoot, 'windows');
-const espDir = (ctx: AgentContext) => join(ctx.mountRoot, 'esp');
 
 /** pull: the WIM to the scratch directory (it must be a file for wimapply), digest verified while writing, resumed after drops. */
 export const pullWimStep: Step = {
@@ -81,33 +81,36 @@ const mountWindows = async (ctx: AgentContext) => {
 
 /**
  * boot-files: the EFI system partition from the image's own boot files — Windows/Boot/EFI to
- * EFI/Microsoft/Boot, bootmgfw.efi also as the removable path EFI/Boot/bootx64.efi — and the
- * BCD store's status reported (see bcd.ts).
+ * EFI/Microsoft/Boot (with Windows/Boot/Fonts), bootmgfw.efi also as the removable path
+ * EFI/Boot/bootx64.efi — staged in the scratch directory, then written onto the FAT filesystem.
  */
 export const bootFilesStep: Step = {
   name: 'boot-files',
   async run(ctx) {
     const esp = mustPartition(ctx, 'esp', 'EFI system');
     await mountWindows(ctx);
-    await ensureMounted(ctx.run, device(ctx, esp), espDir(ctx));
+    const stage = join(ctx.scratchDir, 'esp');
     if (ctx.run.dryRun) {
-      ctx.run.note(`copy Windows/Boot/EFI to ${espDir(ctx)}/EFI/Microsoft/Boot and bootmgfw.efi to EFI/Boot/bootx64.efi`);
+      ctx.run.note(`copy Windows/Boot/EFI to EFI/Microsoft/Boot and bootmgfw.efi to EFI/Boot/bootx64.efi on ${device(ctx, esp)}`);
       return { message: 'would copy boot files' };
     }
     const src = findPath(windowsDir(ctx), 'Windows/Boot/EFI');
     const mgr = src && findPath(src, 'bootmgfw.efi');
     if (!src || !mgr) throw new StepError('the image has no Windows/Boot/EFI/bootmgfw.efi; it cannot boot under UEFI');
-    const n = await copyTree(src, join(espDir(ctx), 'EFI/Microsoft/Boot'));
+    await rm(stage, { recursive: true, force: true });
+    const n = await copyTree(src, join(stage, 'EFI/Microsoft/Boot'));
     const fonts = findPath(windowsDir(ctx), 'Windows/Boot/Fonts');
-    if (fonts) await copyTree(fonts, join(espDir(ctx), 'EFI/Microsoft/Boot/Fonts'));
-    await mkdir(join(espDir(ctx), 'EFI/Boot'), { recursive: true });
-    await copyFile(mgr, join(espDir(ctx), 'EFI/Boot/bootx64.efi'));
+    if (fonts) await copyTree(fonts, join(stage, 'EFI/Microsoft/Boot/Fonts'));
+    await mkdir(join(stage, 'EFI/Boot'), { recursive: true });
+    await copyFile(mgr, join(stage, 'EFI/Boot/bootx64.efi'));
+    await copyToEsp(ctx.run, device(ctx, esp), stage, join(ctx.mountRoot, 'esp'));
+    await rm(stage, { recursive: true, force: true });
     const template = findPath(windowsDir(ctx), 'Windows/System32/config/BCD-Template');
     const bcd = template
-      ? 'BCD store NOT built: writing BCD device elements is not implemented in reef yet; run `bcdboot C:\\Windows /f UEFI` from WinPE once'
+      ? 'BCD store NOT built: reef does not write BCD device elements yet; run `bcdboot C:\\Windows /f UEFI` once from WinPE'
       : 'BCD store NOT built: the image has no Windows/System32/config/BCD-Template';
-    ctx.reporter.send({ step: 'boot-files', level: 'warn', message: bcd }).catch(() => {});
-    return { message: `${n} boot files copied to the ESP, EFI/Boot/bootx64.efi in place; ${bcd}` };
+    await ctx.reporter.send({ step: 'boot-files', level: 'warn', message: bcd });
+    return { message: `${n} boot files on the ESP under EFI/Microsoft/Boot, EFI/Boot/bootx64.efi in place; ${bcd}` };
   },
 };
 

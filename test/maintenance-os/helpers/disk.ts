@@ -47,3 +47,9 @@ export const blkid = (dev: string): Record<string, string> =>
       .split('\n')
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
+
+/** `sgdisk -i N`: the full partition name (sgdisk -p cuts long names) and the type GUID. */
+export const partitionInfo = (dev: string, n: number) => {
+  const out = execFileSync('sgdisk', ['-i', String(n), dev], { encoding: 'utf8' });
+  return { name: /Partition name: '(.*)'/.exec(out)?.[1], type: /Partition GUID code: (\S+)/.exec(out)?.[1] };
+};
