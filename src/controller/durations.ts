@@ -11,3 +11,15 @@ export const parseDuration = (text: string): number | undefined => {
   }
   return total;
 };
+
+/** The inverse for messages: 7200000 → `2h`, 90000 → `1m30s`, 2000 → `2s`. */
+export const formatDuration = (ms: number): string => {
+  let rest = Math.round(ms);
+  let out = '';
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const n = Math.floor(rest / UNIT_MS[unit]!);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * UNIT_MS[unit]!;
+  }
+  return out || `${rest}ms`;
+};

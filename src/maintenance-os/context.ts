@@ -1,4 +1,5 @@
 import type { Partition } from '../controller/recipes/recipe-normalize.js';
+import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
 import { createOciClient, type OciClient } from '../registry/client/oci-client.js';
 import { isLoopback } from '../registry/client/reference.js';
 import { partitionDevice } from './disk.js';
@@ -39,6 +40,17 @@ export const mustPartition = (ctx: AgentContext, role: Partition['role'], what: 
   const p = partitionByRole(ctx, role);
   if (!p) throw new StepError(`the recipe has no ${what} partition`);
   return p;
+};
+
+/**
+ * The recipe's artifact: manifest resolved (an index gives linux/amd64), the layer chosen by
+ * media type, progress wired to the reporter's `pull` events.
+ */
+export const resolveArtifact = async (ctx: AgentContext, mediaTypes: string[]) => {
+  const { client, repo, reference } = registryClient(ctx, (done, total) => ctx.reporter.progress('pull', done, total));
+  const m = await resolveManifest(client, repo, reference);
+  const layer = pickLayer(m.doc, ctx.task.recipe.oci_url!, mediaTypes);
+  return { client, repo, layer };
 };
 
 /** The registry client for the recipe's oci_url: plain HTTP for loopback and for registries the task marks insecure. */

@@ -9,7 +9,7 @@ const MIB = 2 ** 20;
 /** Partition device node: `/dev/sda` → `/dev/sda2`; names ending in a digit take a `p` (`/dev/nvme0n1p2`, `/dev/loop3p2`). */
 export const partitionDevice = (disk: string, number: number): string => `${disk}${/\d$/.test(disk) ? 'p' : ''}${number}`;
 
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+const gib = (bytes: number) => (bytes < 2 ** 30 ? `${(bytes / MIB).toFixed(1)} MiB` : `${(bytes / 2 ** 30).toFixed(2)} GiB`);
 
 /**
  * Checks that the layout fits a disk of `diskBytes` the way sgdisk will lay it out (1 MiB

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Partition } from '../controller/recipes/recipe-normalize.js';
-import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
-import { type AgentContext, device, mustPartition, partitionByRole, registryClient, type Step } from './context.js';
+import { type AgentContext, device, mustPartition, partitionByRole, resolveArtifact, type Step } from './context.js';
 import { copyToEsp, kernelHasVfat } from './esp.js';
 import { StepError } from './exec.js';
 import { extractRootfs } from './extract.js';
@@ -59,9 +58,7 @@ export const mountStep: Step = {
 export const pullExtractStep: Step = {
   name: 'pull',
   async run(ctx) {
-    const { client, repo, reference } = registryClient(ctx, (done, total) => ctx.reporter.progress('pull', done, total));
-    const m = await resolveManifest(client, repo, reference);
-    const layer = pickLayer(m.doc, ctx.task.recipe.oci_url!, ROOTFS_MEDIA_TYPES);
+    const { client, repo, layer } = await resolveArtifact(ctx, ROOTFS_MEDIA_TYPES);
     if (ctx.run.dryRun) {
       ctx.run.note(`stream ${repo}@${layer.digest} (${layer.size} bytes) | tar -x into ${rootDir(ctx)}`);
       return { message: `would extract ${layer.digest}` };

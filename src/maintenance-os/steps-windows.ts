@@ -1,8 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
-import { type AgentContext, device, mustPartition, registryClient, type Step } from './context.js';
+import { type AgentContext, device, mustPartition, resolveArtifact, type Step } from './context.js';
 import { StepError } from './exec.js';
 import { copyToEsp } from './esp.js';
 import { ensureMounted } from './mounts.js';
@@ -15,9 +14,7 @@ const windowsDir = (ctx: AgentContext) => join(ctx.mountRoot, 'windows');
 export const pullWimStep: Step = {
   name: 'pull',
   async run(ctx) {
-    const { client, repo, reference } = registryClient(ctx, (done, total) => ctx.reporter.progress('pull', done, total));
-    const m = await resolveManifest(client, repo, reference);
-    const layer = pickLayer(m.doc, ctx.task.recipe.oci_url!, WIM_MEDIA_TYPES);
+    const { client, repo, layer } = await resolveArtifact(ctx, WIM_MEDIA_TYPES);
     const out = wimPath(ctx);
     if (ctx.run.dryRun) {
       ctx.run.note(`download ${repo}@${layer.digest} (${layer.size} bytes) to ${out}`);

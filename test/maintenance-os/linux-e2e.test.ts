@@ -1,10 +1,10 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIsoFile } from '../helpers/iso.js';
-import { runReef } from '../helpers/process.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
+import { pushToReef, runAgent, succeededWithSteps, teardown } from './helpers/agent.js';
 import { attachDisk, blkid, canUseLoopDisks, partitionTable, sh } from './helpers/disk.js';
 import { buildRootfs } from './helpers/rootfs.js';
 
@@ -16,8 +16,7 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
   let dir: string;
   let disk: Awaited<ReturnType<typeof attachDisk>>;
   let job: { job_id: string };
-  let agentOut = '';
-  let agentCode: number | null = null;
+  let agent: { code: number | null; output: string };
   const check = () => join(dir, 'check');
 
   beforeAll(async () => {
@@ -25,8 +24,7 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
     reef = await startTestReef();
     const host = reef.url.replace(/^http:\/\//, '');
     const tarball = buildRootfs(dir, { gzip: true });
-    const push = runReef(['push', `${host}/os-images/test-rootfs:1`, tarball], {});
-    expect(await push.exited, push.output()).toBe(0);
+    await pushToReef(reef, 'os-images/test-rootfs:1', tarball);
 
     disk = await attachDisk(join(dir, 'disk.img'), '3G');
     const recipe = {
@@ -49,32 +47,20 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
     const taskJson = JSON.parse(readIsoFile(iso, 'task.json'));
     const cmdline = join(dir, 'cmdline');
     writeFileSync(cmdline, `BOOT_IMAGE=/vmlinuz quiet reef.controller=${reef.url} reef.job=${job.job_id} reef.token=${taskJson.token}\n`);
-    const agent = runReef(['agent', '--cmdline', cmdline, '--mount-root', join(dir, 'mnt'), '--scratch', join(dir, 'scratch')], {});
-    agentCode = await agent.exited;
-    agentOut = agent.output();
+    agent = await runAgent(['--cmdline', cmdline], dir);
     mkdirSync(check());
   }, 240_000);
 
-  afterAll(async () => {
-    await sh('umount', [check()]).catch(() => {});
-    await disk?.detach();
-    await reef?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => teardown({ mounts: [check()], disk, reef, dir }));
 
   it('exits 0 and the job succeeds, with every step reported', async () => {
-    expect(agentCode, agentOut).toBe(0);
-    const { body } = await reef.json('GET', `/api/v1/jobs/${job.job_id}`);
-    expect(body.status).toBe('succeeded');
-    const messages = body.events.map((e: { message: string }) => e.message);
-    for (const step of ['partition', 'format', 'mount', 'pull', 'fstab', 'cloud-init', 'bootloader', 'finish']) {
-      expect(messages).toContain(`${step}: started`);
-      expect(messages.some((m: string) => m.startsWith(`${step}: done`) || m.startsWith(`${step}: skipped`))).toBe(true);
-    }
+    const steps = ['partition', 'format', 'mount', 'pull', 'fstab', 'cloud-init', 'bootloader', 'finish'];
+    const { messages, events } = await succeededWithSteps(reef, job.job_id, agent, steps);
+    for (const step of steps) expect(messages.some((m: string) => m.startsWith(`${step}: done`) || m.startsWith(`${step}: skipped`))).toBe(true);
     expect(messages.some((m: string) => /^bootloader: skipped — the rootfs has no GRUB/.test(m))).toBe(true);
-    const progress = body.events.filter((e: { bytes_total: number | null }) => e.bytes_total !== null);
+    const progress = events.filter((e: { bytes_total: number | null }) => e.bytes_total !== null);
     expect(progress.length).toBeGreaterThan(0);
-    expect(progress.at(-1).bytes_done).toBe(progress.at(-1).bytes_total);
+    expect(progress.at(-1)!.bytes_done).toBe(progress.at(-1)!.bytes_total);
   });
 
   it('lays out the GPT as the recipe says: names, types, sizes', () => {

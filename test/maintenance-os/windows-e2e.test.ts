@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runReef } from '../helpers/process.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
+import { pushToReef, runAgent, succeededWithSteps, teardown } from './helpers/agent.js';
 import { attachDisk, blkid, canUseLoopDisks, partitionInfo, partitionTable, sh } from './helpers/disk.js';
 
 const TOOLS = ['wimcapture', 'wimapply', 'mkfs.ntfs', 'ntfs-3g', 'mcopy', 'sgdisk', 'partx', 'mkfs.vfat', 'xorriso'];
@@ -17,8 +17,7 @@ describe.runIf(ok)('reef agent: Windows install from a WIM on a 3 GiB loop disk'
   let dir: string;
   let disk: Awaited<ReturnType<typeof attachDisk>>;
   let job: { job_id: string };
-  let agentOut = '';
-  let agentCode: number | null = null;
+  let agent: { code: number | null; output: string };
   const bootmgr = randomBytes(64 * 1024);
   const ntfs = () => join(dir, 'ntfs');
 
@@ -36,8 +35,7 @@ describe.runIf(ok)('reef agent: Windows install from a WIM on a 3 GiB loop disk'
     writeFileSync(join(tree, 'Windows/System32/notepad.exe'), 'MZ notepad');
     const wim = join(dir, 'install.wim');
     execFileSync('wimcapture', [tree, wim, 'Windows Server 2022 SERVERSTANDARD'], { stdio: 'pipe' });
-    const push = runReef(['push', `${host}/os-images/windows-server:2022`, wim, '--artifact-type', 'application/vnd.reef.wim'], {});
-    expect(await push.exited, push.output()).toBe(0);
+    await pushToReef(reef, 'os-images/windows-server:2022', wim, ['--artifact-type', 'application/vnd.reef.wim']);
 
     disk = await attachDisk(join(dir, 'disk.img'), '3G');
     const recipe = JSON.parse(readFileSync('recipes/windows-server.json', 'utf8'));
@@ -48,26 +46,15 @@ describe.runIf(ok)('reef agent: Windows install from a WIM on a 3 GiB loop disk'
     // The task ISO as the BMC would attach it, given to the agent as a file.
     const iso = join(dir, 'task.iso');
     writeFileSync(iso, Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer()));
-    const agent = runReef(['agent', '--task', iso, '--mount-root', join(dir, 'mnt'), '--scratch', join(dir, 'scratch')], {});
-    agentCode = await agent.exited;
-    agentOut = agent.output();
+    agent = await runAgent(['--task', iso], dir);
     mkdirSync(ntfs());
-    if (agentCode === 0) await sh('mount', ['-t', 'ntfs-3g', '-o', 'ro', `${disk.dev}p3`, ntfs()]);
+    if (agent.code === 0) await sh('mount', ['-t', 'ntfs-3g', '-o', 'ro', `${disk.dev}p3`, ntfs()]);
   }, 240_000);
 
-  afterAll(async () => {
-    await sh('umount', [ntfs()]).catch(() => {});
-    await disk?.detach();
-    await reef?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => teardown({ mounts: [ntfs()], disk, reef, dir }));
 
   it('exits 0, the job succeeds, and the missing BCD store is reported, not hidden', async () => {
-    expect(agentCode, agentOut).toBe(0);
-    const { body } = await reef.json('GET', `/api/v1/jobs/${job.job_id}`);
-    expect(body.status).toBe('succeeded');
-    const messages: string[] = body.events.map((e: { message: string }) => e.message);
-    for (const step of ['partition', 'format', 'pull', 'apply', 'boot-files', 'unattend', 'finish']) expect(messages).toContain(`${step}: started`);
+    const { messages } = await succeededWithSteps(reef, job.job_id, agent, ['partition', 'format', 'pull', 'apply', 'boot-files', 'unattend', 'finish']);
     expect(messages.some((m) => m.startsWith('BCD store NOT built'))).toBe(true);
   });
 

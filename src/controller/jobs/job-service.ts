@@ -1,3 +1,4 @@
+import { formatDuration } from '../durations.js';
 import { DomainError, fieldError, notFound, unauthorized } from '../errors.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { Recipe } from '../recipes/recipe-normalize.js';
@@ -201,7 +202,7 @@ export const createJobService = (deps: JobServiceDeps) => {
       const t = now();
       const stale = store.staleActive(t - timeoutMs);
       for (const job of stale) {
-        const reason = `no report from the machine for ${Math.round(timeoutMs / 60_000)} min (REEF_JOB_TIMEOUT); last step ${job.step ?? 'none'}`;
+        const reason = `no report from the machine for ${formatDuration(timeoutMs)} (REEF_JOB_TIMEOUT); last step ${job.step ?? 'none'}`;
         store.record(
           job.id,
           { time: t, level: 'error', step: job.step, message: `timed out: ${reason}`, bytesDone: null, bytesTotal: null, deliveryId: null, source: 'controller' },
