@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './controller/config.js';
 import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
+import { IGNITION_HELP, ignitionCommand } from './ignition/cli.js';
 import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
@@ -16,6 +17,7 @@ Usage:
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [-u user:pass]
                         run the registry's garbage collection now
+${IGNITION_HELP.trimEnd()}
   reef --help           this text
   reef --version        print the version
 
@@ -76,6 +78,8 @@ const main = async (argv: string[]): Promise<void> => {
       return pullCommand(argv.slice(1));
     case 'gc':
       return gcCommand(argv.slice(1));
+    case 'ignition':
+      return ignitionCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
