@@ -1,8 +1,10 @@
 /**
  * The on-node loader (src/ignition/precache/load-images.sh) run for real: podman and skopeo with
- * vfs storage in a temp dir, a directory standing in for the data partition (--no-mount).
+ * vfs storage in a temp dir; a directory standing in for the data partition (--no-mount), and a
+ * real GPT partition on a loop device found by its partlabel.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,12 +26,12 @@ describe('pre-cache loader script', () => {
    * Puts an image on the stand-in partition the way the downloader does (skopeo copy to dir:,
    * then tar czf); `archive` names the tgz, given the fixture (a digest reference needs it).
    */
-  const stage = async (key: string, tag: string, archive: (f: FixtureImage) => string) => {
+  const stage = async (key: string, tag: string, archive: (f: FixtureImage) => string, into = part) => {
     const fixture = await buildOciLayout(join(tmp, 'oci', key), tag);
     const name = archive(fixture).replace(/\.tgz$/, '');
-    ok('skopeo copy', await env.skopeo(['copy', '--quiet', `oci:${fixture.dir}:${tag}`, `dir:${join(part, name)}`]));
-    ok('tar czf', await run('tar', ['czf', join(part, `${name}.tgz`), '-C', part, name]));
-    rmSync(join(part, name), { recursive: true });
+    ok('skopeo copy', await env.skopeo(['copy', '--quiet', `oci:${fixture.dir}:${tag}`, `dir:${join(into, name)}`]));
+    ok('tar czf', await run('tar', ['czf', join(into, `${name}.tgz`), '-C', into, name]));
+    rmSync(join(into, name), { recursive: true });
     return fixture;
   };
   const hex = (f: FixtureImage) => f.manifestDigest.slice('sha256:'.length);
@@ -116,4 +118,62 @@ describe('pre-cache loader script', () => {
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain(`image list ${part}/ocp-images.txt not found`);
   });
+
+  it('mounts the partition by partlabel, loads from it and unmounts it; leaves a mounted partition mounted', async () => {
+    if (!enabled || !['sgdisk', 'losetup', 'partx', 'mkfs.xfs', 'mount', 'umount', 'mountpoint', 'truncate'].every((t) => requireTool(t))) return;
+    // No udev here: the /dev/disk/by-partlabel link udev would make is made by hand.
+    const label = `reef-${randomBytes(4).toString('hex')}`;
+    const byLabel = '/dev/disk/by-partlabel';
+    const link = join(byLabel, label);
+    const disk = join(tmp, 'disk.img');
+    const mnt = join(tmp, 'mnt');
+    mkdirSync(mnt);
+    ok('truncate', await run('truncate', ['-s', '400M', disk]));
+    const dev = ok('losetup', await run('losetup', ['--find', '--show', disk])).trim();
+    try {
+      ok('sgdisk', await run('sgdisk', ['-n', '1:0:0', '-c', `1:${label}`, dev]));
+      ok('partx', await run('partx', ['-u', dev]));
+      const p1 = `${dev}p1`;
+      ok('mkfs.xfs', await run('mkfs.xfs', ['-q', p1]));
+      ok('mount', await run('mount', [p1, mnt]));
+      await stage('omega', 'v9', () => 'omega_v9.tgz', mnt);
+      writeFileSync(join(mnt, 'ai-images.txt'), 'quay.io/reef-test/omega:v9\n');
+      ok('umount', await run('umount', [mnt]));
+      mkdirSync(byLabel, { recursive: true });
+      symlinkSync(p1, link);
+
+      const args = [loaderScriptFile(), '--list', 'ai-images', '--partlabel', label, '--dir', mnt, '--backoff', '0'];
+      const r = await env.exec('bash', args, 300_000);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`mounted ${link} on ${mnt}`);
+      expect(r.stdout).toContain('1 loaded, 0 already present, 0 failed, of 1');
+      expect(r.stdout).toContain(`unmounted ${mnt}`);
+      expect((await env.podman(['image', 'exists', 'quay.io/reef-test/omega:v9'])).code).toBe(0);
+
+      ok('mount', await run('mount', [p1, mnt]));
+      const again = await env.exec('bash', args, 300_000);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).not.toContain('mounted');
+      expect(again.stdout).toContain('0 loaded, 1 already present');
+      expect((await run('mountpoint', ['-q', mnt])).code).toBe(0);
+      ok('umount', await run('umount', [mnt]));
+
+      rmSync(link);
+      const missing = await env.exec('bash', [...args, '--wait', '1']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`no partition labelled ${label}`);
+    } finally {
+      await run('umount', [mnt]);
+      rmSync(link, { force: true });
+      for (const d of [byLabel, '/dev/disk']) {
+        try {
+          rmdirSync(d);
+        } catch {
+          // not empty (udev or another test uses it) or already gone
+        }
+      }
+      await run('partx', ['-d', dev]);
+      await run('losetup', ['-d', dev]);
+    }
+  }, 300_000);
 });

@@ -5,13 +5,14 @@
 # precache-ocp-images.service).
 #
 # Usage: load-images.sh --list ai-images|ocp-images|FILE [--partlabel data] [--dir /var/mnt]
-#                       [--no-mount] [--jobs N] [--attempts N] [--backoff SECONDS]
+#                       [--no-mount] [--wait SECONDS] [--jobs N] [--attempts N] [--backoff SECONDS]
 #
 #   --list       image list: NAME reads DIR/NAME.txt, a path ending in .txt is read as given
 #                (relative to DIR unless absolute); one image reference per line, # comments
 #   --partlabel  GPT partition name of the data partition (default data)
 #   --dir        where the partition is (or gets) mounted (default /var/mnt)
 #   --no-mount   use DIR as it is (a directory holding the files), never mount
+#   --wait       how long to wait for the partition's device to appear (default 30)
 #   --jobs       images loaded in parallel (default: number of CPUs)
 #   --attempts   tries per image before it counts as failed (default 3)
 #   --backoff    seconds to wait after the first failed try, doubled after each (default 5)
@@ -34,6 +35,7 @@ MOUNT=1
 JOBS="$(nproc 2>/dev/null || echo 2)"
 ATTEMPTS=3
 BACKOFF=5
+WAIT=30
 
 log() { printf '%s: %s\n' "$TAG" "$*"; }
 err() { printf '%s: %s\n' "$TAG" "$*" >&2; }
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
     --jobs) value "$@"; JOBS="$2"; shift 2 ;;
     --attempts) value "$@"; ATTEMPTS="$2"; shift 2 ;;
     --backoff) value "$@"; BACKOFF="$2"; shift 2 ;;
+    --wait) value "$@"; WAIT="$2"; shift 2 ;;
     -h | --help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -58,6 +61,7 @@ done
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got $JOBS"
 [[ "$ATTEMPTS" =~ ^[1-9][0-9]*$ ]] || die "--attempts must be a positive integer, got $ATTEMPTS"
 [[ "$BACKOFF" =~ ^[0-9]+$ ]] || die "--backoff must be a whole number of seconds, got $BACKOFF"
+[[ "$WAIT" =~ ^[0-9]+$ ]] || die "--wait must be a whole number of seconds, got $WAIT"
 for tool in podman skopeo tar; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
@@ -73,12 +77,12 @@ trap 'err "interrupted"; kill $(jobs -p) 2>/dev/null; exit 143' INT TERM
 
 if [ "$MOUNT" = 1 ] && ! mountpoint -q "$DIR"; then
   dev="/dev/disk/by-partlabel/$LABEL"
-  for _ in $(seq 1 30); do
-    [ -e "$dev" ] && break
+  deadline=$((SECONDS + WAIT))
+  while [ ! -e "$dev" ] && [ "$SECONDS" -lt "$deadline" ]; do
     udevadm settle --timeout=2 >/dev/null 2>&1 || true
     [ -e "$dev" ] || sleep 1
   done
-  [ -e "$dev" ] || die "no partition labelled $LABEL ($dev does not exist)"
+  [ -e "$dev" ] || die "no partition labelled $LABEL ($dev does not exist after ${WAIT}s)"
   mkdir -p "$DIR" || die "cannot create $DIR"
   mount "$dev" "$DIR" || die "cannot mount $dev on $DIR"
   MOUNTED=1
