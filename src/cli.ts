@@ -4,20 +4,20 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './controller/config.js';
 import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
-import { IGNITION_HELP, ignitionCommand } from './ignition/cli.js';
 import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
+import { IGNITION_HELP, ignitionCommand } from './ignition/cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
 
 Usage:
   reef serve            run the controller (HTTP API, task ISOs, iPXE boot scripts, registry)
+${IGNITION_HELP.trimEnd()}
   reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [-u user:pass]
                         push one file (rootfs tarball, WIM) as an OCI artifact
   reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [-u user:pass]
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [-u user:pass]
                         run the registry's garbage collection now
-${IGNITION_HELP.trimEnd()}
   reef --help           this text
   reef --version        print the version
 
@@ -72,14 +72,14 @@ const main = async (argv: string[]): Promise<void> => {
   switch (command) {
     case 'serve':
       return serve();
+    case 'ignition':
+      return ignitionCommand(argv.slice(1));
     case 'push':
       return pushCommand(argv.slice(1));
     case 'pull':
       return pullCommand(argv.slice(1));
     case 'gc':
       return gcCommand(argv.slice(1));
-    case 'ignition':
-      return ignitionCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
