@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins
   gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin mtools)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(nginx-light docker-registry); fi
+packages+=(systemd) # systemd-escape, systemd-analyze verify: the Ignition unit tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

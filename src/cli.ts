@@ -6,11 +6,13 @@ import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
 import { agentCommand } from './maintenance-os/cli.js';
 import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
+import { IGNITION_HELP, ignitionCommand } from './ignition/cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
 
 Usage:
   reef serve            run the controller (HTTP API, task ISOs, iPXE boot scripts, registry)
+${IGNITION_HELP.trimEnd()}
   reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [-u user:pass]
                         push one file (rootfs tarball, WIM) as an OCI artifact
   reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [-u user:pass]
@@ -76,6 +78,8 @@ const main = async (argv: string[]): Promise<void> => {
   switch (command) {
     case 'serve':
       return serve();
+    case 'ignition':
+      return ignitionCommand(argv.slice(1));
     case 'push':
       return pushCommand(argv.slice(1));
     case 'pull':

@@ -14,6 +14,7 @@ import { createMediaRoutes } from './media/media-routes.js';
 import { openApiDocument } from './openapi.js';
 import type { Metrics } from './ops/metrics.js';
 import { createOpsRoutes } from './ops/ops-routes.js';
+import { createPrestageIgnitionRoutes } from './prestage/ignition-routes.js';
 import { createRecipeRoutes } from './recipes/recipe-routes.js';
 import { registryErrorHandler } from '../registry/http/errors.js';
 import type { RecipeService } from './recipes/recipe-service.js';
@@ -54,6 +55,7 @@ export const createApp = (d: AppDeps) => {
   app.route('/api/v1/machines', createMachineRoutes(d.machines, d.maxBodyBytes));
   app.route('/api/v1/jobs', createJobRoutes(d.jobs, d.maxBodyBytes));
   app.route('/api/v1/status-webhook', createWebhookRoutes(d.jobs, d.maxBodyBytes));
+  app.route('/api/v1/prestage/ignition', createPrestageIgnitionRoutes());
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(d.publicUrl)));
   app.route('/media', createMediaRoutes(d.media));
   app.route('/', createBootRoutes(d.boot));

@@ -28,6 +28,14 @@ const errors = { '4XX': { description: 'Bad request; error.details name the fiel
 const op = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, responses: { '200': { description: 'OK' }, ...errors }, ...extra });
 const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 const queryParam = (name: string, description: string) => ({ name, in: 'query', required: false, schema: { type: 'string' }, description });
+const ignitionParams = {
+  parameters: [
+    queryParam('label', 'GPT partition name of the data partition (default data)'),
+    queryParam('version', '3.1.0 (default) or 3.2.0'),
+    queryParam('images_dir', 'mount point of the partition on the node (default /var/mnt)'),
+    { ...queryParam('ssh_key', 'extra SSH public key for user core; repeatable'), schema: { type: 'array', items: { type: 'string' } }, explode: true },
+  ],
+};
 
 /** The OpenAPI document of /api/v1, generated from the same zod schemas that validate requests. */
 export const openApiDocument = (serverUrl: string) => ({
@@ -79,6 +87,10 @@ export const openApiDocument = (serverUrl: string) => ({
       post: op('Shoal dispatcher webhook (compatibility)', { requestBody: body('StatusWebhook'), security: [{ webhookSecret: [] }] }),
     },
     '/media/tasks/{id}/task.iso': { parameters: [pathParam('id')], get: op('Task ISO (Range, If-Range)'), head: op('Task ISO headers') },
+    '/api/v1/prestage/ignition/discovery': { get: op('Discovery Ignition override: pre-cached ai-images loaded before agent.service', ignitionParams) },
+    '/api/v1/prestage/ignition/pointer': { get: op('Pointer Ignition override: pre-cached ocp-images loaded before installation', ignitionParams) },
+    '/api/v1/prestage/ignition/assisted': { get: op('Assisted Service PATCH bodies (infra-env override, host ignition, installer-args)', ignitionParams) },
+    '/api/v1/prestage/ignition/siteconfig': { get: op('SiteConfig and ClusterInstance snippets (YAML)', ignitionParams) },
     '/boot.ipxe': { get: op('iPXE script for a machine', { parameters: [queryParam('serial', 'machine serial'), queryParam('mac', 'MAC address')] }) },
   },
 });

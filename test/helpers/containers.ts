@@ -70,6 +70,8 @@ export interface ContainerEnv {
   podman(args: string[], timeoutMs?: number): Promise<RunResult>;
   buildah(args: string[], timeoutMs?: number): Promise<RunResult>;
   skopeo(args: string[], timeoutMs?: number): Promise<RunResult>;
+  /** Any command (a script driving podman/skopeo) with this env, isolated like the tools above. */
+  exec(cmd: string, args: string[], timeoutMs?: number): Promise<RunResult>;
 }
 
 let unshareProbe: Promise<boolean> | undefined;
@@ -145,6 +147,7 @@ export const makeContainerEnv = (dir: string): ContainerEnv => {
     podman: (args, timeoutMs) => isolated('podman', [...storageFlags, '--tmpdir', tmp, ...args], timeoutMs),
     buildah: (args, timeoutMs) => isolated('buildah', [...storageFlags, ...args], timeoutMs),
     skopeo: (args, timeoutMs) => isolated('skopeo', ['--policy', policy, '--tmpdir', tmp, ...args], timeoutMs),
+    exec: (cmd, args, timeoutMs) => isolated(cmd, args, timeoutMs),
   };
 };
 
