@@ -129,19 +129,27 @@ export const agentBench = async (reef: Server, opts: { repoRoot: string; benchDi
       console.log(`run ${run}: agent ${fmt(row.agentMBps, 0)} MB/s (${fmt(agentSeconds, 2)} s, peak RSS ${fmt(agent.peakRss / 1e6, 1)} MB), curl | tar ${fmt(row.pipeMBps, 0)} MB/s (${fmt(pipeSeconds, 2)} s)`);
     }
   } finally {
-    execFileSync('umount', [mnt], { stdio: 'ignore' }).toString();
+    detach(dev, work);
   }
-  return finish(runs, tarBytes, files, dev, work);
+  return summary(runs, tarBytes, files);
 };
 
-const finish = (runs: AgentBenchResult['runs'], tarBytes: number, files: number, dev: string, work: string): AgentBenchResult => {
-  try {
-    execFileSync('partx', ['-d', dev], { stdio: 'ignore' });
-  } catch {
-    // no partitions left
+const detach = (dev: string, work: string) => {
+  for (const [cmd, args] of [
+    ['umount', [join(work, 'check')]],
+    ['partx', ['-d', dev]],
+    ['losetup', ['-d', dev]],
+  ] as const) {
+    try {
+      execFileSync(cmd, [...args], { stdio: 'ignore' });
+    } catch {
+      // not mounted / no partitions: nothing to undo
+    }
   }
-  execFileSync('losetup', ['-d', dev]);
   rmSync(work, { recursive: true, force: true });
+};
+
+const summary = (runs: AgentBenchResult['runs'], tarBytes: number, files: number): AgentBenchResult => {
   const agentMBps = median(runs.map((r) => r.agentMBps));
   const pipeMBps = median(runs.map((r) => r.pipeMBps));
   const peakRssBytes = Math.max(...runs.map((r) => r.agentPeakRssBytes));

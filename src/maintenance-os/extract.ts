@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Transform, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { StepError, tail } from './exec.js';
 import { mergeTree } from './merge-tree.js';
+import { createTarScanner } from './tar-scan.js';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
@@ -33,13 +33,6 @@ export const unsafeMember = (name: string, symlinks: Set<string>): string | null
 
 const normal = (name: string) => name.split('/').filter((p) => p !== '' && p !== '.').join('/');
 
-const decompressorFor = (kind: Compression): { stream: Transform | null; child: ChildProcess | null } => {
-  if (kind === 'gzip') return { stream: createGunzip({ chunkSize: 256 * 1024 }), child: null };
-  if (kind === 'none') return { stream: null, child: null };
-  const child = spawn(kind, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  return { stream: null, child };
-};
-
 /** Peeks the first chunk of an async byte source and returns it with a stream replaying everything. */
 const peek = async (source: AsyncIterable<Buffer>): Promise<{ head: Buffer; stream: Readable }> => {
   const it = source[Symbol.asyncIterator]();
@@ -57,13 +50,52 @@ export interface ExtractResult {
   compression: Compression;
 }
 
+/** The archive's bytes after decompression: in-process for gzip, through the tool's process for zstd/xz/bzip2. */
+const decompressed = (compression: Compression, stream: Readable): { chunks: AsyncIterable<Buffer>; done: Promise<void>; kill: () => void } => {
+  if (compression === 'none') return { chunks: stream, done: Promise.resolve(), kill: () => {} };
+  if (compression === 'gzip') {
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const done = pipeline(stream, gunzip).catch((err: Error) => {
+      throw new StepError(`the rootfs is not valid gzip: ${err.message}`);
+    });
+    done.catch(() => {});
+    return { chunks: gunzip, done, kill: () => gunzip.destroy() };
+  }
+  const child = spawn(compression, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-8192)));
+  child.stdin!.on('error', () => {});
+  const fed = pipeline(stream, child.stdin!);
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new StepError(e.code === 'ENOENT' ? `${compression} is not installed; cannot decompress the rootfs` : e.message)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new StepError(`${compression} -d failed (exit ${code}): ${tail(err)}`))));
+  });
+  const done = Promise.all([fed, exited]).then(() => {});
+  done.catch(() => {});
+  return { chunks: child.stdout!, done, kill: () => child.kill('SIGKILL') };
+};
+
+const writeTo = (stdin: Writable, chunk: Buffer): Promise<void> | null => {
+  if (stdin.destroyed || stdin.writableEnded) return null; // tar already stopped: its exit status tells
+  if (stdin.write(chunk)) return null;
+  return new Promise((resolve) => {
+    const go = () => {
+      stdin.off('drain', go);
+      stdin.off('close', go);
+      resolve();
+    };
+    stdin.on('drain', go);
+    stdin.on('close', go);
+  });
+};
+
 /**
  * Extracts a rootfs tarball arriving as `source` into `root`, in one pass: decompression (gzip
  * in-process, zstd/xz/bzip2 by their tools), GNU tar doing the writing (owners, modes, setuid,
- * symlinks, hard links, device nodes, xattrs), and a parser watching every member name at the
- * same time. Everything lands in a staging directory inside `root` first and is moved into place
- * only when the source ended cleanly, which for a registry blob means its digest checked out:
- * a tampered blob or a refused member leaves nothing behind.
+ * symlinks, hard links, device nodes, xattrs), and a scanner checking every member name as the
+ * bytes go by. Everything lands in a staging directory inside `root` first and is moved into
+ * place only when the source ended cleanly, which for a registry blob means its digest checked
+ * out: a tampered blob or a refused member leaves nothing behind.
  */
 export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string, log: (line: string) => void): Promise<ExtractResult> => {
   const staging = join(root, `.reef-extract-${process.pid}`);
@@ -71,7 +103,6 @@ export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string,
   await mkdir(staging, { mode: 0o700 });
   const { head, stream } = await peek(source);
   const compression = detectCompression(head.length >= 6 ? head : Buffer.concat([head, Buffer.alloc(6)]));
-  const dec = decompressorFor(compression);
   const tarArgs = ['-x', '-f', '-', '-C', staging, '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*'];
   log(`+ ${compression === 'none' ? '' : `${compression} -d | `}tar ${tarArgs.join(' ')}`);
   const tarChild = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -81,102 +112,35 @@ export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string,
     tarChild.on('error', (err) => reject(new StepError(`tar: ${err.message}`)));
     tarChild.on('close', (code) => resolve(code));
   });
-  tarChild.stdin!.on('error', () => {}); // tar's exit status says what went wrong
+  tarExit.catch(() => {});
+  const stdin = tarChild.stdin!;
+  stdin.on('error', () => {}); // tar's exit status says what went wrong
 
   let entries = 0;
   const symlinks = new Set<string>();
-  const parser = tar.extract();
-  let parserDone = false;
-  const waiting: (() => void)[] = [];
-  const release = () => waiting.splice(0).forEach((f) => f());
-  const waitParser = (f: () => void) => waiting.push(f);
-  parser.on('drain', release);
-  for (const ev of ['close', 'finish']) {
-    parser.on(ev, () => {
-      parserDone = true;
-      release();
-    });
-  }
-  const refused = new Promise<never>((_, reject) => {
-    parser.on('entry', (header, body, next) => {
-      const name = header.name;
-      const why = unsafeMember(name, symlinks) ?? (header.type === 'link' && header.linkname ? unsafeMember(header.linkname, symlinks) : null);
-      if (why) {
-        reject(new StepError(`refusing tar member ${JSON.stringify(name)}${header.type === 'link' ? ` (hard link to ${JSON.stringify(header.linkname)})` : ''}: ${why}; nothing was extracted`));
-        return;
-      }
-      if (header.type === 'symlink') symlinks.add(normal(name));
-      entries++;
-      body.on('end', next);
-      body.resume();
-    });
-    parser.on('error', (err) => reject(new StepError(`the rootfs is not a valid tar archive: ${err.message}`)));
+  const scanner = createTarScanner((m) => {
+    const why = unsafeMember(m.name, symlinks) ?? (m.type === '1' && m.linkname ? unsafeMember(m.linkname, symlinks) : null);
+    if (why) throw new StepError(`refusing tar member ${JSON.stringify(m.name)}${m.type === '1' ? ` (hard link to ${JSON.stringify(m.linkname)})` : ''}: ${why}; nothing was extracted`);
+    if (m.type === '2') symlinks.add(normal(m.name));
+    entries++;
   });
-  refused.catch(() => {});
-
-  // Every decompressed chunk goes both to GNU tar and to the member-name parser. GNU tar may
-  // exit once it has read the end-of-archive blocks, before the zero padding after them: from
-  // then on its stdin is gone and the rest goes to the parser only.
-  const stdin = tarChild.stdin!;
-  const stdinGone = () => stdin.destroyed || stdin.writableEnded;
-  const once = (f: () => void) => {
-    let called = false;
-    return () => {
-      if (!called) {
-        called = true;
-        f();
-      }
-    };
-  };
-  const tee = new Writable({
-    highWaterMark: 1024 * 1024,
-    write(chunk: Buffer, _enc, cb) {
-      let pending = 2;
-      const done = () => --pending === 0 && cb();
-      if (parserDone || parser.write(chunk)) done();
-      else waitParser(done);
-      if (stdinGone() || stdin.write(chunk)) done();
-      else {
-        const d = once(done);
-        stdin.once('drain', d);
-        stdin.once('close', d);
-      }
-    },
-    final(cb) {
-      if (!parserDone) (parser as unknown as NodeJS.WritableStream).end();
-      if (stdinGone()) cb();
-      else {
-        stdin.once('close', () => cb());
-        stdin.end();
-      }
-    },
-  });
-
+  const dec = decompressed(compression, stream);
   try {
-    const stages: Promise<unknown>[] = [];
-    if (dec.child) {
-      const child = dec.child;
-      let childErr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (childErr += d));
-      child.stdin!.on('error', () => {});
-      stages.push(pipeline(stream, child.stdin!), pipeline(child.stdout!, tee));
-      stages.push(
-        new Promise<void>((resolve, reject) => {
-          child.on('error', (err: NodeJS.ErrnoException) => reject(new StepError(err.code === 'ENOENT' ? `${compression} is not installed; cannot decompress the rootfs` : err.message)));
-          child.on('close', (code) => (code === 0 ? resolve() : reject(new StepError(`${compression} -d failed (exit ${code}): ${tail(childErr)}`))));
-        }),
-      );
-    } else {
-      stages.push(dec.stream ? pipeline(stream, dec.stream, tee) : pipeline(stream, tee));
+    for await (const chunk of dec.chunks) {
+      scanner.push(chunk);
+      const wait = writeTo(stdin, chunk);
+      if (wait) await wait;
     }
-    await Promise.race([Promise.all(stages), refused]);
-    const code = await Promise.race([tarExit, refused]);
+    await dec.done;
+    stdin.end();
+    const code = await tarExit;
     if (code !== 0) throw new StepError(`tar failed (exit ${code}): ${tail(tarErr) || 'no output'}`);
+    if (!scanner.ended) throw new StepError('the rootfs tar archive is truncated (no end-of-archive blocks)');
     await mergeTree(staging, root);
     return { entries, compression };
   } catch (err) {
     stream.destroy();
-    dec.child?.kill('SIGKILL');
+    dec.kill();
     tarChild.kill('SIGKILL');
     await tarExit.catch(() => {});
     throw err;
