@@ -3,11 +3,11 @@
  * filesystem, `reef agent` (dist/cli.js, the whole install-linux.target on a loop disk; the
  * figure is its `pull` step, which streams the blob into tar) against the shell pipeline
  * `curl <blob URL> | tar -x` into a fresh directory of the same filesystem, interleaved, in the
- * same run. The agent's peak RSS is sampled from /proc. Needs root and loop devices.
+ * same run. The loop disk's image is in /dev/shm, so the host disk's writeback does not decide. The agent's peak RSS is sampled from /proc. Needs root and loop devices.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect, type Server } from './procs.js';
 import { sampleRss } from './registry-procs.js';
@@ -89,7 +89,9 @@ export const agentBench = async (reef: Server, opts: { repoRoot: string; benchDi
   const digest = `sha256:${sh('sha256sum', [tarPath]).split(' ')[0]}`;
   const blobUrl = `${reef.url}/v2/bench/rootfs/blobs/${digest}`;
 
-  const work = join(opts.scratchDir, 'agent');
+  // The disk image lives in RAM (/dev/shm) so that both sides measure the same ext4 code path
+  // and neither waits on the host disk's writeback (shared with everything else on the box).
+  const work = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/reef-agent-bench-') : join(opts.scratchDir, 'agent');
   mkdirSync(work, { recursive: true });
   const image = join(work, 'disk.img');
   writeFileSync(image, '');

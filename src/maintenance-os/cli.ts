@@ -8,7 +8,7 @@ import { createReporter } from './reporter.js';
 import { planFor, runSteps } from './runner.js';
 
 export const AGENT_USAGE = `usage: reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]
-                  [--report-failure UNIT] [--mount-root DIR] [--scratch DIR] [--registry-auth user:pass]
+                  [--report-failure UNIT] [--print-target] [--mount-root DIR] [--scratch DIR] [--registry-auth user:pass]
                   [--plain-http] [--cmdline FILE]`;
 
 const OPTIONS = {
@@ -17,6 +17,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   step: { type: 'string' },
   'report-failure': { type: 'string' },
+  'print-target': { type: 'boolean' },
   'mount-root': { type: 'string' },
   scratch: { type: 'string' },
   'registry-auth': { type: 'string' },
@@ -63,6 +64,10 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
     process.exit(1);
   }
   const plan = planFor(task.recipe.task_target);
+  if (values['print-target']) {
+    process.stdout.write(`${task.recipe.task_target}\n`);
+    return;
+  }
   const reporter = createReporter({ callbackUrl: values['dry-run'] ? null : task.callbackUrl, token: task.token, log });
   if (!task.callbackUrl) log(JSON.stringify({ level: 'warn', message: `no controller to report to (task from ${task.source}); events go to this output only` }));
   const ctx: AgentContext = {
@@ -79,7 +84,7 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
 
   if (values['report-failure'] !== undefined) {
     const unit = values['report-failure'];
-    const step = /^reef-(.+)\.service$/.exec(unit)?.[1] ?? unit;
+    const step = /^reef-(?:linux-|windows-)?(.+)\.service$/.exec(unit)?.[1] ?? unit;
     await reporter.send({ step, status: 'failed', failed_step: step, reason: `${unit} failed; see journalctl -u ${unit}` }).catch((err: Error) => log(JSON.stringify({ level: 'warn', message: err.message })));
     return;
   }
