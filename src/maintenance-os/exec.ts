@@ -8,6 +8,14 @@ export class StepError extends Error {
   }
 }
 
+/** The tool is not on PATH: callers that can do without it (the BCD store) report what is missing instead of failing. */
+export class ToolMissing extends StepError {
+  constructor(readonly tool: string) {
+    super(`${tool} is not installed (not found on PATH)`);
+    this.name = 'ToolMissing';
+  }
+}
+
 export interface RunResult {
   stdout: string;
   stderr: string;
@@ -48,7 +56,7 @@ const spawnTool = (cmd: string, args: string[], opts: RunOptions = {}): Promise<
       child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-64 * 1024)));
       if (opts.input !== undefined) child.stdin!.end(opts.input);
       child.on('error', (err: NodeJS.ErrnoException) =>
-        reject(new StepError(err.code === 'ENOENT' ? `${cmd} is not installed (not found on PATH)` : `${cmd}: ${err.message}`)),
+        reject(err.code === 'ENOENT' ? new ToolMissing(cmd) : new StepError(`${cmd}: ${err.message}`)),
       );
       child.on('close', (code, signal) => {
         if ((opts.okCodes ?? [0]).includes(code ?? -1)) resolve({ stdout, stderr });

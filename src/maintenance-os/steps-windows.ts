@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { buildBcd, type BcdRequest, describeBcd, planBcd } from './bcd.js';
 import { type AgentContext, device, mustPartition, resolveArtifact, type Step } from './context.js';
 import { StepError } from './exec.js';
 import { copyToEsp } from './esp.js';
@@ -76,20 +77,47 @@ const mountWindows = async (ctx: AgentContext) => {
   await ensureMounted(ctx.run, device(ctx, win), windowsDir(ctx), ['-t', 'ntfs-3g']);
 };
 
+/** The boot menu name of the install: the WIM image's display name (or name), as Setup would show it. */
+const imageDescription = async (ctx: AgentContext): Promise<string> => {
+  const index = String(ctx.task.recipe.wim_index ?? 1);
+  if (!existsSync(wimPath(ctx))) return 'Windows';
+  try {
+    const info = (await ctx.run.query('wiminfo', [wimPath(ctx), index])).stdout;
+    const field = (name: string) => new RegExp(`^${name}:[ \\t]*(\\S.*)$`, 'm').exec(info)?.[1]?.trim();
+    return field('Display Name') ?? field('Name') ?? 'Windows';
+  } catch {
+    return 'Windows';
+  }
+};
+
 /**
  * boot-files: the EFI system partition from the image's own boot files — Windows/Boot/EFI to
  * EFI/Microsoft/Boot (with Windows/Boot/Fonts), bootmgfw.efi also as the removable path
- * EFI/Boot/bootx64.efi — staged in the scratch directory, then written onto the FAT filesystem.
+ * EFI/Boot/bootx64.efi, and EFI/Microsoft/Boot/BCD built from the image's BCD template (bcd.ts)
+ * — staged in the scratch directory, then written onto the FAT filesystem. Without a template
+ * or hivexsh the step still succeeds, with a warning that says what is missing.
  */
 export const bootFilesStep: Step = {
   name: 'boot-files',
   async run(ctx) {
     const esp = mustPartition(ctx, 'esp', 'EFI system');
+    const win = mustPartition(ctx, 'windows', 'Windows (C:, ntfs)');
     await mountWindows(ctx);
     const stage = join(ctx.scratchDir, 'esp');
+    const bcd = (template: string | null, memtest: boolean, description: string): BcdRequest => ({
+      template,
+      out: join(stage, 'EFI/Microsoft/Boot/BCD'),
+      script: join(ctx.scratchDir, 'bcd.hivexsh'),
+      disk: ctx.disk,
+      espNumber: esp.number,
+      windowsNumber: win.number,
+      description,
+      memtest,
+    });
     if (ctx.run.dryRun) {
       ctx.run.note(`copy Windows/Boot/EFI to EFI/Microsoft/Boot and bootmgfw.efi to EFI/Boot/bootx64.efi on ${device(ctx, esp)}`);
-      return { message: 'would copy boot files' };
+      await planBcd(ctx.run, bcd(null, true, 'Windows'));
+      return { message: 'would copy boot files and build the BCD store' };
     }
     const src = findPath(windowsDir(ctx), 'Windows/Boot/EFI');
     const mgr = src && findPath(src, 'bootmgfw.efi');
@@ -100,14 +128,14 @@ export const bootFilesStep: Step = {
     if (fonts) await copyTree(fonts, join(stage, 'EFI/Microsoft/Boot/Fonts'));
     await mkdir(join(stage, 'EFI/Boot'), { recursive: true });
     await copyFile(mgr, join(stage, 'EFI/Boot/bootx64.efi'));
+    const template = findPath(windowsDir(ctx), 'Windows/System32/config/BCD-Template');
+    const memtest = findPath(join(stage, 'EFI/Microsoft/Boot'), 'memtest.efi') !== null;
+    const outcome = await buildBcd(ctx.run, bcd(template, memtest, await imageDescription(ctx)));
     await copyToEsp(ctx.run, device(ctx, esp), stage, join(ctx.mountRoot, 'esp'));
     await rm(stage, { recursive: true, force: true });
-    const template = findPath(windowsDir(ctx), 'Windows/System32/config/BCD-Template');
-    const bcd = template
-      ? 'BCD store NOT built: reef does not write BCD device elements yet; run `bcdboot C:\\Windows /f UEFI` once from WinPE'
-      : 'BCD store NOT built: the image has no Windows/System32/config/BCD-Template';
-    await ctx.reporter.send({ step: 'boot-files', level: 'warn', message: bcd });
-    return { message: `${n} boot files on the ESP under EFI/Microsoft/Boot, EFI/Boot/bootx64.efi in place; ${bcd}` };
+    await rm(join(ctx.scratchDir, 'bcd.hivexsh'), { force: true });
+    if (!outcome.built) await ctx.reporter.send({ step: 'boot-files', level: 'warn', message: describeBcd(outcome) });
+    return { message: `${n} boot files on the ESP under EFI/Microsoft/Boot, EFI/Boot/bootx64.efi in place; ${describeBcd(outcome)}` };
   },
 };
 

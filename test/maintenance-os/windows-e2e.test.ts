@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestReef, type TestReef } from '../helpers/server.js';
 import { pushToReef, runAgent, succeededWithSteps, teardown } from './helpers/agent.js';
-import { attachDisk, blkid, canUseLoopDisks, partitionInfo, partitionTable, sh } from './helpers/disk.js';
+import { attachDisk, blkid, canUseLoopDisks, gptIds, partitionInfo, partitionTable, sh } from './helpers/disk.js';
+import { BOOTMGR, deviceElement, element, multiSzList, values, writeBcdTemplate } from './helpers/hive.js';
 
-const TOOLS = ['wimcapture', 'wimapply', 'mkfs.ntfs', 'ntfs-3g', 'mcopy', 'sgdisk', 'partx', 'mkfs.vfat', 'xorriso'];
+const TOOLS = ['wimcapture', 'wimapply', 'mkfs.ntfs', 'ntfs-3g', 'mcopy', 'sgdisk', 'partx', 'mkfs.vfat', 'xorriso', 'hivexsh', 'hivexget'];
 const ok = canUseLoopDisks(TOOLS);
 const UNATTEND = '<?xml version="1.0" encoding="utf-8"?>\n<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"/></unattend>\n';
 
@@ -28,11 +29,13 @@ describe.runIf(ok)('reef agent: Windows install from a WIM on a 3 GiB loop disk'
     const tree = join(dir, 'tree');
     mkdirSync(join(tree, 'Windows/Boot/EFI/en-US'), { recursive: true });
     mkdirSync(join(tree, 'Windows/Boot/Fonts'), { recursive: true });
-    mkdirSync(join(tree, 'Windows/System32'), { recursive: true });
+    mkdirSync(join(tree, 'Windows/System32/config'), { recursive: true });
     writeFileSync(join(tree, 'Windows/Boot/EFI/bootmgfw.efi'), bootmgr);
     writeFileSync(join(tree, 'Windows/Boot/EFI/en-US/bootmgfw.efi.mui'), 'mui');
     writeFileSync(join(tree, 'Windows/Boot/Fonts/wgl4_boot.ttf'), 'font');
+    writeFileSync(join(tree, 'Windows/Boot/EFI/memtest.efi'), 'memtest');
     writeFileSync(join(tree, 'Windows/System32/notepad.exe'), 'MZ notepad');
+    writeBcdTemplate(join(tree, 'Windows/System32/config/BCD-Template'));
     const wim = join(dir, 'install.wim');
     execFileSync('wimcapture', [tree, wim, 'Windows Server 2022 SERVERSTANDARD'], { stdio: 'pipe' });
     await pushToReef(reef, 'os-images/windows-server:2022', wim, ['--artifact-type', 'application/vnd.reef.wim']);
@@ -53,9 +56,10 @@ describe.runIf(ok)('reef agent: Windows install from a WIM on a 3 GiB loop disk'
 
   afterAll(() => teardown({ mounts: [ntfs()], disk, reef, dir }));
 
-  it('exits 0, the job succeeds, and the missing BCD store is reported, not hidden', async () => {
+  it('exits 0, the job succeeds, and boot-files reports the BCD store it built', async () => {
     const { messages } = await succeededWithSteps(reef, job.job_id, agent, ['partition', 'format', 'pull', 'apply', 'boot-files', 'unattend', 'finish']);
-    expect(messages.some((m) => m.startsWith('BCD store NOT built'))).toBe(true);
+    expect(messages.some((m) => m.startsWith('boot-files: done') && m.includes('BCD store built: {bootmgr}'))).toBe(true);
+    expect(messages.filter((m) => m.includes('BCD store NOT built'))).toEqual([]);
   });
 
   it('adds the ESP the recipe forgot, then MSR and the NTFS partition', () => {
@@ -92,5 +96,26 @@ describe.runIf(ok)('reef agent: Windows install from a WIM on a 3 GiB loop disk'
     expect(listing).toContain('::/EFI/Microsoft/Boot/bootmgfw.efi');
     expect(listing).toContain('::/EFI/Microsoft/Boot/en-US/bootmgfw.efi.mui');
     expect(listing).toContain('::/EFI/Microsoft/Boot/Fonts/wgl4_boot.ttf');
+  });
+
+  it('writes EFI/Microsoft/Boot/BCD: {bootmgr} on the ESP and the default loader on the Windows partition, by their GPT GUIDs', () => {
+    const bcd = join(dir, 'BCD');
+    execFileSync('mcopy', ['-n', '-i', `${disk.dev}p1`, '::/EFI/Microsoft/Boot/BCD', bcd], { stdio: 'pipe' });
+    const esp = gptIds(disk.dev, 1);
+    const win = gptIds(disk.dev, 3);
+    expect([esp.partition, win.partition, esp.disk]).toEqual(Array(3).fill(expect.stringMatching(/^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$/)));
+    expect(deviceElement(bcd, BOOTMGR, '11000001')).toMatchObject({ deviceType: 6, size: 0x48, partition: esp.partition, partitionStyle: 0, disk: esp.disk });
+    expect(element(bcd, BOOTMGR, '12000002')).toEqual({ type: 1, text: '\\EFI\\Microsoft\\Boot\\bootmgfw.efi' });
+    const loader = element(bcd, BOOTMGR, '23000003');
+    if (!('text' in loader)) throw new Error(`default is not REG_SZ: ${JSON.stringify(loader)}`);
+    const display = element(bcd, BOOTMGR, '24000001');
+    expect('bytes' in display && multiSzList(display.bytes)).toEqual([loader.text]);
+    expect(values(bcd, `\\Objects\\${loader.text}\\Description`).Type).toEqual({ type: 4, dword: 0x10200003 });
+    for (const type of ['11000001', '21000001']) {
+      expect(deviceElement(bcd, loader.text, type)).toMatchObject({ deviceType: 6, partition: win.partition, partitionStyle: 0, disk: win.disk });
+    }
+    expect(element(bcd, loader.text, '12000002')).toEqual({ type: 1, text: '\\Windows\\system32\\winload.efi' });
+    expect(element(bcd, loader.text, '22000002')).toEqual({ type: 1, text: '\\Windows' });
+    expect(element(bcd, loader.text, '12000004')).toEqual({ type: 1, text: 'Windows Server 2022 SERVERSTANDARD' });
   });
 });

@@ -53,3 +53,9 @@ export const partitionInfo = (dev: string, n: number) => {
   const out = execFileSync('sgdisk', ['-i', String(n), dev], { encoding: 'utf8' });
   return { name: /Partition name: '(.*)'/.exec(out)?.[1], type: /Partition GUID code: (\S+)/.exec(out)?.[1] };
 };
+
+/** The GPT disk GUID (`sgdisk -p`) and the unique GUID of partition `n` (`sgdisk -i n`), as sgdisk prints them. */
+export const gptIds = (dev: string, n: number) => ({
+  disk: /Disk identifier \(GUID\): (\S+)/.exec(execFileSync('sgdisk', ['-p', dev], { encoding: 'utf8' }))?.[1],
+  partition: /Partition unique GUID: (\S+)/.exec(execFileSync('sgdisk', ['-i', String(n), dev], { encoding: 'utf8' }))?.[1],
+});
