@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './controller/config.js';
 import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
 import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
+import { isoCommand } from './ignition/iso-cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
 
@@ -16,6 +17,12 @@ Usage:
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [-u user:pass]
                         run the registry's garbage collection now
+  reef iso embed --ignition F|- --in live.iso [--out node.iso] [--force] [--compression xz|gzip]
+                        embed an Ignition config in a CoreOS live ISO (in place without --out)
+  reef iso show node.iso
+                        print the embedded Ignition config (exit 1 if none)
+  reef iso reset node.iso [--out F]
+                        remove the embedded Ignition config (zero the embed area)
   reef --help           this text
   reef --version        print the version
 
@@ -76,6 +83,8 @@ const main = async (argv: string[]): Promise<void> => {
       return pullCommand(argv.slice(1));
     case 'gc':
       return gcCommand(argv.slice(1));
+    case 'iso':
+      return isoCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
