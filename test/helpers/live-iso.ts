@@ -2,6 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { noise } from './bytes.js';
+
+export { noise } from './bytes.js';
 
 export type LiveIsoVariant = 'igninfo' | 'igninfo-offset' | 'img-only';
 
@@ -51,19 +54,6 @@ export const buildLiveIso = (dir: string, variant: LiveIsoVariant, extraBytes = 
   const img = isoFileExtent(path, '/images/ignition.img');
   const offsetInImg = variant === 'igninfo-offset' ? SLICE.offset : 0;
   return { path, areaOffset: img.offset + offsetInImg, areaLength: variant === 'igninfo-offset' ? SLICE.length : img.size, offsetInImg };
-};
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-export const noise = (length: number, seed: number): Buffer => {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 };
 
 /** sha256 of a file with the bytes [skipStart, skipEnd) left out, and the file's size. */
