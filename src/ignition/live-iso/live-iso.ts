@@ -51,32 +51,31 @@ const rewriteArea = async (
   change: (area: EmbedArea, current: Buffer) => Buffer,
 ): Promise<EmbedArea> => {
   const inPlace = opts.output === undefined || resolve(opts.output) === resolve(opts.input);
-  if (inPlace) {
-    return withFile(opts.input, opts.sync ?? false, async (fh) => {
-      const { area, bytes } = await readArea(fh);
-      await writeAll(fh, change(area, bytes), area.offset);
-      return area;
-    });
-  }
-  // Decide (and refuse) on the input before copying anything.
+  const apply = async (fh: FileHandle) => {
+    const { area, bytes } = await readArea(fh);
+    await writeAll(fh, change(area, bytes), area.offset);
+    return area;
+  };
+  if (inPlace) return withFile(opts.input, opts.sync ?? false, apply);
+  // Refuse on the input before copying anything, then decide again on the copy (the input may
+  // have been replaced meanwhile): the copy is what gets renamed into place.
   const src = await open(opts.input, 'r');
-  let planned: { area: EmbedArea; next: Buffer };
   try {
     const { area, bytes } = await readArea(src);
-    planned = { area, next: change(area, bytes) };
+    change(area, bytes);
   } finally {
     await src.close();
   }
   const tmp = `${opts.output}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await copyFile(opts.input, tmp, constants.COPYFILE_FICLONE);
-    await withFile(tmp, opts.sync ?? false, (fh) => writeAll(fh, planned.next, planned.area.offset));
+    const area = await withFile(tmp, opts.sync ?? false, apply);
     await rename(tmp, opts.output!);
+    return area;
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
   }
-  return planned.area;
 };
 
 export interface EmbedOptions {
