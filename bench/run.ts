@@ -6,8 +6,9 @@
  * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | embed),
  *   BENCH_REGISTRY_RUNS (3), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
+ *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
@@ -23,14 +24,15 @@ import { mediaBench } from './media-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
 import { registryBench } from './registry-bench.js';
 import { distributionVersion } from './registry-procs.js';
-import { registryMarkdown, writeRegistryResults } from './registry-results.js';
+import { registryMarkdown, writeRegistryResults, writeResultsSection } from './registry-results.js';
+import { EMBED_BEGIN, EMBED_END, embedBench, embedMarkdown } from './embed-bench.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'embed'] as const;
 if (ONLY !== '' && !(PARTS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${PARTS.join(', ')} (or unset for all), not ${JSON.stringify(ONLY)}`);
 const runs = (part: (typeof PARTS)[number]) => ONLY === '' || ONLY === part;
 const params = {
@@ -129,9 +131,17 @@ const main = async () => {
         onServer: (s) => servers.push(s),
       });
 
+  const embed = !runs('embed') ? null : await embedBench({
+        repoRoot,
+        benchDir,
+        scratchDir: join(runDir, 'embed'),
+        runs: params.runs,
+        modes: process.env.BENCH_EMBED_CACHE === 'warm' || process.env.BENCH_EMBED_CACHE === 'cold' ? [process.env.BENCH_EMBED_CACHE] : ['warm', 'cold'],
+      });
+
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, embed };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -149,6 +159,10 @@ const main = async () => {
       writeRegistryResults(file, registryMarkdown(registry, date, { ...system, loadavgAtEnd }));
       console.log(`registry figures written to ${file}`);
     }
+  }
+  if (embed) {
+    for (const m of embed.modes) console.log(`iso embed/cp, ${m.cache} cache: ${m.ratio.toFixed(3)} (target ≤ ${embed.target}): ${m.pass ? 'PASS' : 'FAIL'}`);
+    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), embedMarkdown(embed, date, system), EMBED_BEGIN, EMBED_END);
   }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);
