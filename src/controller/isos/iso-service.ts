@@ -27,7 +27,7 @@ const BASE_NAME_RULE = '1-100 letters, digits, ".", "_" or "-", starting with a 
 /** Generated ISO ids are ULIDs, like job ids. */
 const ISO_ID = JOB_ID;
 
-const createSchema = z
+export const isoCreateSchema = z
   .object({
     base: z.string().regex(BASE_NAME, BASE_NAME_RULE),
     ignition: z.unknown().optional(),
@@ -104,7 +104,7 @@ export const createIsoService = (deps: {
     },
 
     async create(input: unknown) {
-      const body = parseWith(createSchema, input, 'ISO request');
+      const body = parseWith(isoCreateSchema, input, 'ISO request');
       const config = configBytes(body.ignition);
       if (!(await store.baseExists(body.base))) throw notFound('base ISO', body.base);
       const id = newJobId(deps.now());
