@@ -61,11 +61,19 @@ describe('xz decoding of what xz(1) writes', () => {
   });
 });
 
-describe('xz encoding (stored LZMA2, CRC32)', () => {
-  for (const size of [0, 1, 65_535, 65_536, 65_537, 300_001]) {
-    it(`writes ${size} bytes that xz -d accepts and restores exactly, with a CRC32 check`, () => {
+describe('xz encoding (LZMA2, CRC32)', () => {
+  const inputs: [string, Buffer][] = [
+    ['empty', Buffer.alloc(0)],
+    ['one byte', Buffer.from('x')],
+    ['incompressible, 65,535 bytes', noise(65_535, 2)],
+    ['incompressible, 65,537 bytes (two chunks)', noise(65_537, 3)],
+    ['text', TEXT],
+    ['mixed text, noise and runs (stored and LZMA chunks in one stream)', MIXED],
+    ['1 MiB of zeros', Buffer.alloc(1 << 20)],
+  ];
+  for (const [name, data] of inputs) {
+    it(`writes ${name} that xz -d accepts and restores exactly, with a CRC32 check`, () => {
       if (!requireTool('xz')) return;
-      const data = noise(size, size + 1);
       const enc = encodeXz(data);
       expect(enc.length % 4).toBe(0);
       expect(xz(['-dc'], Buffer.concat([enc, Buffer.alloc(1024)])).equals(data)).toBe(true);
@@ -74,4 +82,15 @@ describe('xz encoding (stored LZMA2, CRC32)', () => {
       expect(decodeXz(enc).equals(data)).toBe(true);
     });
   }
+
+  it('really compresses: within 15% of xz -6 on text, and never more than a few bytes over stored size', () => {
+    if (!requireTool('xz')) return;
+    for (const data of [TEXT, MIXED]) {
+      const ours = encodeXz(data).length;
+      expect(ours).toBeLessThan(data.length / 2);
+      expect(ours).toBeLessThan(xz(['-c', '-6', '--check=crc32'], data).length * 1.15);
+    }
+    const random = noise(200_000, 11);
+    expect(encodeXz(random).length).toBeLessThan(random.length + 128);
+  });
 });

@@ -5,21 +5,24 @@
  * Ignition cpio only), so the window is everything decoded since the last dictionary reset.
  */
 
-const PROB_INIT = 1024;
-const STATES = 12;
-const POS_STATES_MAX = 16;
-const LEN_TO_POS_STATES = 4;
-const END_POS_MODEL_INDEX = 14;
-const FULL_DISTANCES = 128;
-const ALIGN_BITS = 4;
-const MATCH_MIN_LEN = 2;
+import {
+  ALIGN_BITS,
+  END_POS_MODEL_INDEX,
+  LEN_HIGH,
+  LEN_LOW,
+  LEN_MID,
+  LEN_TO_POS_STATES,
+  LzmaModel,
+  MATCH_MIN_LEN,
+  POS_STATES_MAX,
+  XzFormatError,
+  afterLiteral,
+  afterMatch,
+  afterRep,
+  afterShortRep,
+} from './lzma-model.js';
 
-export class XzFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'XzFormatError';
-  }
-}
+export { XzFormatError } from './lzma-model.js';
 
 /** Growable output; also the LZMA dictionary. */
 export class Output {
@@ -136,72 +139,16 @@ class RangeDecoder {
   }
 }
 
-class LenDecoder {
-  // choice, choice2, low[16][8], mid[16][8], high[256]
-  readonly p = new Uint16Array(2 + 2 * POS_STATES_MAX * 8 + 256);
-  reset(): void {
-    this.p.fill(PROB_INIT);
-  }
-  decode(rc: RangeDecoder, posState: number): number {
-    if (rc.bit(this.p, 0) === 0) return rc.tree(this.p, 2 + posState * 8, 3);
-    if (rc.bit(this.p, 1) === 0) return 8 + rc.tree(this.p, 2 + POS_STATES_MAX * 8 + posState * 8, 3);
-    return 16 + rc.tree(this.p, 2 + 2 * POS_STATES_MAX * 8, 8);
-  }
-}
-
-export interface LzmaProps {
-  lc: number;
-  lp: number;
-  pb: number;
-}
-
-/** Decodes the lc/lp/pb properties byte. */
-export const parseProps = (byte: number): LzmaProps => {
-  if (byte >= 9 * 5 * 5) throw new XzFormatError(`corrupt LZMA properties byte ${byte}`);
-  const lc = byte % 9;
-  const lp = Math.floor(byte / 9) % 5;
-  const pb = Math.floor(byte / 45);
-  if (lc + lp > 4) throw new XzFormatError('LZMA2 requires lc + lp <= 4');
-  return { lc, lp, pb };
+const decodeLen = (rc: RangeDecoder, p: Uint16Array, posState: number): number => {
+  if (rc.bit(p, 0) === 0) return rc.tree(p, LEN_LOW + posState * 8, 3);
+  if (rc.bit(p, 1) === 0) return 8 + rc.tree(p, LEN_MID + posState * 8, 3);
+  return 16 + rc.tree(p, LEN_HIGH, 8);
 };
 
 /** The LZMA state carried across the chunks of one LZMA2 stream. */
-export class LzmaDecoder {
-  private props: LzmaProps = { lc: 0, lp: 0, pb: 0 };
-  private literal = new Uint16Array(0x300);
-  private readonly isMatch = new Uint16Array(STATES * POS_STATES_MAX);
-  private readonly isRep = new Uint16Array(STATES);
-  private readonly isRepG0 = new Uint16Array(STATES);
-  private readonly isRepG1 = new Uint16Array(STATES);
-  private readonly isRepG2 = new Uint16Array(STATES);
-  private readonly isRep0Long = new Uint16Array(STATES * POS_STATES_MAX);
-  private readonly posSlot = new Uint16Array(LEN_TO_POS_STATES * 64);
-  private readonly posSpecial = new Uint16Array(1 + FULL_DISTANCES - END_POS_MODEL_INDEX);
-  private readonly align = new Uint16Array(1 << ALIGN_BITS);
-  private readonly len = new LenDecoder();
-  private readonly repLen = new LenDecoder();
-  private state = 0;
-  private reps = [0, 0, 0, 0];
-
-  setProps(props: LzmaProps): void {
-    this.props = props;
-    this.literal = new Uint16Array(0x300 << (props.lc + props.lp));
-  }
-
-  resetState(): void {
-    for (const a of [this.literal, this.isMatch, this.isRep, this.isRepG0, this.isRepG1, this.isRepG2, this.isRep0Long, this.posSlot, this.posSpecial, this.align]) {
-      a.fill(PROB_INIT);
-    }
-    this.len.reset();
-    this.repLen.reset();
-    this.state = 0;
-    this.reps = [0, 0, 0, 0];
-  }
-
+export class LzmaDecoder extends LzmaModel {
   private decodeLiteral(rc: RangeDecoder, out: Output): void {
-    const { lc, lp } = this.props;
-    const prev = out.back(0);
-    const base = 0x300 * ((((out.dictSize & ((1 << lp) - 1)) << lc) >>> 0) + (prev >>> (8 - lc)));
+    const base = this.literalBase(out.dictSize, out.back(0));
     let sym = 1;
     if (this.state >= 7) {
       let matchByte = out.back(this.reps[0]!);
@@ -215,7 +162,7 @@ export class LzmaDecoder {
     }
     while (sym < 0x100) sym = (sym << 1) | rc.bit(this.literal, base + sym);
     out.push(sym - 0x100);
-    this.state = this.state < 4 ? 0 : this.state < 10 ? this.state - 3 : this.state - 6;
+    this.state = afterLiteral(this.state);
   }
 
   private decodeDistance(rc: RangeDecoder, len: number): number {
@@ -242,8 +189,8 @@ export class LzmaDecoder {
       }
       let len: number;
       if (rc.bit(this.isRep, s) === 0) {
-        len = this.len.decode(rc, posState);
-        this.state = s < 7 ? 7 : 10;
+        len = decodeLen(rc, this.len, posState);
+        this.state = afterMatch(s);
         const dist = this.decodeDistance(rc, len);
         if (dist === 0xffffffff) throw new XzFormatError('corrupt LZMA2 data: end marker inside a chunk');
         this.reps = [dist, this.reps[0]!, this.reps[1]!, this.reps[2]!];
@@ -251,7 +198,7 @@ export class LzmaDecoder {
         if (out.dictSize === 0) throw new XzFormatError('corrupt LZMA data: repeat match on an empty dictionary');
         if (rc.bit(this.isRepG0, s) === 0) {
           if (rc.bit(this.isRep0Long, s * POS_STATES_MAX + posState) === 0) {
-            this.state = s < 7 ? 9 : 11;
+            this.state = afterShortRep(s);
             out.push(out.back(this.reps[0]!));
             continue;
           }
@@ -261,8 +208,8 @@ export class LzmaDecoder {
           else if (rc.bit(this.isRepG2, s) === 0) this.reps = [r2, r0, r1, r3];
           else this.reps = [r3, r0, r1, r2];
         }
-        len = this.repLen.decode(rc, posState);
-        this.state = s < 7 ? 8 : 11;
+        len = decodeLen(rc, this.repLen, posState);
+        this.state = afterRep(s);
       }
       len += MATCH_MIN_LEN;
       if (out.length + len > target) throw new XzFormatError('corrupt LZMA2 data: a match runs past the chunk');

@@ -1,14 +1,14 @@
 /**
  * The .xz container (tukaani .xz file format 1.x): stream header and footer, blocks with an
- * LZMA2 filter, the index, CRC32s. `encodeXz` writes one block of stored LZMA2 chunks with a
- * CRC32 check (what the Linux initramfs unpacker and `xz -d` accept); `decodeXz` reads what
+ * LZMA2 filter, the index, CRC32s. `encodeXz` writes one block of LZMA2 (LZMA-compressed chunks,
+ * stored ones where data does not shrink) with a CRC32 check (what the Linux initramfs unpacker and `xz -d` accept); `decodeXz` reads what
  * `xz` and coreos-installer write (LZMA2 with LZMA chunks; CRC32, CRC64, SHA-256 or no check),
  * including concatenated streams and zero stream padding.
  */
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { Output, XzFormatError } from './lzma-decoder.js';
-import { LZMA2_STORED_MAX, decodeLzma2 } from './lzma2.js';
+import { decodeLzma2, encodeLzma2 } from './lzma2.js';
 
 export { XzFormatError } from './lzma-decoder.js';
 
@@ -46,7 +46,7 @@ const dictByte = (n: number): number => {
   return 40;
 };
 
-/** One .xz stream with a CRC32 check holding `data` in stored LZMA2 chunks. */
+/** One .xz stream with a CRC32 check holding `data` in one LZMA2 block (LZMA chunks, stored where they would not shrink). */
 export const encodeXz = (data: Uint8Array): Buffer => {
   const flags = Buffer.from([0x00, CHECK_CRC32]);
   const streamHeader = Buffer.concat([HEADER_MAGIC, flags, crcOf(flags)]);
@@ -55,13 +55,7 @@ export const encodeXz = (data: Uint8Array): Buffer => {
   const headerLen = 1 + body.length + pad4(1 + body.length).length + 4;
   const headerNoCrc = Buffer.concat([Buffer.from([headerLen / 4 - 1]), body, pad4(1 + body.length)]);
   const blockHeader = Buffer.concat([headerNoCrc, crcOf(headerNoCrc)]);
-  const chunks: Buffer[] = [];
-  for (let off = 0; off < data.length; off += LZMA2_STORED_MAX) {
-    const part = data.subarray(off, off + LZMA2_STORED_MAX);
-    chunks.push(Buffer.from([off === 0 ? 0x01 : 0x02, (part.length - 1) >>> 8, (part.length - 1) & 0xff]), Buffer.from(part));
-  }
-  chunks.push(Buffer.from([0x00]));
-  const compressed = Buffer.concat(chunks);
+  const compressed = encodeLzma2(data);
   const unpadded = blockHeader.length + compressed.length + 4;
   const block = Buffer.concat([blockHeader, compressed, pad4(compressed.length), crcOf(data)]);
   const indexBody = Buffer.concat([Buffer.from([0x00]), vli(1), vli(unpadded), vli(data.length)]);

@@ -19,21 +19,13 @@ const compress = (cpio: Buffer, compression: Compression): Buffer => (compressio
 /** The compressed cpio of `config`, before padding. */
 export const packConfig = (config: Buffer, compression: Compression): Buffer => compress(writeNewc([{ name: CONFIG_NAME, data: config, mode: 0o644 }]), compression);
 
-/**
- * The full area bytes for `config`. Refuses (TOO_LARGE, naming both sizes) when it does not fit;
- * when xz does not fit but gzip would, the message says so.
- */
+/** The full area bytes for `config`. Refuses (TOO_LARGE, naming both sizes) when it does not fit. */
 export const encodeArea = (config: Buffer, areaLength: number, compression: Compression): { bytes: Buffer; packedBytes: number } => {
   const packed = packConfig(config, compression);
   if (packed.length > areaLength) {
-    let hint = '';
-    if (compression === 'xz') {
-      const gz = packConfig(config, 'gzip').length;
-      if (gz <= areaLength) hint = ` (with --compression gzip it is ${gz} bytes and fits)`;
-    }
     throw new LiveIsoError(
       'TOO_LARGE',
-      `the Ignition config does not fit the embed area: ${config.length} bytes compress to ${packed.length} bytes (${compression}), the area holds ${areaLength} bytes${hint}`,
+      `the Ignition config does not fit the embed area: ${config.length} bytes compress to ${packed.length} bytes (${compression}), the area holds ${areaLength} bytes`,
     );
   }
   const bytes = Buffer.alloc(areaLength);
