@@ -94,14 +94,14 @@ export interface EmbedOptions {
 
 /** Embeds `config`; returns the area used and the compressed size. */
 export const embedIgnition = async (o: EmbedOptions): Promise<{ area: EmbedArea; packedBytes: number }> => {
-  let packedBytes = 0;
+  // The change is decided on the input and again on the copy: compress once per area size.
+  let encoded: { length: number; bytes: Buffer; packedBytes: number } | undefined;
   const area = await rewriteArea(o, (a, current) => {
     if (!o.force && decodeIfAny(current)) throw new LiveIsoError('ALREADY_EMBEDDED', 'the ISO already has an embedded Ignition config; use --force to replace it');
-    const next = encodeArea(o.config, a.length, o.compression);
-    packedBytes = next.packedBytes;
-    return next.bytes;
+    if (encoded?.length !== a.length) encoded = { length: a.length, ...encodeArea(o.config, a.length, o.compression) };
+    return encoded.bytes;
   });
-  return { area, packedBytes };
+  return { area, packedBytes: encoded!.packedBytes };
 };
 
 /** Zeroes the embed area (a pristine ISO again), in place or into `output`. */
