@@ -191,3 +191,36 @@ describe('live ISOs on a full disk', () => {
     expect(left.every((f) => /^[0-9A-Z]{26}\.iso$/.test(f))).toBe(true);
   });
 });
+
+describe('generated ISOs with signed media URLs', () => {
+  let reef: TestReef;
+  let dir: string;
+  const ok = () => requireTool('xorriso') && requireTool('curl');
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'reef-isos-signed-'));
+    if (!ok()) return;
+    reef = await startTestReef({ REEF_MEDIA_SIGNING_SECRET: 'iso-signing-secret-0123456789' });
+  });
+  afterAll(async () => {
+    await reef?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands out signed URLs (API and boot script) and refuses unsigned or tampered ones', async () => {
+    if (!ok()) return;
+    const fx = buildLiveIso(dir, 'img-only', 256 * 1024);
+    expect((await upload(reef, 'signed-base', fx.path)).status).toBe(201);
+    const made = await reef.json('POST', '/api/v1/isos', { base: 'signed-base', ignition: IGNITION });
+    expect(made.status).toBe(201);
+    const url = new URL(made.body.url);
+    expect(url.searchParams.get('sig')).toMatch(/^[0-9a-f]{64}$/);
+    expect((await fetch(made.body.url, { headers: { Range: 'bytes=0-0' } })).status).toBe(206);
+    expect((await reef.req(url.pathname)).status).toBe(403);
+    url.searchParams.set('sig', '0'.repeat(64));
+    expect((await fetch(url)).status).toBe(403);
+    const script = await (await reef.req(`/boot.ipxe?iso=${made.body.id}`)).text();
+    const booted = /sanboot --no-describe --drive 0x81 (\S+)/.exec(script)![1]!;
+    expect(new URL(booted).searchParams.get('sig')).toMatch(/^[0-9a-f]{64}$/);
+    expect((await fetch(booted, { method: 'HEAD' })).status).toBe(200);
+  });
+});
