@@ -99,11 +99,14 @@ ${mdTable(['server', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'unexpec
 ${END}`;
 };
 
-/** Replaces (or appends) the generated registry section of `file`, keeping everything else. */
-export const writeRegistryResults = (file: string, markdown: string): void => {
+/** Replaces (or appends) the generated section between `begin` and `end` of `file`, keeping everything else. */
+export const writeResultsSection = (file: string, markdown: string, begin: string, end: string): void => {
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# reef benchmark results\n';
-  const b = old.indexOf(BEGIN);
-  const e = old.indexOf(END);
-  const next = b >= 0 && e > b ? `${old.slice(0, b)}${markdown}${old.slice(e + END.length)}` : `${old.trimEnd()}\n\n${markdown}\n`;
+  const b = old.indexOf(begin);
+  const e = old.indexOf(end);
+  const next = b >= 0 && e > b ? `${old.slice(0, b)}${markdown}${old.slice(e + end.length)}` : `${old.trimEnd()}\n\n${markdown}\n`;
   writeFileSync(file, next);
 };
+
+/** Replaces (or appends) the generated registry section of `file`, keeping everything else. */
+export const writeRegistryResults = (file: string, markdown: string): void => writeResultsSection(file, markdown, BEGIN, END);

@@ -6,8 +6,9 @@
  * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | agent),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | embed | agent),
  *   BENCH_REGISTRY_RUNS (3), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
+ *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_AGENT_RUNS (3: agent pull+extract vs curl | tar -x, needs root and loop devices),
  *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
@@ -25,14 +26,15 @@ import { mediaBench } from './media-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
 import { registryBench } from './registry-bench.js';
 import { distributionVersion } from './registry-procs.js';
-import { registryMarkdown, writeRegistryResults } from './registry-results.js';
+import { registryMarkdown, writeRegistryResults, writeResultsSection } from './registry-results.js';
+import { EMBED_BEGIN, EMBED_END, embedBench, embedMarkdown } from './embed-bench.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry', 'agent'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'embed', 'agent'] as const;
 if (ONLY !== '' && !(PARTS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${PARTS.join(', ')} (or unset for all), not ${JSON.stringify(ONLY)}`);
 const runs = (part: (typeof PARTS)[number]) => ONLY === '' || ONLY === part;
 const params = {
@@ -132,10 +134,17 @@ const main = async () => {
       });
 
   const agent = !runs('agent') ? null : await agentBench(reef, { repoRoot, benchDir, scratchDir: runDir, runs: num('BENCH_AGENT_RUNS', 3) });
+  const embed = !runs('embed') ? null : await embedBench({
+        repoRoot,
+        benchDir,
+        scratchDir: join(runDir, 'embed'),
+        runs: params.runs,
+        modes: process.env.BENCH_EMBED_CACHE === 'warm' || process.env.BENCH_EMBED_CACHE === 'cold' ? [process.env.BENCH_EMBED_CACHE] : ['warm', 'cold'],
+      });
 
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, agent };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, embed, agent };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -159,6 +168,10 @@ const main = async () => {
       `agent pull+extract ${agent.agentMBps.toFixed(0)} MB/s vs curl | tar -x ${agent.pipeMBps.toFixed(0)} MB/s: ${agent.ratio.toFixed(3)}× (≥ ${agent.target.ratio}) ${agent.pass.ratio ? 'PASS' : 'FAIL'}, ` +
         `agent peak RSS ${(agent.peakRssBytes / 1e6).toFixed(1)} MB (≤ ${agent.target.rssBytes / 1e6}) ${agent.pass.rss ? 'PASS' : 'FAIL'}`,
     );
+  }
+  if (embed) {
+    for (const m of embed.modes) console.log(`iso embed/cp, ${m.cache} cache: ${m.ratio.toFixed(3)} (target ≤ ${embed.target}): ${m.pass ? 'PASS' : 'FAIL'}`);
+    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), embedMarkdown(embed, date, system), EMBED_BEGIN, EMBED_END);
   }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);

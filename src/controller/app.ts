@@ -10,6 +10,8 @@ import type { JobService } from './jobs/job-service.js';
 import type { MachineService } from './machines/machine-service.js';
 import { createMachineRoutes } from './machines/machine-routes.js';
 import type { MediaService } from './media/media-service.js';
+import { createIsoMediaRoutes, createIsoRoutes } from './isos/iso-routes.js';
+import type { IsoService } from './isos/iso-service.js';
 import { createMediaRoutes } from './media/media-routes.js';
 import { openApiDocument } from './openapi.js';
 import type { Metrics } from './ops/metrics.js';
@@ -27,6 +29,7 @@ export interface AppDeps {
   jobs: JobService;
   media: MediaService;
   boot: BootService;
+  isos: IsoService;
   ready: () => string | null;
   publicUrl: string;
   maxBodyBytes: number;
@@ -57,6 +60,8 @@ export const createApp = (d: AppDeps) => {
   app.route('/api/v1/status-webhook', createWebhookRoutes(d.jobs, d.maxBodyBytes));
   app.route('/api/v1/prestage/ignition', createPrestageIgnitionRoutes());
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(d.publicUrl)));
+  app.route('/api/v1/isos', createIsoRoutes(d.isos, d.maxBodyBytes));
+  app.route('/media/isos', createIsoMediaRoutes(d.isos, d.media));
   app.route('/media', createMediaRoutes(d.media));
   app.route('/', createBootRoutes(d.boot));
   if (d.registry) {

@@ -13,6 +13,9 @@ import { createSqliteJobStore } from './jobs/job-store.sqlite.js';
 import { createMachineService } from './machines/machine-service.js';
 import { createSqliteMachineStore } from './machines/machine-store.sqlite.js';
 import { createMediaService } from './media/media-service.js';
+import { createIsoService } from './isos/iso-service.js';
+import { createIsoStore } from './isos/iso-store.fs.js';
+import { embedIgnition, showIgnition } from '../ignition/live-iso/live-iso.js';
 import { createTaskMediaStore } from './media/media-store.fs.js';
 import { createMediaRetention } from './media/retention.js';
 import { createUrlSigner } from './media/signing.js';
@@ -76,7 +79,14 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     webhookSecret: config.webhookSecret,
     now,
   });
-  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, now });
+  const isos = createIsoService({
+    store: createIsoStore({ bases: join(config.dataDir, 'isos', 'bases'), generated: join(config.dataDir, 'media', 'isos') }),
+    live: { show: showIgnition, embed: embedIgnition },
+    mediaUrl: media.urlOf,
+    publicUrl,
+    now,
+  });
+  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, now, isos });
   const metrics = createMetrics({ jobsByState: jobs.countByStatus });
   const ready = () => {
     try {
@@ -89,7 +99,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const registry = config.registry.enabled
     ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now })
     : undefined;
-  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, registry });
+  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, registry });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
   const retention = createMediaRetention({ jobs: jobStore, media: taskMedia, retentionMs: config.media.retentionMs, now });

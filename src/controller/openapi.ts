@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { jobCreateSchema, jobEventSchema, shoalWebhookSchema } from './jobs/job.schema.js';
 import { machineInputSchema } from './machines/machine.schema.js';
 import { recipeSchema } from './recipes/recipe.schema.js';
+import { isoCreateSchema } from './isos/iso-service.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
 const errorSchema = {
@@ -49,6 +50,7 @@ export const openApiDocument = (serverUrl: string) => ({
       Machine: schema(machineInputSchema),
       JobCreate: schema(jobCreateSchema),
       JobEvent: schema(jobEventSchema),
+      IsoCreate: schema(isoCreateSchema),
       StatusWebhook: schema(shoalWebhookSchema),
       Error: errorSchema,
     },
@@ -91,6 +93,18 @@ export const openApiDocument = (serverUrl: string) => ({
     '/api/v1/prestage/ignition/pointer': { get: op('Pointer Ignition override: pre-cached ocp-images loaded before installation', ignitionParams) },
     '/api/v1/prestage/ignition/assisted': { get: op('Assisted Service PATCH bodies (infra-env override, host ignition, installer-args)', ignitionParams) },
     '/api/v1/prestage/ignition/siteconfig': { get: op('SiteConfig and ClusterInstance snippets (YAML)', ignitionParams) },
-    '/boot.ipxe': { get: op('iPXE script for a machine', { parameters: [queryParam('serial', 'machine serial'), queryParam('mac', 'MAC address')] }) },
+    '/boot.ipxe': {
+      get: op('iPXE script for a machine, or a sanboot of a generated live ISO', {
+        parameters: [queryParam('serial', 'machine serial'), queryParam('mac', 'MAC address'), queryParam('iso', 'id of a generated live ISO (POST /api/v1/isos)')],
+      }),
+    },
+    '/api/v1/isos/bases': { get: op('List uploaded base live ISOs') },
+    '/api/v1/isos/bases/{name}': {
+      parameters: [pathParam('name')],
+      put: op('Upload (stream) a CoreOS live ISO as base {name}', { requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } }),
+    },
+    '/api/v1/isos': { post: { ...op('Generate a live ISO with an embedded Ignition config', { requestBody: body('IsoCreate') }), responses: { '201': { description: 'Created' }, ...errors } } },
+    '/api/v1/isos/{id}': { parameters: [pathParam('id')], get: op('Get a generated ISO'), delete: op('Delete a generated ISO') },
+    '/media/isos/{id}.iso': { parameters: [pathParam('id')], get: op('Generated live ISO (Range, If-Range)') },
   },
 });

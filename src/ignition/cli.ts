@@ -10,15 +10,9 @@ import { assistedPatchBodies, siteConfigSnippets } from './overrides/assisted.js
 import { CLI_NAMES, parseOverrideOptions, withFieldNames } from './overrides/options.js';
 import { buildOverrideFor } from './overrides/overrides.js';
 import { readLoaderScript } from './precache/loader-script.js';
+import { IGNITION_HELP } from './cli-help.js';
 import { formatIssues, validateIgnitionText } from './validate.js';
 
-export const IGNITION_HELP = `  reef ignition discovery|pointer [--label data] [--version 3.1.0|3.2.0] [--images-dir /var/mnt]
-                        [--ssh-key 'ssh-ed25519 …']... [--ssh-key-file F]
-                        print the pre-staging discovery or pointer Ignition override
-  reef ignition assisted [same flags]   the Assisted Service PATCH bodies (infra-env, host ignition, installer-args)
-  reef ignition siteconfig [same flags] the SiteConfig and ClusterInstance snippets (YAML)
-  reef ignition validate <file|->       check an Ignition config (schema + reef's rules); exit 1 if invalid
-`;
 
 class UsageError extends Error {}
 

@@ -5,23 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignIsoNames, compareIsoNames } from '../../src/formats/iso9660/names.js';
 import { buildIso, type IsoFile, type IsoOptions } from '../../src/formats/iso9660/writer.js';
+import { noise } from '../helpers/bytes.js';
 import { requireTool } from '../helpers/tools.js';
 
 const SECTOR = 2048;
 const TIME = new Date('2024-05-06T07:08:09.120Z');
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-const noise = (length: number, seed: number): Buffer => {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-};
 
 const TASK_FILES: IsoFile[] = [
   { name: 'recipe.json', data: Buffer.from('{"recipe":"edge-node","version":3}\n') },

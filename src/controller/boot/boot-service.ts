@@ -1,4 +1,4 @@
-import { fieldError } from '../errors.js';
+import { DomainError, fieldError } from '../errors.js';
 import type { JobTokens } from '../jobs/ids.js';
 import type { JobStore } from '../jobs/job-model.js';
 import type { MachineService } from '../machines/machine-service.js';
@@ -22,7 +22,13 @@ export const createBootService = (deps: {
   boot: BootConfig;
   publicUrl: string;
   now: () => number;
+  /** Generated live ISOs (POST /api/v1/isos), for /boot.ipxe?iso=<id>. */
+  isos?: { bootUrl(id: string): Promise<string> };
 }) => ({
+  async isoScript(id: string): Promise<string> {
+    if (!deps.isos) throw new DomainError('NOT_FOUND', 'live ISOs are not served by this controller');
+    return sanbootScript({ what: `ISO ${id}: sanboot of a live ISO with embedded Ignition over HTTP`, isoUrl: await deps.isos.bootUrl(id) });
+  },
   script(query: { serial?: string; mac?: string }): string {
     if (query.serial === undefined && query.mac === undefined) {
       throw fieldError('serial', 'give ?serial= or ?mac= (iPXE: ?serial=${serial}&mac=${net0/mac})', 'request');
@@ -36,7 +42,7 @@ export const createBootService = (deps: {
       deps.jobs.record(job.id, { time: t, level, step: 'boot', message, bytesDone: null, bytesTotal: null, deliveryId: null, source: 'controller' }, { updatedAt: t });
     if (deps.media.hasBootIso()) {
       note('iPXE fetched its script: sanboot of the boot ISO');
-      return sanbootScript({ jobId: job.id, isoUrl: deps.media.bootIsoUrl(job.id) });
+      return sanbootScript({ what: `job ${job.id}: sanboot of the boot ISO over HTTP`, isoUrl: deps.media.bootIsoUrl(job.id) });
     }
     const { kernel, initrd, cmdline } = deps.boot;
     if (kernel && initrd) {

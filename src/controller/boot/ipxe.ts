@@ -20,10 +20,11 @@ export const chainScript = (p: { jobId: string; kernelUrl: string; initrdUrl: st
     '',
   ].join('\n');
 
-export const sanbootScript = (p: { jobId: string; isoUrl: string }): string =>
+/** `what` says what is booted, e.g. "job <id>: sanboot of the boot ISO over HTTP". */
+export const sanbootScript = (p: { what: string; isoUrl: string }): string =>
   [
     '#!ipxe',
-    `echo reef: job ${p.jobId}: sanboot of the boot ISO over HTTP`,
+    `echo reef: ${quote(p.what)}`,
     `sanboot --no-describe --drive 0x81 ${p.isoUrl}`,
     '',
   ].join('\n');

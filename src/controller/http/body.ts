@@ -1,6 +1,8 @@
+import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import yaml from 'js-yaml';
 import { DomainError, fieldError } from '../errors.js';
+import type { AppEnv } from './env.js';
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 const JSON_TYPES = new Set(['application/json', 'text/json']);
@@ -72,4 +74,11 @@ export const readOptionalJson = async (c: Context, limit: number): Promise<unkno
   } catch (err) {
     throw fieldError('body', `JSON syntax error: ${(err as Error).message}`);
   }
+};
+
+/** The request body as a Node stream (straight from the socket under @hono/node-server). */
+export const bodyStream = (c: Context<AppEnv>): Readable => {
+  const incoming = c.env?.incoming;
+  if (incoming && 'pipe' in incoming) return incoming as unknown as Readable;
+  return c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
 };

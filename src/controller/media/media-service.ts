@@ -27,6 +27,10 @@ export const createMediaService = (deps: MediaServiceDeps) => {
     return found;
   };
   return {
+    /** The public (signed, when signing is on) URL of a /media path. */
+    urlOf,
+    /** Checks a /media request's signature when signing is on; throws FORBIDDEN otherwise. */
+    authorize,
     taskIsoUrl: (jobId: string) => urlOf(`/media/tasks/${jobId}/task.iso`),
     bootIsoUrl: (jobId: string) => urlOf(`/media/tasks/${jobId}/boot.iso`),
     hasBootIso: () => deps.bootIso !== undefined,

@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
+import { bodyStream } from '../../controller/http/body.js';
 import type { AppEnv } from '../../controller/http/env.js';
 import { sendFile } from '../../controller/http/send-file.js';
 import { RegistryError } from '../core/errors.js';
@@ -11,13 +11,6 @@ import { registryErrorHandler } from './errors.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
-
-/** The request body as a Node stream (straight from the socket under @hono/node-server). */
-const bodyStream = (c: Context<AppEnv>): Readable => {
-  const incoming = c.env?.incoming;
-  if (incoming && 'pipe' in incoming) return incoming as unknown as Readable;
-  return c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
-};
 
 const hasBody = (c: Context<AppEnv>) => {
   const len = c.req.header('content-length');

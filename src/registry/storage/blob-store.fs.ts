@@ -1,6 +1,7 @@
-import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';
+import { copyInto } from '../../lib/copy-into.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../core/digest.js';
@@ -15,31 +16,6 @@ export interface IndexEntry {
   mediaType: string;
   size: number;
 }
-
-/**
- * Pipes a request body into a file. Unlike stream.pipeline it does not destroy the request
- * when the file fails (a full disk): the body is unpiped, Node discards the rest of it, and
- * the client receives the 507 instead of a connection reset. A client that goes away ends
- * the file with what arrived.
- */
-const copyInto = (body: Readable, out: WriteStream) =>
-  new Promise<void>((resolve, reject) => {
-    let failure: Error | undefined;
-    const stop = (err: Error) => {
-      if (failure) return;
-      failure = err;
-      body.unpipe(out);
-      if (!out.destroyed) out.end();
-    };
-    out.on('error', (err) => {
-      failure ??= err;
-      body.unpipe(out);
-    });
-    out.on('close', () => (failure ? reject(failure) : resolve()));
-    body.on('aborted', () => stop(new Error('client went away during the upload')));
-    body.on('error', (err) => stop(err));
-    body.pipe(out);
-  });
 
 /**
  * Content-addressed blobs on disk, laid out as an OCI image layout (oci-layout, index.json,

@@ -1,0 +1,126 @@
+/**
+ * Reader of ISO 9660 (ECMA-119) directory structures by positioned reads: the volume descriptors
+ * from sector 16, the Primary Volume Descriptor's root directory record, then directory records
+ * down a path. The image is never loaded whole; only the descriptors and the directories walked
+ * are read. Names are the plain ISO 9660 identifiers (upper case, `;1` version stripped).
+ */
+import { FLAG_DIRECTORY, PVD_LBA, SECTOR_SIZE, STANDARD_ID, VD_TYPE_PRIMARY, VD_TYPE_TERMINATOR } from './constants.js';
+
+/** What the reader needs of a file: node's FileHandle fits. */
+export interface ReadAt {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+export interface IsoEntry {
+  /** ISO 9660 identifier without the `;version` suffix and without a trailing '.' */
+  name: string;
+  /** First logical block of the data. */
+  extent: number;
+  /** Data length in bytes. */
+  size: number;
+  directory: boolean;
+}
+
+export interface IsoVolume {
+  blockSize: number;
+  root: IsoEntry;
+}
+
+export class IsoFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IsoFormatError';
+  }
+}
+
+/** A directory listing larger than this is not a plausible live ISO (guards a corrupt length). */
+const MAX_DIR_BYTES = 16 * 1024 * 1024;
+/** Volume descriptors searched before giving up on a terminator. */
+const MAX_DESCRIPTORS = 64;
+
+const readExactly = async (src: ReadAt, position: number, length: number): Promise<Buffer> => {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await src.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) throw new IsoFormatError(`not an ISO 9660 image: it ends before byte ${position + length}`);
+    done += bytesRead;
+  }
+  return buf;
+};
+
+const cleanName = (raw: string): string => raw.replace(/;\d*$/, '').replace(/\.$/, '');
+
+/** Parses the directory record at `at` in `buf` (its first byte is the record length). */
+export const parseDirRecord = (buf: Buffer, at: number): IsoEntry & { length: number } => {
+  const length = buf[at]!;
+  if (length < 34 || at + length > buf.length) throw new IsoFormatError(`corrupt directory record at offset ${at} (length ${length})`);
+  const idLen = buf[at + 32]!;
+  if (33 + idLen > length) throw new IsoFormatError(`corrupt directory record at offset ${at} (identifier longer than the record)`);
+  const id = buf.subarray(at + 33, at + 33 + idLen);
+  const name = idLen === 1 && id[0]! <= 1 ? (id[0] === 0 ? '.' : '..') : cleanName(id.toString('latin1'));
+  return {
+    length,
+    name,
+    extent: buf.readUInt32LE(at + 2),
+    size: buf.readUInt32LE(at + 10),
+    directory: (buf[at + 25]! & FLAG_DIRECTORY) !== 0,
+  };
+};
+
+/** Walks the volume descriptors from sector 16 to the Primary Volume Descriptor. */
+export const readVolume = async (src: ReadAt): Promise<IsoVolume> => {
+  for (let i = 0; i < MAX_DESCRIPTORS; i++) {
+    const vd = await readExactly(src, (PVD_LBA + i) * SECTOR_SIZE, SECTOR_SIZE);
+    if (vd.toString('latin1', 1, 6) !== STANDARD_ID) throw new IsoFormatError(`not an ISO 9660 image: no volume descriptor at byte ${(PVD_LBA + i) * SECTOR_SIZE}`);
+    if (vd[0] === VD_TYPE_TERMINATOR) break;
+    if (vd[0] !== VD_TYPE_PRIMARY) continue;
+    const blockSize = vd.readUInt16LE(128);
+    if (blockSize !== 512 && blockSize !== 1024 && blockSize !== 2048) throw new IsoFormatError(`unsupported logical block size ${blockSize}`);
+    const root = parseDirRecord(vd, 156);
+    return { blockSize, root: { name: '', extent: root.extent, size: root.size, directory: true } };
+  }
+  throw new IsoFormatError('not an ISO 9660 image: no primary volume descriptor');
+};
+
+/**
+ * Lists a directory: its extent may span many sectors; records never cross a sector boundary,
+ * and a zero length byte means the rest of that sector is padding.
+ */
+export const listDirectory = async (src: ReadAt, vol: IsoVolume, dir: IsoEntry): Promise<IsoEntry[]> => {
+  if (!dir.directory) throw new IsoFormatError(`${dir.name} is not a directory`);
+  if (dir.size > MAX_DIR_BYTES) throw new IsoFormatError(`directory ${dir.name || '/'} claims ${dir.size} bytes`);
+  const data = await readExactly(src, dir.extent * vol.blockSize, dir.size);
+  const out: IsoEntry[] = [];
+  let at = 0;
+  while (at < data.length) {
+    if (data[at] === 0) {
+      at = (Math.floor(at / SECTOR_SIZE) + 1) * SECTOR_SIZE;
+      continue;
+    }
+    const { length, ...entry } = parseDirRecord(data, at);
+    if (Math.floor(at / SECTOR_SIZE) !== Math.floor((at + length - 1) / SECTOR_SIZE)) {
+      throw new IsoFormatError(`corrupt directory ${dir.name || '/'}: a record crosses a sector boundary at offset ${at}`);
+    }
+    if (entry.name !== '.' && entry.name !== '..') out.push(entry);
+    at += length;
+  }
+  return out;
+};
+
+/**
+ * Finds `path` (components separated by '/', compared case-insensitively with the ISO names)
+ * from the root; each component may list several accepted spellings (`IGNINFO.JSO|IGNINFO.JSON`).
+ * Returns undefined when any component is missing.
+ */
+export const findPath = async (src: ReadAt, vol: IsoVolume, path: string): Promise<IsoEntry | undefined> => {
+  let cur: IsoEntry = vol.root;
+  for (const part of path.split('/').filter(Boolean)) {
+    if (!cur.directory) return undefined;
+    const wanted = part.toUpperCase().split('|');
+    const next = (await listDirectory(src, vol, cur)).find((e) => wanted.includes(e.name.toUpperCase()));
+    if (!next) return undefined;
+    cur = next;
+  }
+  return cur;
+};
