@@ -135,6 +135,17 @@ describe.runIf(ok)('reef agent: faults', () => {
     expect(j.events.filter((e: { source: string }) => e.source === 'agent')).toEqual([]);
   });
 
+  it('--print-target names the task target for reef-dispatch.service; --report-failure fails the job for OnFailure=', async () => {
+    const w = work();
+    const t = await jobWithTask(reef, 'UNITS', recipe('os/big:1'), join(w, 'task'));
+    const printed = await runAgent(['--task', t.dir, '--print-target'], w);
+    expect([printed.code, printed.output.trim()]).toEqual([0, 'install-linux.target']);
+    const reported = await runAgent(['--task', t.dir, '--report-failure', 'reef-linux-pull.service'], w);
+    expect(reported.code, reported.output).toBe(0);
+    const j = await job(t.jobId);
+    expect([j.status, j.failed_step, j.reason]).toEqual(['failed', 'pull', 'reef-linux-pull.service failed; see journalctl -u reef-linux-pull.service']);
+  });
+
   it('a layout larger than the disk is refused before any write', async () => {
     const before = diskFingerprint(disk.dev, DISK_SIZE);
     const w = work();
