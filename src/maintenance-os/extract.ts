@@ -5,6 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { StepError, tail } from './exec.js';
+import { drainOrClose } from '../lib/drain.js';
 import { mergeTree } from './merge-tree.js';
 import { createTarScanner } from './tar-scan.js';
 
@@ -77,16 +78,7 @@ const decompressed = (compression: Compression, stream: Readable): { chunks: Asy
 
 const writeTo = (stdin: Writable, chunk: Buffer): Promise<void> | null => {
   if (stdin.destroyed || stdin.writableEnded) return null; // tar already stopped: its exit status tells
-  if (stdin.write(chunk)) return null;
-  return new Promise((resolve) => {
-    const go = () => {
-      stdin.off('drain', go);
-      stdin.off('close', go);
-      resolve();
-    };
-    stdin.on('drain', go);
-    stdin.on('close', go);
-  });
+  return stdin.write(chunk) ? null : drainOrClose(stdin);
 };
 
 /**

@@ -65,6 +65,22 @@ describe('recipes: the Shoal documentation examples', () => {
     expect(n.oci.digest).toMatch(/^sha256:/);
   });
 
+  it('takes the pre-staging recipe as shipped (prestage.target, no partitions, no oci_url)', async () => {
+    const res = await post(readFileSync('recipes/sno-prestage.yaml', 'utf8'), 'application/yaml', '?name=sno-prestage');
+    expect(res.status).toBe(201);
+    const { normalized } = (await res.json()) as any;
+    expect(normalized.prestage).toEqual({
+      label: 'data',
+      size: '250G',
+      size_bytes: 250 * 2 ** 30,
+      fs: 'xfs',
+      release: '4.14.1',
+      ai_images: expect.arrayContaining(['quay.io/edge-infrastructure/assisted-installer-agent:latest']),
+      ocp_images: [],
+    });
+    expect([normalized.task_target, normalized.partitions, normalized.oci_url]).toEqual(['prestage.target', [], null]);
+  });
+
   it('lists, replaces and deletes', async () => {
     const list = await reef.json('GET', '/api/v1/recipes');
     expect(list.body.items.map((r: any) => r.name)).toEqual(expect.arrayContaining(['ubuntu', 'windows-2022']));
@@ -107,6 +123,11 @@ const MALFORMED: [string, string, string, RegExp?][] = [
   ['bad ssh key', mutate((r) => (r.cloud_init.users[0].ssh_authorized_keys = ['hello'])), 'cloud_init.users[0].ssh_authorized_keys[0]'],
   ['env with a bad name', mutate((r) => (r.env = { 'BAD-NAME': 'x' })), 'env.BAD-NAME'],
   ['missing oci_url for install', mutate((r) => delete r.oci_url), 'oci_url'],
+  ['prestage.target without prestage', mutate((r) => ((r.task_target = 'prestage.target'), delete r.partitions, delete r.oci_url)), 'prestage', /needs a prestage section/],
+  ['prestage of size 0', mutate((r) => ((r.task_target = 'prestage.target'), (r.prestage = { size: '0', release: '4.14.1' }))), 'prestage.size', /end of the disk/],
+  ['prestage with nothing to fill it', mutate((r) => ((r.task_target = 'prestage.target'), (r.prestage = { size: '100G' }))), 'prestage.release', /release, ai_images or ocp_images/],
+  ['prestage image with a scheme', mutate((r) => ((r.task_target = 'prestage.target'), (r.prestage = { size: '100G', ai_images: ['docker://quay.io/a/b:1'] }))), 'prestage.ai_images[0]', /image reference/],
+  ['prestage on an install target', mutate((r) => (r.prestage = { size: '100G', release: '4.14.1' })), 'prestage', /prestage.target only/],
   ['JSON syntax error', '{"task_target": "install-linux.target",', 'body', /JSON syntax error/],
   ['a JSON array', '[1,2]', 'body', /object/],
 ];

@@ -1,19 +1,9 @@
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { drainOrClose } from '../../lib/drain.js';
 
 const SLOT = 1024 * 1024;
 
-/** Waits for 'drain' or 'close', removing both listeners either way (no leak per back-pressure). */
-const drainOrClose = (out: Writable) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      out.off('drain', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('close', done);
-  });
 const SLOTS = 4;
 
 /**

@@ -32,7 +32,19 @@ export interface Recipe {
   unattend_xml: string | null;
   env: Record<string, string>;
   notes: string | null;
+  /** prestage.target: the data partition and what to fill it with. */
+  prestage: Prestage | null;
   warnings: string[];
+}
+
+export interface Prestage {
+  label: string;
+  size: string;
+  size_bytes: number;
+  fs: 'xfs' | 'ext4';
+  release: string | null;
+  ai_images: string[];
+  ocp_images: string[];
 }
 
 type Draft = Omit<Partition, 'number'>;
@@ -197,6 +209,17 @@ export const normalizeRecipe = (doc: RecipeDoc): Recipe => {
     unattend_xml: doc.unattend_xml ?? null,
     env: doc.env ?? {},
     notes: doc.notes ?? null,
+    prestage: doc.prestage
+      ? {
+          label: doc.prestage.label,
+          size: doc.prestage.size,
+          size_bytes: sizeBytes(doc.prestage.size),
+          fs: doc.prestage.fs,
+          release: doc.prestage.release ?? null,
+          ai_images: doc.prestage.ai_images ?? [],
+          ocp_images: doc.prestage.ocp_images ?? [],
+        }
+      : null,
     warnings,
   };
 };

@@ -66,6 +66,25 @@ const ociUrl = z.string().transform((text, ctx) => {
   return text;
 });
 
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?\/[a-z0-9]+(?:[._/-]+[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
+    'not an image reference such as quay.io/org/image:tag or quay.io/org/image@sha256:<64 hex>',
+  );
+
+/** Factory pre-staging (task_target prestage.target): a data partition at the end of the disk, filled from reef's registry. */
+export const prestageSchema = z
+  .strictObject({
+    label: z.string().regex(/^[A-Za-z0-9_-]{1,12}$/, 'label must be 1-12 letters, digits, "_" or "-" (it is the partlabel and the XFS label)').default('data'),
+    size: sizeField.refine((v) => v !== '0', 'size must be a size such as 100G or 250G (the partition sits at the end of the disk)'),
+    fs: z.enum(['xfs', 'ext4']).default('xfs'),
+    release: z.string().regex(/^\d+\.\d+\.\d+(?:-[A-Za-z0-9_.]+)?$/, 'release must be a version such as 4.14.1 or 4.14.1-x86_64').optional(),
+    ai_images: z.array(imageRef).max(5000).optional(),
+    ocp_images: z.array(imageRef).max(5000).optional(),
+  })
+  .refine((p) => p.release || p.ai_images?.length || p.ocp_images?.length, { message: 'prestage needs release, ai_images or ocp_images', path: ['release'] });
+
 export const recipeSchema = z
   .strictObject({
     task_target: z
@@ -84,6 +103,7 @@ export const recipeSchema = z
     unattend_xml: z.string().min(1, 'unattend_xml must not be empty').max(1024 * 1024).optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are shell variable names'), z.string()).optional(),
     notes: z.string().max(64 * 1024).optional(),
+    prestage: prestageSchema.optional(),
     schema_version: z.union([z.literal(1), z.literal('1'), z.literal('v1')]).optional(),
   })
   .superRefine((r, ctx) => {
@@ -98,6 +118,12 @@ export const recipeSchema = z
     }
     if (r.task_target.startsWith('install-') && !r.oci_url) {
       ctx.addIssue({ code: 'custom', path: ['oci_url'], message: `${r.task_target} needs oci_url, the image to install` });
+    }
+    if (r.task_target === 'prestage.target' && !r.prestage) {
+      ctx.addIssue({ code: 'custom', path: ['prestage'], message: 'prestage.target needs a prestage section (size, and release or image lists)' });
+    }
+    if (r.prestage && r.task_target !== 'prestage.target') {
+      ctx.addIssue({ code: 'custom', path: ['prestage'], message: 'prestage applies to task_target prestage.target only' });
     }
     if (r.wim_index !== undefined && r.task_target !== 'install-windows.target') {
       ctx.addIssue({ code: 'custom', path: ['wim_index'], message: 'wim_index applies to install-windows.target only' });
