@@ -66,5 +66,6 @@ mkdir -p "$OUT"
 cp "$root"/boot/vmlinuz-* "$OUT/vmlinuz"
 cp "$root"/boot/initrd.img-* "$OUT/initrd.img"
 rm -rf "$root/boot"/*
-mksquashfs "$root" "$OUT/filesystem.squashfs" -noappend -comp zstd -e proc sys dev run tmp
+# Keep the mount points, drop what is under them.
+mksquashfs "$root" "$OUT/filesystem.squashfs" -noappend -comp zstd -wildcards -e 'proc/*' 'sys/*' 'dev/*' 'run/*' 'tmp/*'
 ls -l "$OUT"
