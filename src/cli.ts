@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './controller/config.js';
 import { startReef } from './controller/main.js';
 import { packageRoot } from './controller/paths.js';
+import { prestageCommand } from './ignition/prestage/cli.js';
 import { gcCommand, pullCommand, pushCommand } from './registry/cli.js';
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
@@ -16,6 +17,8 @@ Usage:
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [-u user:pass]
                         run the registry's garbage collection now
+  reef prestage partition|download ...
+                        factory pre-staging: data partition, image pre-cache (reef prestage --help)
   reef --help           this text
   reef --version        print the version
 
@@ -76,6 +79,8 @@ const main = async (argv: string[]): Promise<void> => {
       return pullCommand(argv.slice(1));
     case 'gc':
       return gcCommand(argv.slice(1));
+    case 'prestage':
+      return prestageCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':

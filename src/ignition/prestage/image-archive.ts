@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGunzip, createGzip, type Gzip, type ZlibParams } from 'node:zlib';
+import { extract, pack } from 'tar-stream';
+
+/** The `version` file of the containers-image `dir:` transport, as skopeo writes it. */
+export const DIR_TRANSPORT_VERSION = 'Directory Transport Version: 1.1\n';
+
+export interface ArchiveBlob {
+  digest: string;
+  size: number;
+  mediaType: string;
+}
+
+/** One image to archive: its dir name, the manifest bytes (stored as fetched) and its blobs (config first). */
+export interface ArchivePlan {
+  name: string;
+  manifest: Buffer;
+  blobs: ArchiveBlob[];
+}
+
+/**
+ * How hard to gzip: a level 0–9 for everything, or `auto`: blobs whose media type says they are
+ * already compressed (gzip/zstd layers: nearly all of them) are stored (level 0: deflate cannot
+ * shrink them, and level 6 costs ~45 MB/s of CPU for nothing), everything else gets level 6, the
+ * level `tar czf` uses.
+ */
+export type GzipLevel = number | 'auto';
+
+/** File name of a blob in a `dir:` directory: the hex digest for sha256, `<alg>-<hex>` otherwise. */
+export const blobFileName = (digest: string): string => {
+  const [alg, hex] = digest.split(':') as [string, string];
+  return alg === 'sha256' ? hex : `${alg}-${hex}`;
+};
+
+const COMPRESSED = /(\+|\.)(gzip|zstd)$|tar\.gzip$/;
+export const isCompressedMediaType = (mediaType: string): boolean => COMPRESSED.test(mediaType);
+
+const levelFor = (level: GzipLevel, blob: ArchiveBlob | null): number =>
+  level !== 'auto' ? level : blob && isCompressedMediaType(blob.mediaType) ? 0 : 6;
+
+/** Gzip streams are zlib streams and take params() (switches level between tar entries); @types/node leaves it off Gzip. */
+const setLevel = (gz: Gzip, level: number) => new Promise<void>((resolve) => (gz as unknown as ZlibParams).params(level, constants.Z_DEFAULT_STRATEGY, () => resolve()));
+
+/** The writable tar-stream hands out for an entry (a streamx Writable). */
+interface Entry {
+  write(chunk: Buffer): boolean;
+  end(): void;
+}
+
+/**
+ * Writes one image as a gzipped tar of a `dir:` directory, streaming: entries `<name>/`,
+ * `<name>/version`, `<name>/manifest.json` (first, so a resume check reads only the archive's
+ * head), then each blob (config, layers; duplicates once) named by hex digest, its bytes streamed
+ * from `fetch` straight into the tar entry (the manifest gives every size up front). If `fetch`
+ * throws (a digest mismatch, a drop past the retries), the archive is abandoned and the error
+ * rethrown: callers write to a temp file and delete it.
+ */
+export const writeImageArchive = async (opts: {
+  plan: ArchivePlan;
+  fetch: (blob: ArchiveBlob) => AsyncIterable<Buffer>;
+  out: Writable;
+  gzipLevel?: GzipLevel;
+  onBytes?: (n: number) => void;
+  mtime?: Date;
+}): Promise<void> => {
+  const { plan } = opts;
+  const level = opts.gzipLevel ?? 'auto';
+  const mtime = opts.mtime ?? new Date();
+  const tar = pack();
+  const gz = createGzip({ level: levelFor(level, null), chunkSize: 256 * 1024 });
+  const done = pipeline(tar as unknown as Readable, gz, opts.out);
+  done.catch(() => {}); // observed below; avoids an unhandled rejection while entries are written
+  const file = (name: string, body: Buffer) =>
+    new Promise<void>((resolve, reject) => tar.entry({ name, mode: 0o644, mtime, size: body.length }, body, (err) => (err ? reject(err) : resolve())));
+  try {
+    tar.entry({ name: `${plan.name}/`, type: 'directory', mode: 0o755, mtime });
+    await file(`${plan.name}/version`, Buffer.from(DIR_TRANSPORT_VERSION));
+    await file(`${plan.name}/manifest.json`, plan.manifest);
+    const written = new Set<string>();
+    for (const blob of plan.blobs) {
+      if (written.has(blob.digest)) continue;
+      written.add(blob.digest);
+      await setLevel(gz, levelFor(level, blob));
+      let settle!: (err?: Error | null) => void;
+      const entryDone = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+      entryDone.catch(() => {}); // awaited below; a failed fetch abandons it
+      const sink = tar.entry({ name: `${plan.name}/${blobFileName(blob.digest)}`, mode: 0o644, mtime, size: blob.size }, settle) as unknown as Entry;
+      for await (const chunk of opts.fetch(blob)) {
+        opts.onBytes?.(chunk.length);
+        if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
+      }
+      sink.end();
+      await entryDone;
+    }
+    tar.finalize();
+  } catch (err) {
+    tar.destroy(err as Error);
+    await done.catch(() => {});
+    throw err;
+  }
+  await done;
+};
+
+/**
+ * Reads `<name>/manifest.json` from the head of an archive written by writeImageArchive (or any
+ * gzipped tar holding that directory), decompressing no further than that entry. Undefined when
+ * the archive does not hold it or is not a gzipped tar.
+ */
+export const readArchiveManifest = async (archive: Readable, name: string, maxEntries = 64): Promise<Buffer | undefined> => {
+  const gunzip = createGunzip();
+  const ex = extract();
+  archive.on('error', (err) => gunzip.destroy(err));
+  archive.pipe(gunzip).on('error', (err) => ex.destroy(err));
+  gunzip.pipe(ex as unknown as Writable);
+  let seen = 0;
+  try {
+    for await (const entry of ex) {
+      if (entry.header.name === `${name}/manifest.json` || entry.header.name === `./${name}/manifest.json`) {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      }
+      entry.resume();
+      if (++seen >= maxEntries) return undefined;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    archive.destroy();
+    gunzip.destroy();
+    ex.destroy();
+  }
+};
