@@ -47,6 +47,7 @@ const setLevel = (gz: Gzip, level: number) => new Promise<void>((resolve) => (gz
 interface Entry {
   write(chunk: Buffer): boolean;
   end(): void;
+  on(event: 'error', fn: (err: Error) => void): unknown;
 }
 
 /**
@@ -87,6 +88,7 @@ export const writeImageArchive = async (opts: {
       const entryDone = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
       entryDone.catch(() => {}); // awaited below; a failed fetch abandons it
       const sink = tar.entry({ name: `${plan.name}/${blobFileName(blob.digest)}`, mode: 0o644, mtime, size: blob.size }, settle) as unknown as Entry;
+      sink.on('error', () => {}); // a destroyed archive errors its open entry too; the cause is rethrown below
       for await (const chunk of opts.fetch(blob)) {
         opts.onBytes?.(chunk.length);
         if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');

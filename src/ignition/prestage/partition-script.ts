@@ -23,17 +23,19 @@ set -eu
 DEV=$(readlink -f ${shQuote(o.device)})
 SIZE=${o.size}
 fail() { echo "$*" >&2; exit 1; }
-[ -b "$DEV" ] || fail "$DEV is not a block device"
+refuse() { echo "$*; nothing was changed" >&2; exit 3; }
+bad() { echo "$*" >&2; exit 2; }
+[ -b "$DEV" ] || bad "--device: $DEV is not a block device"
 DISK=$(blockdev --getsize64 "$DEV")
 SS=$(blockdev --getss "$DEV")
-USABLE=$((DISK - ${2048 * 512} - SS - (16384 + SS - 1) / SS * SS))
-[ "$SIZE" -le "$USABLE" ] || fail "size ${size} is larger than $DEV ($DISK bytes, at most $USABLE fit a partition)"
-if lsblk -nro MOUNTPOINT "$DEV" | grep -q .; then fail "$DEV is in use (mounted); unmount it first"; fi
+USABLE=$(((DISK - 1048576 - SS - (16384 + SS - 1) / SS * SS) / 1048576 * 1048576))
+[ "$SIZE" -le "$USABLE" ] || bad "--size: ${size} is larger than $DEV ($DISK bytes, at most $USABLE fit a partition)"
+if lsblk -nro MOUNTPOINT "$DEV" | grep -q .; then refuse "$DEV is in use (mounted); unmount it first"; fi
 ${
   o.force
     ? [...cmds.zap.map((c) => line(c, '$DEV', '$PART')), `${line(cmds.forget, '$DEV', '$PART')} 2>/dev/null || true`].join('\n')
     : `if [ -n "$(wipefs --noheadings --output TYPE "$DEV")" ] || blkid -p "$DEV" >/dev/null 2>&1 || [ "$(lsblk -nro NAME "$DEV" | wc -l)" -gt 1 ]; then
-  fail "$DEV is not empty (partitions or signatures); nothing was changed. Re-run with --force to wipe it"
+  refuse "$DEV is not empty (partitions or signatures). Re-run with --force to wipe it"
 fi`
 }
 case "$DEV" in

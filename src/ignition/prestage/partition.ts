@@ -53,9 +53,12 @@ const MIN_BYTES: Record<Filesystem, number> = { xfs: 300 * 2 ** 20, ext4: 16 * 2
 /** The device node of partition `n`: `<dev>p<n>` when the disk name ends in a digit (nvme0n1p1, loop0p1, mmcblk0p1), else `<dev><n>` (sdb1). */
 export const partitionNode = (device: string, n: number): string => (/\d$/.test(device) ? `${device}p${n}` : `${device}${n}`);
 
-/** Largest partition that fits at the end of an empty GPT disk of `diskBytes` with `sectorSize` sectors. */
+/**
+ * Largest partition (whole MiB) that fits at the end of an empty GPT disk of `diskBytes` with
+ * `sectorSize` sectors: the disk less the first aligned MiB and the backup GPT at the end.
+ */
 export const usableBytes = (diskBytes: number, sectorSize: number): number =>
-  diskBytes - ALIGN_BYTES - sectorSize - Math.ceil(GPT_ENTRIES_BYTES / sectorSize) * sectorSize;
+  Math.floor((diskBytes - ALIGN_BYTES - sectorSize - Math.ceil(GPT_ENTRIES_BYTES / sectorSize) * sectorSize) / ALIGN_BYTES) * ALIGN_BYTES;
 
 /** Checks label, filesystem and size; throws PrestageInputError naming the flag. */
 export const checkPartitionOptions = (opts: PartitionOptions): Required<PartitionOptions> => {
