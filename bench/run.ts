@@ -9,7 +9,8 @@
  *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry),
  *   BENCH_REGISTRY_RUNS (3), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
- *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { request } from './http-load.js';
 import { jobCreationBench } from './jobs-bench.js';
 import { GIB } from './media.js';
 import { mediaBench } from './media-bench.js';
+import { prestageBench, writePrestageResults } from './prestage-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
 import { registryBench } from './registry-bench.js';
 import { distributionVersion } from './registry-procs.js';
@@ -30,7 +32,7 @@ const num = (name: string, fallback: number) => {
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'prestage'] as const;
 if (ONLY !== '' && !(PARTS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${PARTS.join(', ')} (or unset for all), not ${JSON.stringify(ONLY)}`);
 const runs = (part: (typeof PARTS)[number]) => ONLY === '' || ONLY === part;
 const params = {
@@ -43,6 +45,9 @@ const params = {
   registryRuns: num('BENCH_REGISTRY_RUNS', 3),
   registryConcurrency: num('BENCH_REGISTRY_CONCURRENCY', 20),
   registrySeconds: num('BENCH_REGISTRY_SECONDS', 5),
+  prestageImages: num('BENCH_PRESTAGE_IMAGES', 50),
+  prestageBytes: num('BENCH_PRESTAGE_BYTES', 2 * 2 ** 30),
+  prestageRuns: num('BENCH_PRESTAGE_RUNS', 2),
   only: ONLY || 'all',
 };
 
@@ -84,6 +89,7 @@ const sysInfo = () => ({
         distribution: distributionVersion(),
       }
     : {}),
+  ...(runs('prestage') ? { skopeo: execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim() } : {}),
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? '?',
   kernel: os.release(),
@@ -129,9 +135,13 @@ const main = async () => {
         onServer: (s) => servers.push(s),
       });
 
+  const prestage = !runs('prestage')
+    ? null
+    : await prestageBench(reef, { repoRoot, scratchDir: join(runDir, 'prestage'), images: params.prestageImages, totalBytes: params.prestageBytes, runs: params.prestageRuns });
+
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, prestage };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -149,6 +159,12 @@ const main = async () => {
       writeRegistryResults(file, registryMarkdown(registry, date, { ...system, loadavgAtEnd }));
       console.log(`registry figures written to ${file}`);
     }
+  }
+  if (prestage) {
+    console.log(`prestage download reef ${prestage.reefMedianSeconds.toFixed(2)} s vs prototype ${prestage.prototypeMedianSeconds.toFixed(2)} s: ${prestage.ratio.toFixed(2)}× (target ≥ ${prestage.target}) ${prestage.pass ? 'PASS' : 'FAIL'}, CLI max RSS ${(prestage.reefMaxRssBytes / 1e6).toFixed(1)} MB`);
+    const file = join(repoRoot, 'bench', 'RESULTS.md');
+    writePrestageResults(file, prestage, date, { ...system, loadavgAtEnd });
+    console.log(`prestage figures written to ${file}`);
   }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);

@@ -1,5 +1,6 @@
 /** Pre-staging input parsing: sizes, image lists, ImageSetConfiguration, names, partition nodes. */
 import { describe, expect, it } from 'vitest';
+import { archiveLevel, blobFileName } from '../../src/ignition/prestage/image-archive.js';
 import { imageDirName, parseImageList, parseSourceRef } from '../../src/ignition/prestage/image-ref.js';
 import { compareVersions, isBlocked, parseImageSet } from '../../src/ignition/prestage/imageset.js';
 import { checkPartitionOptions, partitionNode, usableBytes } from '../../src/ignition/prestage/partition.js';
@@ -162,5 +163,20 @@ describe('release payload files', () => {
     expect(releaseTag('4.19.7')).toBe('4.19.7-x86_64');
     expect(releaseTag('4.19.7', 'aarch64')).toBe('4.19.7-aarch64');
     expect(releaseTag('4.19.7-x86_64')).toBe('4.19.7-x86_64');
+  });
+});
+
+describe('archives', () => {
+  const cfg = { digest: `sha256:${'0'.repeat(64)}`, size: 2, mediaType: 'application/vnd.oci.image.config.v1+json' };
+  const layer = (mediaType: string) => ({ digest: `sha256:${'1'.repeat(64)}`, size: 9, mediaType });
+  it('stores images whose layers are compressed already and gzips the others at level 6', () => {
+    expect(archiveLevel('auto', [cfg, layer('application/vnd.oci.image.layer.v1.tar+gzip'), layer('application/vnd.docker.image.rootfs.diff.tar.gzip')])).toBe(0);
+    expect(archiveLevel('auto', [cfg, layer('application/vnd.oci.image.layer.v1.tar+zstd')])).toBe(0);
+    expect(archiveLevel('auto', [cfg, layer('application/vnd.oci.image.layer.v1.tar+gzip'), layer('application/vnd.oci.image.layer.v1.tar')])).toBe(6);
+    expect(archiveLevel(9, [cfg, layer('application/vnd.oci.image.layer.v1.tar+gzip')])).toBe(9);
+  });
+  it('names blobs as the dir: transport does', () => {
+    expect(blobFileName(`sha256:${'a'.repeat(64)}`)).toBe('a'.repeat(64));
+    expect(blobFileName(`sha512:${'b'.repeat(128)}`)).toBe(`sha512-${'b'.repeat(128)}`);
   });
 });

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGunzip, createGzip, type Gzip, type ZlibParams } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
 
 /** The `version` file of the containers-image `dir:` transport, as skopeo writes it. */
@@ -21,10 +21,10 @@ export interface ArchivePlan {
 }
 
 /**
- * How hard to gzip: a level 0–9 for everything, or `auto`: blobs whose media type says they are
- * already compressed (gzip/zstd layers: nearly all of them) are stored (level 0: deflate cannot
- * shrink them, and level 6 costs ~45 MB/s of CPU for nothing), everything else gets level 6, the
- * level `tar czf` uses.
+ * How hard to gzip: a level 0–9, or `auto`: an image whose layers are all already compressed
+ * (gzip/zstd media types: nearly every image) is stored (level 0: deflate cannot shrink those
+ * bytes, and level 6 burns ~45 MB/s of CPU for under 1%); an image with an uncompressed layer
+ * gets level 6, what `tar czf` uses. One level per archive: Node's gzip streams ignore params().
  */
 export type GzipLevel = number | 'auto';
 
@@ -37,11 +37,8 @@ export const blobFileName = (digest: string): string => {
 const COMPRESSED = /(\+|\.)(gzip|zstd)$|tar\.gzip$/;
 export const isCompressedMediaType = (mediaType: string): boolean => COMPRESSED.test(mediaType);
 
-const levelFor = (level: GzipLevel, blob: ArchiveBlob | null): number =>
-  level !== 'auto' ? level : blob && isCompressedMediaType(blob.mediaType) ? 0 : 6;
-
-/** Gzip streams are zlib streams and take params() (switches level between tar entries); @types/node leaves it off Gzip. */
-const setLevel = (gz: Gzip, level: number) => new Promise<void>((resolve) => (gz as unknown as ZlibParams).params(level, constants.Z_DEFAULT_STRATEGY, () => resolve()));
+/** The gzip level for an archive of `blobs` (config first, then layers). */
+export const archiveLevel = (level: GzipLevel, blobs: ArchiveBlob[]): number => (level !== 'auto' ? level : blobs.slice(1).every((b) => isCompressedMediaType(b.mediaType)) ? 0 : 6);
 
 /** The writable tar-stream hands out for an entry (a streamx Writable). */
 interface Entry {
@@ -67,10 +64,9 @@ export const writeImageArchive = async (opts: {
   mtime?: Date;
 }): Promise<void> => {
   const { plan } = opts;
-  const level = opts.gzipLevel ?? 'auto';
   const mtime = opts.mtime ?? new Date();
   const tar = pack();
-  const gz = createGzip({ level: levelFor(level, null), chunkSize: 256 * 1024 });
+  const gz = createGzip({ level: archiveLevel(opts.gzipLevel ?? 'auto', plan.blobs), chunkSize: 256 * 1024 });
   const done = pipeline(tar as unknown as Readable, gz, opts.out);
   done.catch(() => {}); // observed below; avoids an unhandled rejection while entries are written
   const file = (name: string, body: Buffer) =>
@@ -83,7 +79,6 @@ export const writeImageArchive = async (opts: {
     for (const blob of plan.blobs) {
       if (written.has(blob.digest)) continue;
       written.add(blob.digest);
-      await setLevel(gz, levelFor(level, blob));
       let settle!: (err?: Error | null) => void;
       const entryDone = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
       entryDone.catch(() => {}); // awaited below; a failed fetch abandons it
