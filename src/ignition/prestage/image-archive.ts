@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
+import { createStoredGzip } from '../../formats/gzip/stored-gzip.js';
 
 /** The `version` file of the containers-image `dir:` transport, as skopeo writes it. */
 export const DIR_TRANSPORT_VERSION = 'Directory Transport Version: 1.1\n';
@@ -66,7 +67,8 @@ export const writeImageArchive = async (opts: {
   const { plan } = opts;
   const mtime = opts.mtime ?? new Date();
   const tar = pack();
-  const gz = createGzip({ level: archiveLevel(opts.gzipLevel ?? 'auto', plan.blobs), chunkSize: 256 * 1024 });
+  const level = archiveLevel(opts.gzipLevel ?? 'auto', plan.blobs);
+  const gz = level === 0 ? createStoredGzip() : createGzip({ level, chunkSize: 256 * 1024 });
   const done = pipeline(tar as unknown as Readable, gz, opts.out);
   done.catch(() => {}); // observed below; avoids an unhandled rejection while entries are written
   const file = (name: string, body: Buffer) =>
