@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataPartition } from '../../src/ignition/prestage/partition.js';
-import { pathExists, runCommand } from '../../src/ignition/prestage/system.js';
+import { runCommand } from '../../src/ignition/prestage/system.js';
 import { createOciClient } from '../../src/registry/client/oci-client.js';
 import { pushImage, pushSyntheticRelease, randomLayers, type SyntheticRelease } from '../fixtures/synthetic-release.js';
 import { type ContainerEnv, makeContainerEnv, mustRun, ok } from '../helpers/containers.js';
@@ -79,7 +79,7 @@ describe.skipIf(!enabled)('reef prestage download into a data partition', () => 
     ];
 
     disk = await attachDisk(work, 'disk.img', '4G');
-    const part = await createDataPartition({ device: disk.dev, size: 2 * 2 ** 30, run: runCommand, exists: pathExists });
+    const part = await createDataPartition({ device: disk.dev, size: 2 * 2 ** 30, run: runCommand }); // the agent's call: run only
     mnt = join(work, 'mnt');
     await mountPartition(disk, part.partition, mnt);
   }, 300_000);

@@ -26,8 +26,8 @@ export interface PartitionOptions {
 
 export interface PartitionDeps {
   run: Runner;
-  /** Whether a path exists (the partition's device node). */
-  exists: (path: string) => Promise<boolean>;
+  /** Whether the partition's block device node exists (default: `test -b` through `run`). */
+  exists?: (path: string) => Promise<boolean>;
   sleep?: (ms: number) => Promise<void>;
   /** Each command as it starts (`+ sgdisk …`), like `sh -x`. */
   onLog?: (line: string) => void;
@@ -126,7 +126,8 @@ const usedNumbers = async (run: Runner, device: string): Promise<Set<number>> =>
  */
 export const createDataPartition = async (opts: PartitionOptions & PartitionDeps): Promise<PartitionResult> => {
   const o = checkPartitionOptions(opts);
-  const { run, exists } = opts;
+  const { run } = opts;
+  const exists = opts.exists ?? (async (path: string) => (await run('test', ['-b', path])).code === 0);
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const must = async (argv: string[]) => {
     opts.onLog?.(`+ ${argv.join(' ')}`);
