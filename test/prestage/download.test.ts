@@ -164,6 +164,7 @@ describe.skipIf(!enabled)('reef prestage download into a data partition', () => 
     proxy.decide = (method, path) => (method === 'GET' && path.includes('/blobs/') ? { delayMs: 60 } : 'pass');
     const run1 = runReef(['prestage', 'download', '--registry', proxy.host, '--to', dest, '--release', '4.19.7', '-p', '1'], {});
     await new Promise<void>((resolve) => {
+      void run1.exited.then(() => (clearInterval(timer), resolve())); // finished too soon: the checks below say so
       const timer = setInterval(() => {
         const done = run1.output().split('\n').filter((l) => l.includes('"state":"done"')).length;
         // Kill while an archive is being written (each takes ≥ 180 ms with the delayed blobs).

@@ -78,6 +78,12 @@ mirror:
     const r = runReef(['prestage', 'download', '--registry', host, '--to', join(work, 'none'), '--imageset', file], {});
     expect(await r.exited).toBe(2);
     expect(r.output()).toMatch(/--imageset mirror\.platform\.channels\[1\]: no 4\.20 release for x86_64 in the registry .*held: none/);
+    writeFileSync(file, 'kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  platform:\n    release: quay.io/openshift-release-dev/ocp-release:4.16.1-x86_64\n');
+    const rel = runReef(['prestage', 'download', '--registry', host, '--to', join(work, 'none'), '--imageset', file], {});
+    expect(await rel.exited).toBe(2);
+    expect(rel.output()).toContain(
+      '--imageset mirror.platform.release: quay.io/openshift-release-dev/ocp-release:4.16.1-x86_64 is not in the registry (looked in openshift-release-dev/ocp-release, openshift/release-images, openshift/release)',
+    );
   });
 
   it('names the flag for a missing release and for bad list lines (exit 2)', async () => {

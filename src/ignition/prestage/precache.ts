@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { createOciClient, type OciClient } from '../../registry/client/oci-client.js';
 import { type ArchiveDir, createArchiveDir } from './archive-dir.fs.js';
 import { type GzipLevel, readArchiveManifest, writeImageArchive } from './image-archive.js';
-import { type ListName, mirrorText, type PlanSources, planImages, type WantedImage } from './image-set-plan.js';
+import { type ListName, mirrorText, type PlanSources, planImages, type WantedImage } from './image-plan.js';
 import { imageBytes, LINUX_AMD64, type Platform, resolveImage, type ResolvedImage } from './manifests.js';
 
 export type ImageState = 'skipped' | 'started' | 'progress' | 'done' | 'failed';

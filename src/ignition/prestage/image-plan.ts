@@ -84,17 +84,10 @@ export const planImages = async (client: OciClient, src: PlanSources): Promise<W
     await addRelease(found, `${UPSTREAM_RELEASE}:${found.tag}`);
   }
   for (const ref of src.imageset?.releases ?? []) {
-    const reference = registryReference(ref);
-    let found: Awaited<ReturnType<typeof findRelease>> | undefined;
-    for (const repo of [ref.repository, 'openshift/release-images', 'openshift/release']) {
-      try {
-        found = await findRelease(client, reference, { repos: [repo], arch: '', signal: src.signal });
-        break;
-      } catch (err) {
-        if (!(err instanceof PrestageInputError)) throw err;
-      }
-    }
-    if (!found) throw new PrestageInputError('--imageset mirror.platform.release', `${ref.text} is not in the registry (looked in ${ref.repository}, openshift/release-images, openshift/release)`);
+    const repos = [...new Set([ref.repository, 'openshift/release-images', 'openshift/release'])];
+    const found = await findRelease(client, registryReference(ref), { repos, arch: '', signal: src.signal }).catch((err: unknown) => {
+      throw err instanceof PrestageInputError ? new PrestageInputError('--imageset mirror.platform.release', `${ref.text} is not in the registry (looked in ${repos.join(', ')})`) : err;
+    });
     await addRelease(found, ref.text);
   }
 
