@@ -118,6 +118,7 @@ describe.skipIf(!enabled)('reef prestage download into a data partition', () => 
     expect(readFileSync(join(dest, 'mapping.txt'), 'utf8').trim().split('\n').sort()).toEqual(
       expected.map((e) => `${e.source}=${e.mirror.replace(new URL(reef.url).host, proxy.host)}`).sort(),
     );
+    expect(r.lines[0]).toEqual({ plan: { images: 25, bytes: expect.any(Number), to_download: 25, bytes_to_download: expect.any(Number), failed: 0 } });
     const summary = r.lines.find((l) => l.summary)?.summary;
     expect(summary).toMatchObject({ images: 25, skipped: [], failed: [], removed: [] });
     expect(summary.downloaded).toHaveLength(25);

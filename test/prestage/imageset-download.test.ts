@@ -72,6 +72,20 @@ mirror:
     for (const e of done) if (e.type === 'image') expect(e.done).toBe(e.total);
   }, 120_000);
 
+  it('fails an image the registry does not hold, by name, after the plan line, and still writes the others', async () => {
+    const list = join(work, 'ai-missing.txt');
+    writeFileSync(list, `${AGENT}\nquay.io/edge-infrastructure/missing:1.0\n`);
+    const to = join(work, 'missing');
+    const r = runReef(['prestage', 'download', '--registry', host, '--to', to, '--ai-images', list], {});
+    expect(await r.exited).toBe(1);
+    const lines = r.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({ plan: { images: 2, bytes: expect.any(Number), to_download: 1, bytes_to_download: expect.any(Number), failed: 1 } });
+    expect(lines[1]).toMatchObject({ image: 'quay.io/edge-infrastructure/missing:1.0', state: 'failed' });
+    expect(r.output()).toMatch(/reef: failed: quay\.io\/edge-infrastructure\/missing:1\.0: get manifest edge-infrastructure\/missing:1\.0: HTTP 404/);
+    expect(readdirSync(to).sort()).toEqual(['ai-images.txt', 'assisted-installer-agent_latest.tgz', 'mapping.txt', 'ocp-images.txt']);
+    expect(readFileSync(join(to, 'ai-images.txt'), 'utf8')).toBe(`${AGENT}\nquay.io/edge-infrastructure/missing:1.0\n`);
+  });
+
   it('names the channel that matches no release in the registry (exit 2)', async () => {
     const file = join(work, 'isc.yaml');
     writeFileSync(file, 'kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  platform:\n    channels:\n    - name: stable-4.19\n    - name: fast-4.20\n');

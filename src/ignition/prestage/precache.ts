@@ -95,19 +95,18 @@ export const precacheDownload = async (opts: PrecacheOptions): Promise<PrecacheS
   };
 
   /** The image's manifest for `platform`, from the first of its candidate repositories that has it. */
-  const resolve = async (w: WantedImage): Promise<Resolved | undefined> => {
+  const resolve = async (w: WantedImage): Promise<Resolved | { error: unknown }> => {
     if (w.resolved) return { img: w.resolved, repo: w.resolved.repo };
-    let lastErr: unknown;
+    let error: unknown;
     for (const repo of w.repos) {
       try {
         return { img: await resolveImage(client, repo, w.reference, platform, signal), repo };
       } catch (err) {
-        lastErr = err;
+        error = err;
         if ((err as { status?: number }).status !== 404) break;
       }
     }
-    fail(w, lastErr);
-    return undefined;
+    return { error };
   };
 
   /** Writes one archive (temp, fsync, rename); on failure deletes the temp file and records it. */
@@ -150,23 +149,25 @@ export const precacheDownload = async (opts: PrecacheOptions): Promise<PrecacheS
 
     // Every manifest first (small GETs, in parallel): totals for the progress, and the resume check.
     const resolved = new Map<WantedImage, Resolved>();
+    const unresolved = new Map<WantedImage, unknown>();
     await forEachLimit(wanted, parallel * 4, async (w) => {
       const r = await resolve(w);
-      if (r) resolved.set(w, r);
+      if ('error' in r) unresolved.set(w, r.error);
+      else resolved.set(w, r);
     });
     const present = new Set(await dir.archives());
     const todo: WantedImage[] = [];
-    const skipped: string[] = [];
+    const complete: WantedImage[] = [];
     await forEachLimit([...resolved.keys()], parallel * 2, async (w) => {
-      const { img } = resolved.get(w)!;
-      if (present.has(w.name) && (await readArchiveManifest(dir.read(w.name), w.name))?.equals(img.bytes)) {
-        skipped.push(w.name);
-        emit({ type: 'image', image: w.ref.text, name: w.name, state: 'skipped', done: imageBytes(img), total: imageBytes(img) });
-      } else todo.push(w);
+      const have = present.has(w.name) ? await readArchiveManifest(dir.read(w.name), w.name) : undefined;
+      (have?.equals(resolved.get(w)!.img.bytes) ? complete : todo).push(w);
     });
     const sizeOf = (ws: WantedImage[]) => ws.reduce((n, w) => n + imageBytes(resolved.get(w)!.img), 0);
     todo.sort((a, b) => sizeOf([b]) - sizeOf([a])); // largest first: the shortest tail
-    emit({ type: 'plan', images: wanted.length, bytes: sizeOf([...resolved.keys()]), toDownload: todo.length, bytesToDownload: sizeOf(todo), failed: failed.length });
+    emit({ type: 'plan', images: wanted.length, bytes: sizeOf([...resolved.keys()]), toDownload: todo.length, bytesToDownload: sizeOf(todo), failed: unresolved.size });
+    for (const [w, err] of unresolved) fail(w, err);
+    const skipped = complete.map((w) => w.name);
+    for (const w of complete) emit({ type: 'image', image: w.ref.text, name: w.name, state: 'skipped', done: sizeOf([w]), total: sizeOf([w]) });
 
     let bytes = 0;
     const downloaded: string[] = [];
