@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
 /** Number with fixed decimals and thousands separators ("n/a" for NaN). */
 export const fmt = (n: number, decimals: number): string =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals }) : 'n/a';
@@ -16,4 +18,17 @@ export const table = (head: string[], rows: string[][]): string => {
   const line = (cells: string[]) =>
     cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+};
+
+/** A markdown table. */
+export const mdTable = (head: string[], rows: string[][]) =>
+  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+/** Replaces the part of `file` from `begin` to `end` (markers included in `markdown`), or appends it; keeps everything else. */
+export const writeResultsSection = (file: string, begin: string, end: string, markdown: string): void => {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# reef benchmark results\n';
+  const b = old.indexOf(begin);
+  const e = old.indexOf(end);
+  const next = b >= 0 && e > b ? `${old.slice(0, b)}${markdown}${old.slice(e + end.length)}` : `${old.trimEnd()}\n\n${markdown}\n`;
+  writeFileSync(file, next);
 };

@@ -6,12 +6,13 @@
  * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | embed | agent),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | embed | agent | prestage),
  *   BENCH_REGISTRY_RUNS (3), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
  *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_AGENT_RUNS (3: agent pull+extract vs curl | tar -x, needs root and loop devices),
- *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,10 +24,12 @@ import { agentBench } from './agent-bench.js';
 import { jobCreationBench } from './jobs-bench.js';
 import { GIB } from './media.js';
 import { mediaBench } from './media-bench.js';
+import { prestageBench, writePrestageResults } from './prestage-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
 import { registryBench } from './registry-bench.js';
 import { distributionVersion } from './registry-procs.js';
-import { registryMarkdown, writeRegistryResults, writeResultsSection } from './registry-results.js';
+import { registryMarkdown, writeRegistryResults } from './registry-results.js';
+import { writeResultsSection } from './report.js';
 import { EMBED_BEGIN, EMBED_END, embedBench, embedMarkdown } from './embed-bench.js';
 
 const num = (name: string, fallback: number) => {
@@ -34,7 +37,7 @@ const num = (name: string, fallback: number) => {
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry', 'embed', 'agent'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'embed', 'agent', 'prestage'] as const;
 if (ONLY !== '' && !(PARTS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY must be one of ${PARTS.join(', ')} (or unset for all), not ${JSON.stringify(ONLY)}`);
 const runs = (part: (typeof PARTS)[number]) => ONLY === '' || ONLY === part;
 const params = {
@@ -47,6 +50,9 @@ const params = {
   registryRuns: num('BENCH_REGISTRY_RUNS', 3),
   registryConcurrency: num('BENCH_REGISTRY_CONCURRENCY', 20),
   registrySeconds: num('BENCH_REGISTRY_SECONDS', 5),
+  prestageImages: num('BENCH_PRESTAGE_IMAGES', 50),
+  prestageBytes: num('BENCH_PRESTAGE_BYTES', 2 * 2 ** 30),
+  prestageRuns: num('BENCH_PRESTAGE_RUNS', 2),
   only: ONLY || 'all',
 };
 
@@ -88,6 +94,7 @@ const sysInfo = () => ({
         distribution: distributionVersion(),
       }
     : {}),
+  ...(runs('prestage') ? { skopeo: execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim() } : {}),
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? '?',
   kernel: os.release(),
@@ -142,9 +149,13 @@ const main = async () => {
         modes: process.env.BENCH_EMBED_CACHE === 'warm' || process.env.BENCH_EMBED_CACHE === 'cold' ? [process.env.BENCH_EMBED_CACHE] : ['warm', 'cold'],
       });
 
+  const prestage = !runs('prestage')
+    ? null
+    : await prestageBench(reef, { repoRoot, scratchDir: join(runDir, 'prestage'), images: params.prestageImages, totalBytes: params.prestageBytes, runs: params.prestageRuns });
+
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, embed, agent };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, embed, agent, prestage };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -171,7 +182,13 @@ const main = async () => {
   }
   if (embed) {
     for (const m of embed.modes) console.log(`iso embed/cp, ${m.cache} cache: ${m.ratio.toFixed(3)} (target ≤ ${embed.target}): ${m.pass ? 'PASS' : 'FAIL'}`);
-    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), embedMarkdown(embed, date, system), EMBED_BEGIN, EMBED_END);
+    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), EMBED_BEGIN, EMBED_END, embedMarkdown(embed, date, system));
+  }
+  if (prestage) {
+    console.log(`prestage download reef ${prestage.reefMedianSeconds.toFixed(2)} s vs prototype ${prestage.prototypeMedianSeconds.toFixed(2)} s: ${prestage.ratio.toFixed(2)}× (target ≥ ${prestage.target}) ${prestage.pass ? 'PASS' : 'FAIL'}, CLI max RSS ${(prestage.reefMaxRssBytes / 1e6).toFixed(1)} MB`);
+    const file = join(repoRoot, 'bench', 'RESULTS.md');
+    writePrestageResults(file, prestage, date, { ...system, loadavgAtEnd });
+    console.log(`prestage figures written to ${file}`);
   }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);

@@ -13,6 +13,7 @@ const gcCommand = async (argv: string[]) => (await registryCli()).gcCommand(argv
 const isoCommand = async (argv: string[]) => (await import('./ignition/iso-cli.js')).isoCommand(argv);
 const ignitionCommand = async (argv: string[]) => (await import('./ignition/cli.js')).ignitionCommand(argv);
 const agentCommand = async (argv: string[]) => (await import('./maintenance-os/cli.js')).agentCommand(argv);
+const prestageCommand = async (argv: string[]) => (await import('./ignition/prestage/cli.js')).prestageCommand(argv);
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
 
@@ -35,6 +36,8 @@ ${IGNITION_HELP.trimEnd()}
                         print the embedded Ignition config (exit 1 if none)
   reef iso reset node.iso [--out F]
                         remove the embedded Ignition config (zero the embed area)
+  reef prestage partition|download ...
+                        factory pre-staging: data partition, image pre-cache (reef prestage --help)
   reef --help           this text
   reef --version        print the version
 
@@ -106,6 +109,8 @@ const main = async (argv: string[]): Promise<void> => {
       return agentCommand(argv.slice(1));
     case 'iso':
       return isoCommand(argv.slice(1));
+    case 'prestage':
+      return prestageCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':

@@ -6,8 +6,7 @@ const ALIGN = 2048; // sgdisk aligns partition starts on 2048 sectors (1 MiB)
 const GPT_TAIL = 33; // backup partition array (32 sectors) and backup header
 const MIB = 2 ** 20;
 
-/** Partition device node: `/dev/sda` → `/dev/sda2`; names ending in a digit take a `p` (`/dev/nvme0n1p2`, `/dev/loop3p2`). */
-export const partitionDevice = (disk: string, number: number): string => `${disk}${/\d$/.test(disk) ? 'p' : ''}${number}`;
+export { partitionNode as partitionDevice } from '../lib/partition-node.js';
 
 const gib = (bytes: number) => (bytes < 2 ** 30 ? `${(bytes / MIB).toFixed(1)} MiB` : `${(bytes / 2 ** 30).toFixed(2)} GiB`);
 

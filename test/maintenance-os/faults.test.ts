@@ -175,7 +175,7 @@ describe.runIf(ok)('reef agent: faults', () => {
     expect(r.code, r.output).toBe(1);
     const j = await job(t.jobId);
     expect([j.status, j.failed_step]).toEqual(['failed', 'pull']);
-    expect(j.reason).toMatch(/^digest mismatch for sha256:[0-9a-f]{64}/);
+    expect(j.reason).toMatch(/^digest mismatch for blob sha256:[0-9a-f]{64}/);
     expect(await rootEntries()).toEqual(['lost+found']);
   });
 

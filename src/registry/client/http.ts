@@ -11,11 +11,14 @@ export interface RawResponse {
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /** One HTTP request with a streamed body and a streamed answer (node:http, keep-alive). */
-export const rawRequest = (url: string, init: { method: string; headers?: Record<string, string>; body?: Readable | Buffer; timeoutMs?: number }): Promise<RawResponse> =>
+export const rawRequest = (
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: Readable | Buffer; timeoutMs?: number; signal?: AbortSignal },
+): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(u, { method: init.method, headers: init.headers, agent: u.protocol === 'https:' ? agents.https : agents.http }, (res) =>
+    const req = mod.request(u, { method: init.method, headers: init.headers, agent: u.protocol === 'https:' ? agents.https : agents.http, signal: init.signal }, (res) =>
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
     );
     req.on('error', reject);

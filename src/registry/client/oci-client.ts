@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
@@ -53,16 +53,21 @@ export const createOciClient = (opts: ClientOptions) => {
     throw new OciClientError(`${what}: HTTP ${res.status} ${detail}`, res.status);
   };
 
+  /** Network errors (no status) and 429/5xx are worth another try; an abort never is. */
+  const retryable = (err: unknown, n: number, signal?: AbortSignal) => {
+    const status = (err as OciClientError).status;
+    return !signal?.aborted && n < retries && (status === undefined || RETRYABLE.has(status));
+  };
+  const backoff = (n: number) => new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** n)));
+
   /** Retries network errors and 429/5xx with exponential backoff. */
-  const withRetry = async <T>(what: string, attempt: (n: number) => Promise<T>): Promise<T> => {
+  const withRetry = async <T>(what: string, attempt: (n: number) => Promise<T>, signal?: AbortSignal): Promise<T> => {
     for (let n = 0; ; n++) {
       try {
         return await attempt(n);
       } catch (err) {
-        const status = (err as OciClientError).status;
-        const retryable = status === undefined || RETRYABLE.has(status);
-        if (!retryable || n >= retries) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** n)));
+        if (!retryable(err, n, signal)) throw err;
+        await backoff(n);
       }
     }
   };
@@ -147,53 +152,85 @@ export const createOciClient = (opts: ClientOptions) => {
       });
     },
 
-    async getManifest(repo: string, reference: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
-      return withRetry('manifest', async () => {
-        const res = await rawRequest(url(`/v2/${repo}/manifests/${reference}`), { method: 'GET', headers: { ...auth, Accept: MANIFEST_ACCEPT } });
-        if (res.status !== 200) await fail(res, `get manifest ${repo}:${reference}`);
-        const bytes = await readAll(res.body);
-        const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-        return { bytes, mediaType: String(res.headers['content-type'] ?? ''), digest };
-      });
+    /** GET a manifest by tag or digest; fetched by digest, the bytes must hash to it. */
+    async getManifest(repo: string, reference: string, signal?: AbortSignal): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
+      const byDigest = reference.includes(':');
+      const algorithm = byDigest ? reference.slice(0, reference.indexOf(':')) : 'sha256';
+      return withRetry(
+        'manifest',
+        async () => {
+          const res = await rawRequest(url(`/v2/${repo}/manifests/${reference}`), { method: 'GET', headers: { ...auth, Accept: MANIFEST_ACCEPT }, signal });
+          if (res.status !== 200) await fail(res, `get manifest ${repo}${byDigest ? '@' : ':'}${reference}`);
+          const bytes = await readAll(res.body);
+          const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+          if (byDigest && digest !== reference) throw new OciClientError(`manifest ${repo}@${reference}: content hashes to ${digest}`, 400);
+          return { bytes, mediaType: String(res.headers['content-type'] ?? ''), digest };
+        },
+        signal,
+      );
+    },
+
+    /** All tags of a repository (following `Link` pages); none when the repository is unknown. */
+    async listTags(repo: string): Promise<string[]> {
+      const tags: string[] = [];
+      let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+      while (next) {
+        const page: string = next;
+        const res: RawResponse = await withRetry('tags', () => rawRequest(url(page), { method: 'GET', headers: auth }));
+        if (res.status === 404) {
+          res.body.resume();
+          return tags;
+        }
+        if (res.status !== 200) await fail(res, `list tags of ${repo}`);
+        tags.push(...((JSON.parse((await readAll(res.body)).toString('utf8')) as { tags?: string[] | null }).tags ?? []));
+        next = /<([^>]+)>;\s*rel="?next"?/.exec(String(res.headers.link ?? ''))?.[1];
+      }
+      return tags;
     },
 
     /**
-     * Streams blob `digest` as it arrives, hashing every byte; after a dropped connection or a
-     * retryable status it asks again with `Range: bytes=<received>-` and carries on, so the
-     * caller sees one continuous stream. Throws at the end when the content does not hash to
-     * `digest` (the caller must treat everything it consumed as untrusted until then).
-     * `resumeFrom` continues a download whose first bytes the caller already has.
+     * Streams blob `digest` of `size` bytes: yields chunks as they arrive, resumes with a Range
+     * request after a drop (skipping what a server that ignores Range sends again), and throws
+     * once the last chunk is out if the bytes do not hash to the digest. A consumer must treat
+     * what it received as unverified until the iteration ends without an error.
      */
-    async *blobChunks(repo: string, digest: string, size: number, resumeFrom?: { offset: number; hash: Hash }): AsyncGenerator<Buffer> {
-      const algorithm = digest.split(':')[0]!;
-      const hash = resumeFrom?.hash ?? createHash(algorithm);
-      let received = resumeFrom?.offset ?? 0;
+    async *blobChunks(repo: string, digest: string, size: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+      const [algorithm, hex] = digest.split(':') as [string, string];
+      const hash = createHash(algorithm);
+      let received = 0;
       for (let n = 0; ; n++) {
         try {
-          const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), { method: 'GET', headers: { ...auth, ...(received > 0 ? { Range: `bytes=${received}-` } : {}) } });
+          const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), {
+            method: 'GET',
+            headers: { ...auth, ...(received > 0 ? { Range: `bytes=${received}-` } : {}) },
+            timeoutMs: 60_000,
+            signal,
+          });
           if (res.status !== 200 && res.status !== 206) await fail(res, `get blob ${digest}`);
-          if (received > 0 && res.status === 200) {
-            res.body.destroy();
-            throw new OciClientError(`get blob ${digest}: the registry ignored Range after ${received} bytes; cannot resume`, 416);
-          }
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          let skip = received > 0 && res.status === 200 ? received : 0;
+          for await (const data of res.body) {
+            let chunk = data as Buffer;
+            if (skip > 0) {
+              const cut = Math.min(skip, chunk.length);
+              skip -= cut;
+              chunk = chunk.subarray(cut);
+              if (chunk.length === 0) continue;
+            }
+            if (received + chunk.length > size) throw new OciClientError(`blob ${digest} is longer than the ${size} bytes its descriptor gives`, 400);
             hash.update(chunk);
             received += chunk.length;
             opts.onProgress?.(received, size);
             yield chunk;
           }
-          if (received < size) throw new OciClientError(`connection closed at ${received} of ${size} bytes`);
+          if (received < size) throw new OciClientError(`connection closed at ${received} of ${size} bytes of blob ${digest}`);
           break;
         } catch (err) {
-          const status = (err as OciClientError).status;
-          if ((status !== undefined && !RETRYABLE.has(status)) || n >= retries) throw err;
-          await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** n)));
+          if (!retryable(err, n, signal)) throw err;
+          await backoff(n);
         }
       }
-      const got = `${algorithm}:${hash.digest('hex')}`;
-      if (received !== size || got !== digest) {
-        throw new OciClientError(`digest mismatch for ${digest}: ${received} bytes received (expected ${size}), content hashes to ${got}`, 400);
-      }
+      const got = hash.digest('hex');
+      if (got !== hex) throw new OciClientError(`digest mismatch for blob ${digest}: content hashes to ${algorithm}:${got}`, 400);
     },
 
     /**
