@@ -34,8 +34,8 @@ export const unsafeMember = (name: string, symlinks: Set<string>): string | null
 
 const normal = (name: string) => name.split('/').filter((p) => p !== '' && p !== '.').join('/');
 
-/** Peeks the first chunk of an async byte source and returns it with a stream replaying everything. */
-const peek = async (source: AsyncIterable<Buffer>): Promise<{ head: Buffer; stream: Readable }> => {
+/** Peeks the first chunk of an async byte source and returns it with an iterator replaying everything. */
+const peek = async (source: AsyncIterable<Buffer>): Promise<{ head: Buffer; all: AsyncGenerator<Buffer> }> => {
   const it = source[Symbol.asyncIterator]();
   const first = await it.next();
   const head = first.done ? Buffer.alloc(0) : first.value;
@@ -43,7 +43,7 @@ const peek = async (source: AsyncIterable<Buffer>): Promise<{ head: Buffer; stre
     if (head.length) yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
-  return { head, stream: Readable.from(replay(), { objectMode: false }) };
+  return { head, all: replay() };
 };
 
 export interface ExtractResult {
@@ -52,15 +52,24 @@ export interface ExtractResult {
 }
 
 /** The archive's bytes after decompression: in-process for gzip, through the tool's process for zstd/xz/bzip2. */
-const decompressed = (compression: Compression, stream: Readable): { chunks: AsyncIterable<Buffer>; done: Promise<void>; kill: () => void } => {
-  if (compression === 'none') return { chunks: stream, done: Promise.resolve(), kill: () => {} };
+const decompressed = (compression: Compression, all: AsyncGenerator<Buffer>): { chunks: AsyncIterable<Buffer>; done: Promise<void>; kill: () => void } => {
+  // Uncompressed: the chunks go straight from the HTTP response to tar, no stream in between.
+  if (compression === 'none') return { chunks: all, done: Promise.resolve(), kill: () => void all.return(undefined) };
+  const stream = Readable.from(all, { objectMode: false });
   if (compression === 'gzip') {
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     const done = pipeline(stream, gunzip).catch((err: Error) => {
       throw new StepError(`the rootfs is not valid gzip: ${err.message}`);
     });
     done.catch(() => {});
-    return { chunks: gunzip, done, kill: () => gunzip.destroy() };
+    return {
+      chunks: gunzip,
+      done,
+      kill: () => {
+        stream.destroy();
+        gunzip.destroy();
+      },
+    };
   }
   const child = spawn(compression, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
@@ -73,7 +82,14 @@ const decompressed = (compression: Compression, stream: Readable): { chunks: Asy
   });
   const done = Promise.all([fed, exited]).then(() => {});
   done.catch(() => {});
-  return { chunks: child.stdout!, done, kill: () => child.kill('SIGKILL') };
+  return {
+    chunks: child.stdout!,
+    done,
+    kill: () => {
+      stream.destroy();
+      child.kill('SIGKILL');
+    },
+  };
 };
 
 const writeTo = (stdin: Writable, chunk: Buffer): Promise<void> | null => {
@@ -93,9 +109,9 @@ export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string,
   const staging = join(root, `.reef-extract-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });
-  const { head, stream } = await peek(source);
+  const { head, all } = await peek(source);
   const compression = detectCompression(head.length >= 6 ? head : Buffer.concat([head, Buffer.alloc(6)]));
-  const tarArgs = ['-x', '-f', '-', '-C', staging, '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*'];
+  const tarArgs = ['-x', '-f', '-', '--blocking-factor=2048', '--read-full-records', '-C', staging, '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*'];
   log(`+ ${compression === 'none' ? '' : `${compression} -d | `}tar ${tarArgs.join(' ')}`);
   const tarChild = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
   let tarErr = '';
@@ -116,7 +132,7 @@ export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string,
     if (m.type === '2') symlinks.add(normal(m.name));
     entries++;
   });
-  const dec = decompressed(compression, stream);
+  const dec = decompressed(compression, all);
   try {
     for await (const chunk of dec.chunks) {
       scanner.push(chunk);
@@ -131,7 +147,6 @@ export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string,
     await mergeTree(staging, root);
     return { entries, compression };
   } catch (err) {
-    stream.destroy();
     dec.kill();
     tarChild.kill('SIGKILL');
     await tarExit.catch(() => {});
