@@ -9,7 +9,7 @@ import { planFor, runSteps } from './runner.js';
 
 export const AGENT_USAGE = `usage: reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]
                   [--report-failure UNIT] [--print-target] [--mount-root DIR] [--scratch DIR] [--registry-auth user:pass]
-                  [--plain-http] [--cmdline FILE]`;
+                  [--plain-http] [--registry host:port] [--cmdline FILE]`;
 
 const OPTIONS = {
   task: { type: 'string' },
@@ -22,6 +22,7 @@ const OPTIONS = {
   scratch: { type: 'string' },
   'registry-auth': { type: 'string' },
   'plain-http': { type: 'boolean' },
+  registry: { type: 'string' },
   cmdline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -80,11 +81,12 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
     scratchDir: values.scratch ?? join(tmpdir(), 'reef-agent'),
     ...(registryAuth ? { registryAuth } : {}),
     ...(values['plain-http'] ? { plainHttp: true } : {}),
+    ...(values.registry ? { registry: values.registry } : {}),
   };
 
   if (values['report-failure'] !== undefined) {
     const unit = values['report-failure'];
-    const step = /^reef-(?:linux-|windows-)?(.+)\.service$/.exec(unit)?.[1] ?? unit;
+    const step = /^reef-(?:linux-|windows-|prestage-)?(.+)\.service$/.exec(unit)?.[1] ?? unit;
     await reporter.send({ step, status: 'failed', failed_step: step, reason: `${unit} failed; see journalctl -u ${unit}` }).catch((err: Error) => log(JSON.stringify({ level: 'warn', message: err.message })));
     return;
   }

@@ -20,6 +20,8 @@ export interface AgentContext {
   /** Where a WIM is downloaded before it is applied. */
   scratchDir: string;
   registryAuth?: { username: string; password: string };
+  /** Registry for pre-staging downloads (default: the controller's own). */
+  registry?: string;
   plainHttp?: boolean;
   retries?: number;
 }

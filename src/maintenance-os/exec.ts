@@ -19,6 +19,7 @@ export class ToolMissing extends StepError {
 export interface RunResult {
   stdout: string;
   stderr: string;
+  code: number;
 }
 
 export interface RunOptions {
@@ -59,7 +60,7 @@ const spawnTool = (cmd: string, args: string[], opts: RunOptions = {}): Promise<
         reject(err.code === 'ENOENT' ? new ToolMissing(cmd) : new StepError(`${cmd}: ${err.message}`)),
       );
       child.on('close', (code, signal) => {
-        if ((opts.okCodes ?? [0]).includes(code ?? -1)) resolve({ stdout, stderr });
+        if ((opts.okCodes ?? [0]).includes(code ?? -1)) resolve({ stdout, stderr, code: code ?? -1 });
         else reject(new StepError(`${commandLine(cmd, args)} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${tail(stderr || stdout) || 'no output'}`));
       });
     });
@@ -79,7 +80,7 @@ export const createDryRunner = (log: (line: string) => void): Runner => ({
   note: (text) => log(`(dry run) ${text}`),
   run: async (cmd, args) => {
     log(`(dry run) ${commandLine(cmd, args)}`);
-    return { stdout: '', stderr: '' };
+    return { stdout: '', stderr: '', code: 0 };
   },
   query: spawnTool,
 });

@@ -4,6 +4,7 @@ import { StepError } from './exec.js';
 import { unmountBelow } from './mounts.js';
 import { ReportRejected } from './reporter.js';
 import { formatStep, partitionStep } from './steps-disk.js';
+import { prestageDownloadStep, prestageMountStep, prestagePartitionStep } from './steps-prestage.js';
 import { bootloaderStep, cloudInitStep, fstabStep, mountStep, pullExtractStep } from './steps-linux.js';
 import { applyStep, bootFilesStep, pullWimStep, unattendStep, wimPath } from './steps-windows.js';
 
@@ -22,6 +23,7 @@ export const finishStep: Step = {
 export const PLANS: Record<string, Step[]> = {
   'install-linux.target': [partitionStep, formatStep, mountStep, pullExtractStep, fstabStep, cloudInitStep, bootloaderStep, finishStep],
   'install-windows.target': [partitionStep, formatStep, pullWimStep, applyStep, bootFilesStep, unattendStep, finishStep],
+  'prestage.target': [prestagePartitionStep, prestageMountStep, prestageDownloadStep, finishStep],
 };
 
 export const planFor = (target: string): Step[] => {

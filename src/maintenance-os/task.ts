@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import type { Recipe } from '../controller/recipes/recipe-normalize.js';
 import { validateRecipe } from '../controller/recipes/recipe-service.js';
 import { StepError } from './exec.js';
@@ -74,7 +75,7 @@ export const readTaskDir = (dir: string): Task => {
   return taskFromFiles(files, dir);
 };
 
-/** `--task <path>`: a directory, a task ISO file, or a recipe JSON file (no callback then). */
+/** `--task <path>`: a directory, a task ISO file, or a recipe file in JSON or YAML (no callback then). */
 export const readTaskPath = async (path: string, readIsoFiles: (iso: string) => Promise<TaskFiles>): Promise<Task> => {
   if (!existsSync(path)) throw new StepError(`--task ${path}: no such file or directory`);
   if (statSync(path).isDirectory()) return readTaskDir(path);
@@ -82,6 +83,15 @@ export const readTaskPath = async (path: string, readIsoFiles: (iso: string) => 
   const fd = openSync(path, 'r');
   const n = readSync(fd, head, 0, head.length, 0);
   closeSync(fd);
+  if (/\.ya?ml$/i.test(path)) {
+    let doc: unknown;
+    try {
+      doc = yaml.load(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new StepError(`${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    return taskFromFiles({ 'recipe.json': JSON.stringify(doc) }, path);
+  }
   if (head.subarray(0, n).toString('utf8').trimStart().startsWith('{')) return taskFromFiles({ 'recipe.json': readFileSync(path, 'utf8') }, path);
   return taskFromFiles(await readIsoFiles(path), path);
 };
