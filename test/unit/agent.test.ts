@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Partition } from '../../src/controller/recipes/recipe-normalize.js';
-import { checkLayoutFits, fsLabel, mkfsCommand, partitionDevice, sgdiskCreateArgs } from '../../src/maintenance-os/disk.js';
+import { checkLayoutFits, fsLabel, mkfsCommand, sgdiskCreateArgs } from '../../src/maintenance-os/disk.js';
 import { detectCompression, unsafeMember } from '../../src/maintenance-os/extract.js';
 import { createReporter, ReportRejected } from '../../src/maintenance-os/reporter.js';
 import { renderFstab } from '../../src/maintenance-os/steps-linux.js';
@@ -24,13 +24,6 @@ const part = (number: number, size: string, bytes: number, extra: Partial<Partit
 const MIB = 2 ** 20;
 
 describe('disk layout', () => {
-  it('names partitions the kernel way: a p after a trailing digit', () => {
-    expect(partitionDevice('/dev/sda', 2)).toBe('/dev/sda2');
-    expect(partitionDevice('/dev/nvme0n1', 1)).toBe('/dev/nvme0n1p1');
-    expect(partitionDevice('/dev/loop7', 3)).toBe('/dev/loop7p3');
-    expect(partitionDevice('/dev/mmcblk0', 1)).toBe('/dev/mmcblk0p1');
-  });
-
   it('accepts a layout that exactly fits and refuses one sector more', () => {
     const disk = 100 * MIB;
     const usable = disk - MIB - 33 * 512; // 1 MiB before the first partition, 33 sectors of backup GPT after the last
