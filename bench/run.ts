@@ -20,7 +20,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from './http-load.js';
-import { agentBench } from './agent-bench.js';
+import { AGENT_BEGIN, AGENT_END, agentBench, agentMarkdown } from './agent-bench.js';
 import { jobCreationBench } from './jobs-bench.js';
 import { GIB } from './media.js';
 import { mediaBench } from './media-bench.js';
@@ -179,6 +179,7 @@ const main = async () => {
       `agent pull+extract ${agent.agentMBps.toFixed(0)} MB/s vs curl | tar -x ${agent.pipeMBps.toFixed(0)} MB/s: ${agent.ratio.toFixed(3)}× (≥ ${agent.target.ratio}) ${agent.pass.ratio ? 'PASS' : 'FAIL'}, ` +
         `agent peak RSS ${(agent.peakRssBytes / 1e6).toFixed(1)} MB (≤ ${agent.target.rssBytes / 1e6}) ${agent.pass.rss ? 'PASS' : 'FAIL'}`,
     );
+    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), AGENT_BEGIN, AGENT_END, agentMarkdown(agent, date, { ...system, loadavgAtEnd }));
   }
   if (embed) {
     for (const m of embed.modes) console.log(`iso embed/cp, ${m.cache} cache: ${m.ratio.toFixed(3)} (target ≤ ${embed.target}): ${m.pass ? 'PASS' : 'FAIL'}`);
