@@ -26,6 +26,17 @@ export const runReef = (args: string[], env: Record<string, string>, opts: { bui
   return { child, output: () => out, exited };
 };
 
+/** Runs `reef <args>` as a process to its end; stdout and stderr apart. */
+export const reefResult = async (args: string[], env: Record<string, string> = {}, opts: { built?: boolean } = {}) => {
+  const r = runReef(args, env, opts);
+  let stdout = '';
+  let stderr = '';
+  r.child.stdout!.on('data', (d) => (stdout += d));
+  r.child.stderr!.on('data', (d) => (stderr += d));
+  const code = await r.exited;
+  return { code, stdout, stderr };
+};
+
 /** Starts `reef serve` and waits for its "reef listening on <url>" line. */
 export const spawnReef = async (env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ChildReef> => {
   const r = runReef(['serve'], { REEF_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'warn', ...env }, opts);

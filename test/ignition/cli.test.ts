@@ -7,20 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDataUrl } from '../../src/ignition/data-url.js';
 import { readLoaderScript } from '../../src/ignition/precache/loader-script.js';
 import { validateIgnition } from '../../src/ignition/validate.js';
-import { buildDist, runReef } from '../helpers/process.js';
+import { buildDist, reefResult } from '../helpers/process.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq3t0GZ0m8Jx2bq0t6Q7y2o6b1l5e8b4xv8Jm0p0a1b factory@reef';
 
 /** Runs `reef <args>` as a process; stdout and stderr apart. */
-const reef = async (args: string[], opts: { built?: boolean } = {}) => {
-  const r = runReef(args, {}, opts);
-  let stdout = '';
-  let stderr = '';
-  r.child.stdout!.on('data', (d) => (stdout += d));
-  r.child.stderr!.on('data', (d) => (stderr += d));
-  const code = await r.exited;
-  return { code, stdout, stderr };
-};
+const reef = (args: string[], opts: { built?: boolean } = {}) => reefResult(args, {}, opts);
 
 describe('reef ignition (CLI)', () => {
   let dir: string;

@@ -4,13 +4,14 @@
  * real GPT partition on a loop device found by its partlabel.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loaderScriptFile } from '../../src/ignition/precache/loader-script.js';
 import { type ContainerEnv, makeContainerEnv, ok, run } from '../helpers/containers.js';
 import { requireTool } from '../helpers/tools.js';
+import { linkPartlabel } from '../prestage/helpers/loop.js';
 import { buildOciLayout, type FixtureImage } from '../registry/fixtures/oci-image.js';
 
 const haveTools = () => ['podman', 'skopeo', 'tar', 'bash'].every((t) => requireTool(t));
@@ -123,8 +124,7 @@ describe('pre-cache loader script', () => {
     if (!enabled || !['sgdisk', 'losetup', 'partx', 'mkfs.xfs', 'mount', 'umount', 'mountpoint', 'truncate'].every((t) => requireTool(t))) return;
     // No udev here: the /dev/disk/by-partlabel link udev would make is made by hand.
     const label = `reef-${randomBytes(4).toString('hex')}`;
-    const byLabel = '/dev/disk/by-partlabel';
-    const link = join(byLabel, label);
+    let byLabel: ReturnType<typeof linkPartlabel> | undefined;
     const disk = join(tmp, 'disk.img');
     const mnt = join(tmp, 'mnt');
     mkdirSync(mnt);
@@ -139,8 +139,8 @@ describe('pre-cache loader script', () => {
       await stage('omega', 'v9', () => 'omega_v9.tgz', mnt);
       writeFileSync(join(mnt, 'ai-images.txt'), 'quay.io/reef-test/omega:v9\n');
       ok('umount', await run('umount', [mnt]));
-      mkdirSync(byLabel, { recursive: true });
-      symlinkSync(p1, link);
+      byLabel = linkPartlabel(label, p1);
+      const { link } = byLabel;
 
       const args = [loaderScriptFile(), '--list', 'ai-images', '--partlabel', label, '--dir', mnt, '--backoff', '0'];
       const r = await env.exec('bash', args, 300_000);
@@ -158,20 +158,13 @@ describe('pre-cache loader script', () => {
       expect((await run('mountpoint', ['-q', mnt])).code).toBe(0);
       ok('umount', await run('umount', [mnt]));
 
-      rmSync(link);
+      byLabel.remove();
       const missing = await env.exec('bash', [...args, '--wait', '1']);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain(`no partition labelled ${label}`);
     } finally {
       await run('umount', [mnt]);
-      rmSync(link, { force: true });
-      for (const d of [byLabel, '/dev/disk']) {
-        try {
-          rmdirSync(d);
-        } catch {
-          // not empty (udev or another test uses it) or already gone
-        }
-      }
+      byLabel?.remove();
       await run('partx', ['-d', dev]);
       await run('losetup', ['-d', dev]);
     }

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataPartition } from '../../src/ignition/prestage/partition.js';
 import { runCommand } from '../../src/ignition/prestage/system.js';
 import { createOciClient } from '../../src/registry/client/oci-client.js';
-import { pushImage, pushSyntheticRelease, randomLayers, type SyntheticRelease } from '../fixtures/synthetic-release.js';
+import { pushSourceImages, pushSyntheticRelease, type SyntheticRelease } from '../fixtures/synthetic-release.js';
 import { type ContainerEnv, makeContainerEnv, mustRun, ok } from '../helpers/containers.js';
 import { runReef } from '../helpers/process.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
@@ -29,8 +29,10 @@ const AI = ['quay.io/edge-infrastructure/assisted-installer-agent:latest', 'quay
 interface Expected {
   source: string;
   name: string;
-  /** Digest of the linux/amd64 image manifest: what manifest.json must hash to. */
+  /** What manifest.json must hash to: the digest the name gives (a manifest list's, for list components). */
   digest: string;
+  /** Digest of the linux/amd64 image manifest (= digest unless a list; then in `<hex>.manifest.json`). */
+  imageDigest: string;
   /** Where the registry holds it, for skopeo. */
   mirror: string;
 }
@@ -39,6 +41,18 @@ const download = async (proxy: TestProxy, to: string, extra: string[]) => {
   const r = runReef(['prestage', 'download', '--registry', proxy.host, '--to', to, ...extra], {});
   const code = await r.exited;
   return { code, output: r.output(), lines: r.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) };
+};
+
+/** Files skopeo's `--multi-arch all` copy holds for the list's platforms other than linux/amd64: instance manifests and their blobs. */
+const otherPlatformFiles = (dir: string) => {
+  const list = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { manifests: { digest: string; platform: { architecture: string } }[] };
+  return list.manifests
+    .filter((m) => m.platform.architecture !== 'amd64')
+    .flatMap((m) => {
+      const file = `${m.digest.slice(7)}.manifest.json`;
+      const doc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+      return [file, ...[doc.config, ...doc.layers].map((b) => b.digest.slice(7))];
+    });
 };
 
 const tgzFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tgz')).sort();
@@ -64,18 +78,16 @@ describe.skipIf(!enabled)('reef prestage download into a data partition', () => 
     const host = new URL(reef.url).host;
     proxy = await startProxy(reef.url);
     release = await pushSyntheticRelease({ registry: host, version: '4.19.7', components: 22, imageBytes: 256 * 1024, layersPerImage: 2, listEvery: 7 });
-    const client = createOciClient({ registry: host });
-    const ai: Expected[] = [];
-    for (const ref of AI) {
-      const [repo, tag] = ref.slice('quay.io/'.length).split(':') as [string, string];
-      const img = await pushImage(client, repo, tag, randomLayers(repo.replace('/', '-'), 128 * 1024, 2), 'amd64');
-      ai.push({ source: ref, name: ref.slice(ref.lastIndexOf('/') + 1).replace(':', '_'), digest: img.digest, mirror: `${host}/${repo}:${tag}` });
-    }
+    const ai = (await pushSourceImages(createOciClient({ registry: host }), host, AI, 128 * 1024)).map((i) => ({
+      ...i,
+      name: i.source.slice(i.source.lastIndexOf('/') + 1).replace(':', '_'),
+      imageDigest: i.digest,
+    }));
     writeFileSync(join(work, 'ai-images.txt'), `# discovery\n${AI.join('\n')}\n`);
     expected = [
       ...ai,
-      { source: `quay.io/openshift-release-dev/ocp-release:${release.releaseTag}`, name: `ocp-release_${release.releaseTag}`, digest: release.releaseDigest, mirror: `${host}/${release.releaseRepo}:${release.releaseTag}` },
-      ...release.components.map((c) => ({ source: c.source, name: c.source.slice(c.source.lastIndexOf('/') + 1).replace(':', '_'), digest: c.imageDigest, mirror: `${host}/${c.repo}@${c.digest}` })),
+      { source: `quay.io/openshift-release-dev/ocp-release:${release.releaseTag}`, name: `ocp-release_${release.releaseTag}`, digest: release.releaseDigest, imageDigest: release.releaseDigest, mirror: `${host}/${release.releaseRepo}:${release.releaseTag}` },
+      ...release.components.map((c) => ({ source: c.source, name: c.source.slice(c.source.lastIndexOf('/') + 1).replace(':', '_'), digest: c.digest, imageDigest: c.imageDigest, mirror: `${host}/${c.repo}@${c.digest}` })),
     ];
 
     disk = await attachDisk(work, 'disk.img', '4G');
@@ -132,16 +144,23 @@ describe.skipIf(!enabled)('reef prestage download into a data partition', () => 
       const d = join(out, e.name);
       expect(readFileSync(join(d, 'version'), 'utf8')).toBe('Directory Transport Version: 1.1\n');
       expect(sha256(readFileSync(join(d, 'manifest.json')))).toBe(e.digest);
+      if (e.imageDigest !== e.digest) expect(sha256(readFileSync(join(d, `${e.imageDigest.slice(7)}.manifest.json`)))).toBe(e.imageDigest);
       ok(`skopeo copy dir:${e.name}`, await containers.skopeo(['copy', '--quiet', `dir:${d}`, `oci:${join(work, 'oci')}:${e.name.slice(0, 20).replace(/[^a-z0-9]/g, 'x')}`]));
     }
-    // Same names and bytes as skopeo's own dir: copy, for a plain image and for a manifest list.
+    // Same names and bytes as skopeo's own dir: copy, for a plain image and for a manifest list
+    // (skopeo --multi-arch all, less the other platforms' manifests and blobs).
     mkdirSync(join(work, 'skopeo'));
     for (const e of [expected[3]!, expected[2 + 1 + 6]!]) {
       const mine = join(work, 'unpacked', e.name, e.name);
       const theirs = join(work, 'skopeo', e.name);
-      ok('skopeo copy docker:// dir:', await containers.skopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${e.mirror}`, `dir:${theirs}`]));
-      expect(tree(mine)).toEqual(tree(theirs));
+      const list = e.imageDigest !== e.digest;
+      const copy = ['copy', '--quiet', ...(list ? ['--multi-arch', 'all'] : []), '--src-tls-verify=false', `docker://${e.mirror}`, `dir:${theirs}`];
+      ok('skopeo copy docker:// dir:', await containers.skopeo(copy));
+      const want = tree(theirs);
+      for (const f of list ? otherPlatformFiles(theirs) : []) delete want[f];
+      expect(tree(mine)).toEqual(want);
     }
+    expect(expected[2 + 1 + 6]!.imageDigest).not.toBe(expected[2 + 1 + 6]!.digest);
   }, 300_000);
 
   it('a second run fetches no image blob, leaves every archive untouched and, with --rm-stale, removes what no list names', async () => {
@@ -199,7 +218,7 @@ describe.skipIf(!enabled)('reef prestage download into a data partition', () => 
 
   it('fails an image whose blob the registry serves corrupted: named, exit 1, no archive for it, the rest done', async () => {
     const victim = expected[5]!;
-    const manifest = JSON.parse(readFileSync(join(reef.dataDir, 'registry', 'blobs', 'sha256', victim.digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(reef.dataDir, 'registry', 'blobs', 'sha256', victim.imageDigest.slice(7)), 'utf8'));
     const layer = join(reef.dataDir, 'registry', 'blobs', 'sha256', manifest.layers[0].digest.slice(7));
     writeFileSync(layer, randomBytes(statSync(layer).size));
     const dest = join(mnt, 'tampered');

@@ -14,10 +14,15 @@ export interface ArchiveBlob {
   mediaType: string;
 }
 
-/** One image to archive: its dir name, the manifest bytes (stored as fetched) and its blobs (config first). */
+/**
+ * One image to archive: its dir name, the top-level manifest (stored as fetched: the image
+ * manifest, or the manifest list / index the reference named), the platform's image manifest
+ * when the top level is a list (`instance`), and the image's blobs (config first).
+ */
 export interface ArchivePlan {
   name: string;
   manifest: Buffer;
+  instance?: { digest: string; bytes: Buffer };
   blobs: ArchiveBlob[];
 }
 
@@ -35,6 +40,13 @@ export const blobFileName = (digest: string): string => {
   return alg === 'sha256' ? hex : `${alg}-${hex}`;
 };
 
+/**
+ * File name of an instance manifest in a `dir:` directory whose manifest.json is a list: what
+ * `skopeo copy --multi-arch all … dir:…` writes (`<hex>.manifest.json`), and where skopeo,
+ * copying out of the directory, reads the platform's manifest from.
+ */
+export const instanceManifestFileName = (digest: string): string => `${blobFileName(digest)}.manifest.json`;
+
 const COMPRESSED = /(\+|\.)(gzip|zstd)$|tar\.gzip$/;
 export const isCompressedMediaType = (mediaType: string): boolean => COMPRESSED.test(mediaType);
 
@@ -51,8 +63,10 @@ interface Entry {
 /**
  * Writes one image as a gzipped tar of a `dir:` directory, streaming: entries `<name>/`,
  * `<name>/version`, `<name>/manifest.json` (first, so a resume check reads only the archive's
- * head), then each blob (config, layers; duplicates once) named by hex digest, its bytes streamed
- * from `fetch` straight into the tar entry (the manifest gives every size up front). If `fetch`
+ * head), for a list the platform's `<name>/<hex>.manifest.json` (so that skopeo can copy the
+ * image into containers-storage under the list's digest, the name a release's image-references
+ * give it), then each blob (config, layers; duplicates once) named by hex digest, its bytes
+ * streamed from `fetch` straight into the tar entry (the manifest gives every size up front). If `fetch`
  * throws (a digest mismatch, a drop past the retries), the archive is abandoned and the error
  * rethrown: callers write to a temp file and delete it.
  */
@@ -77,6 +91,7 @@ export const writeImageArchive = async (opts: {
     tar.entry({ name: `${plan.name}/`, type: 'directory', mode: 0o755, mtime });
     await file(`${plan.name}/version`, Buffer.from(DIR_TRANSPORT_VERSION));
     await file(`${plan.name}/manifest.json`, plan.manifest);
+    if (plan.instance) await file(`${plan.name}/${instanceManifestFileName(plan.instance.digest)}`, plan.instance.bytes);
     const written = new Set<string>();
     for (const blob of plan.blobs) {
       if (written.has(blob.digest)) continue;

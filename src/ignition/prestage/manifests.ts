@@ -9,7 +9,7 @@ export interface Platform {
 
 export const LINUX_AMD64: Platform = { os: 'linux', architecture: 'amd64' };
 
-/** An image manifest resolved for one platform: what `skopeo copy docker://… dir:…` stores. */
+/** An image manifest resolved for one platform, with the manifest list / index it came through. */
 export interface ResolvedImage {
   repo: string;
   /** Digest of `bytes` (of the platform's manifest when the reference named an index). */
@@ -19,6 +19,11 @@ export interface ResolvedImage {
   /** Config first, then the layers in order. */
   blobs: ArchiveBlob[];
   layers: ArchiveBlob[];
+  /**
+   * The manifest list / OCI index the reference named, as served (its digest is the one in a
+   * digest reference); absent when the reference named the image manifest itself.
+   */
+  index?: { digest: string; bytes: Buffer };
 }
 
 interface Doc {
@@ -33,14 +38,16 @@ const matches = (want: Platform, got: Platform | undefined) =>
   !!got && got.os === want.os && got.architecture === want.architecture && (!want.variant || got.variant === want.variant);
 
 /**
- * GETs `repo` at `reference` and, for a manifest list / OCI index, the entry for `platform` (as
- * skopeo does without --all: the image's own manifest is what a `dir:` copy keeps). Throws
- * OciClientError for registry errors and plain Errors for content reef cannot archive.
+ * GETs `repo` at `reference` and, for a manifest list / OCI index, the entry for `platform`
+ * (kept with the index in `index`). Throws OciClientError for registry errors and plain Errors
+ * for content reef cannot archive.
  */
 export const resolveImage = async (client: OciClient, repo: string, reference: string, platform: Platform = LINUX_AMD64, signal?: AbortSignal): Promise<ResolvedImage> => {
   let m = await client.getManifest(repo, reference, signal);
   let doc = JSON.parse(m.bytes.toString('utf8')) as Doc;
+  let index: ResolvedImage['index'];
   if (Array.isArray(doc.manifests)) {
+    index = { digest: m.digest, bytes: m.bytes };
     const pick = doc.manifests.find((d) => matches(platform, d.platform));
     if (!pick) {
       const have = doc.manifests.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : '?')).join(', ');
@@ -54,7 +61,7 @@ export const resolveImage = async (client: OciClient, repo: string, reference: s
   }
   const layers = doc.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
   const config = { digest: doc.config.digest, size: doc.config.size, mediaType: doc.config.mediaType };
-  return { repo, digest: m.digest, bytes: m.bytes, mediaType: doc.mediaType ?? m.mediaType, blobs: [config, ...layers], layers };
+  return { repo, digest: m.digest, bytes: m.bytes, mediaType: doc.mediaType ?? m.mediaType, blobs: [config, ...layers], layers, ...(index ? { index } : {}) };
 };
 
 /** Total bytes of an image's distinct blobs. */

@@ -61,6 +61,9 @@ const followSignal = (parent?: AbortSignal) => {
   return { signal: inner.signal, dispose: () => parent?.removeEventListener('abort', forward) };
 };
 
+/** What an archive's manifest.json holds: the list / index a reference named, else the image manifest. */
+const topManifest = (img: ResolvedImage): Buffer => img.index?.bytes ?? img.bytes;
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 interface Resolved {
@@ -71,8 +74,11 @@ interface Resolved {
 /**
  * Fills `to` with the pre-cache layout of DESIGN §6 from reef's registry: one `<name>.tgz` per
  * image (a `dir:` directory, streamed from the registry into tar+gzip, every blob verified), then
- * `ai-images.txt`, `ocp-images.txt` and `mapping.txt`. Images run `parallel` at a time; each is
- * written as `<name>.tgz.partial`, fsynced and renamed, so a `.tgz` exists only complete.
+ * `ai-images.txt`, `ocp-images.txt` and `mapping.txt`. A reference naming a manifest list keeps
+ * the list as manifest.json with the platform's manifest beside it (`<hex>.manifest.json`) and
+ * only that platform's blobs: the node loads it under the list's digest, the name the image
+ * lists give it. Images run `parallel` at a time; each is written as `<name>.tgz.partial`,
+ * fsynced and renamed, so a `.tgz` exists only complete.
  * Resumable: a `.tgz` already there whose manifest.json (read from the archive's head) is the
  * registry's current manifest for that image is skipped without fetching a blob. A failed image
  * leaves no file and is reported in `failed`; the others carry on. Bad input throws
@@ -118,7 +124,7 @@ export const precacheDownload = async (opts: PrecacheOptions): Promise<PrecacheS
     const pending = await dir.create(w.name);
     try {
       await writeImageArchive({
-        plan: { name: w.name, manifest: img.bytes, blobs: img.blobs },
+        plan: { name: w.name, manifest: topManifest(img), ...(img.index ? { instance: { digest: img.digest, bytes: img.bytes } } : {}), blobs: img.blobs },
         fetch: (b) => client.blobChunks(img.repo, b.digest, b.size, signal),
         out: pending.stream,
         gzipLevel: opts.gzipLevel,
@@ -160,7 +166,7 @@ export const precacheDownload = async (opts: PrecacheOptions): Promise<PrecacheS
     const complete: WantedImage[] = [];
     await forEachLimit([...resolved.keys()], parallel * 2, async (w) => {
       const have = present.has(w.name) ? await readArchiveManifest(dir.read(w.name), w.name) : undefined;
-      (have?.equals(resolved.get(w)!.img.bytes) ? complete : todo).push(w);
+      (have?.equals(topManifest(resolved.get(w)!.img)) ? complete : todo).push(w);
     });
     const sizeOf = (ws: WantedImage[]) => ws.reduce((n, w) => n + imageBytes(resolved.get(w)!.img), 0);
     todo.sort((a, b) => sizeOf([b]) - sizeOf([a])); // largest first: the shortest tail

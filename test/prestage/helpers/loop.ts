@@ -3,6 +3,7 @@
  * attaches or mounts is undone by `detach`, which tests call in `finally`/afterAll.
  */
 import { createHash } from 'node:crypto';
+import { mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mustRun, run } from '../../helpers/containers.js';
@@ -33,6 +34,38 @@ export const mountPartition = async (disk: LoopDisk, node: string, at: string): 
   await mustRun('mkdir', ['-p', at]);
   await mustRun('mount', [node, at]);
   disk.mounts.push(at);
+};
+
+/** Unmounts one mount made by mountPartition (throws if umount fails). */
+export const unmountPartition = async (disk: LoopDisk, at: string): Promise<void> => {
+  await mustRun('umount', [at]);
+  disk.mounts.splice(disk.mounts.lastIndexOf(at), 1);
+};
+
+const BY_PARTLABEL = '/dev/disk/by-partlabel';
+
+/**
+ * Makes the `/dev/disk/by-partlabel/<label>` link udev would make for a partition (there is no
+ * udev here). Returns the link and a `remove` that deletes it and the directories if it made
+ * them empty; never throws. Use a label no other test uses (the directory is machine-wide).
+ */
+export const linkPartlabel = (label: string, node: string): { link: string; remove: () => void } => {
+  const link = join(BY_PARTLABEL, label);
+  mkdirSync(BY_PARTLABEL, { recursive: true });
+  symlinkSync(node, link);
+  return {
+    link,
+    remove: () => {
+      rmSync(link, { force: true });
+      for (const d of [BY_PARTLABEL, '/dev/disk']) {
+        try {
+          rmdirSync(d);
+        } catch {
+          // not empty (udev or another test uses it) or already gone
+        }
+      }
+    },
+  };
 };
 
 /** Unmounts what was mounted, forgets the partitions and detaches; never throws. */
