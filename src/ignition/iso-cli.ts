@@ -5,10 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { COMPRESSIONS, type Compression } from './live-iso/area-codec.js';
+import { type Compression, COMPRESSIONS } from './live-iso/compressions.js';
 import { checkIgnitionConfig } from './live-iso/config-check.js';
+import { isInPlace, type PendingCopy, startCopy } from './live-iso/copy.js';
 import { LiveIsoError } from './live-iso/errors.js';
-import { embedIgnition, resetIgnition, showIgnition } from './live-iso/live-iso.js';
+
+// The codecs and the ISO reader load after the copy of a gigabyte ISO has started (see embed).
+const liveIso = () => import('./live-iso/live-iso.js');
 
 const USAGE = `usage:
   reef iso embed --ignition F|- (--in live.iso [--out node.iso] | live.iso) [--force] [--compression xz|gzip]
@@ -63,15 +66,24 @@ const embed = async (argv: string[]) => {
   const input = oneIso(positionals, values.in, 'embed');
   if (!values.ignition) throw new UsageError(`--ignition: required (a file, or - for stdin)\n${USAGE}`);
   if (!(COMPRESSIONS as readonly string[]).includes(values.compression)) throw new UsageError(`--compression: must be xz or gzip, not ${JSON.stringify(values.compression)}`);
-  const config = await readConfig(values.ignition);
-  const { area, packedBytes } = await embedIgnition({ input, output: values.out, config, compression: values.compression as Compression, force: values.force });
+  // Start the copy first: reading the config, loading the codecs and locating the area overlap it.
+  const copy: PendingCopy | undefined = isInPlace(input, values.out) ? undefined : startCopy(input, values.out!);
+  let config: Buffer;
+  try {
+    config = await readConfig(values.ignition);
+  } catch (err) {
+    await copy?.discard();
+    throw err;
+  }
+  const { embedIgnition } = await liveIso();
+  const { area, packedBytes } = await embedIgnition({ input, output: values.out, config, compression: values.compression as Compression, force: values.force, ...(copy ? { copy } : {}) });
   process.stderr.write(`reef: embedded ${config.length} bytes of Ignition (${packedBytes} bytes ${values.compression}) in ${values.out ?? input} (${area.file}, ${area.length}-byte area)\n`);
 };
 
 const show = async (argv: string[]) => {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { in: { type: 'string' } } });
   const iso = oneIso(positionals, values.in, 'show');
-  const { config } = await showIgnition(iso);
+  const { config } = await (await liveIso()).showIgnition(iso);
   if (!config) throw new LiveIsoError('NOT_EMBEDDED', `${iso} has no embedded Ignition config (its embed area is all zeros)`);
   process.stdout.write(config);
 };
@@ -79,7 +91,7 @@ const show = async (argv: string[]) => {
 const reset = async (argv: string[]) => {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { in: { type: 'string' }, out: { type: 'string', short: 'o' } } });
   const input = oneIso(positionals, values.in, 'reset');
-  const area = await resetIgnition({ input, output: values.out });
+  const area = await (await liveIso()).resetIgnition({ input, output: values.out });
   process.stderr.write(`reef: cleared the ${area.length}-byte Ignition area of ${values.out ?? input}\n`);
 };
 

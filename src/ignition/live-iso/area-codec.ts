@@ -7,8 +7,9 @@ import { CpioError, readNewc, writeNewc } from '../../formats/cpio/newc.js';
 import { XzFormatError, decodeXz, encodeXz, isXz } from '../../formats/xz/xz.js';
 import { LiveIsoError } from './errors.js';
 
-export const COMPRESSIONS = ['xz', 'gzip'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
+import { type Compression, COMPRESSIONS } from './compressions.js';
+
+export { type Compression, COMPRESSIONS };
 
 const CONFIG_NAME = 'config.ign';
 /** Decompressed areas larger than this are refused (a hostile or corrupt image). */
