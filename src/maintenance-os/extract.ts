@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { StepError, tail } from './exec.js';
 import { drainOrClose } from '../lib/drain.js';
@@ -34,85 +33,95 @@ export const unsafeMember = (name: string, symlinks: Set<string>): string | null
 
 const normal = (name: string) => name.split('/').filter((p) => p !== '' && p !== '.').join('/');
 
-/** Peeks the first chunk of an async byte source and returns it with an iterator replaying everything. */
-const peek = async (source: AsyncIterable<Buffer>): Promise<{ head: Buffer; all: AsyncGenerator<Buffer> }> => {
-  const it = source[Symbol.asyncIterator]();
-  const first = await it.next();
-  const head = first.done ? Buffer.alloc(0) : first.value;
-  async function* replay() {
-    if (head.length) yield head;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  }
-  return { head, all: replay() };
-};
+/**
+ * Where the archive's bytes come from: an async iterable, or a push source that calls `onData`
+ * per chunk and waits on the promise it may return (the chunk's bytes are only valid until then:
+ * see OciClient.blobPush).
+ */
+export type ChunkSource = AsyncIterable<Buffer> | ((onData: (chunk: Buffer) => Promise<void> | undefined) => Promise<void>);
+
+const asPush = (source: ChunkSource) =>
+  typeof source === 'function'
+    ? source
+    : async (onData: (chunk: Buffer) => Promise<void> | undefined) => {
+        for await (const chunk of source) {
+          const wait = onData(chunk);
+          if (wait) await wait;
+        }
+      };
 
 export interface ExtractResult {
   entries: number;
   compression: Compression;
 }
 
-/** The archive's bytes after decompression: in-process for gzip, through the tool's process for zstd/xz/bzip2. */
-const decompressed = (compression: Compression, all: AsyncGenerator<Buffer>): { chunks: AsyncIterable<Buffer>; done: Promise<void>; kill: () => void } => {
-  // Uncompressed: the chunks go straight from the HTTP response to tar, no stream in between.
-  if (compression === 'none') return { chunks: all, done: Promise.resolve(), kill: () => void all.return(undefined) };
-  const stream = Readable.from(all, { objectMode: false });
+interface Decompressor {
+  /** Takes a compressed chunk (copied: the source reuses its buffer). */
+  write(chunk: Buffer): Promise<void> | undefined;
+  end(): void;
+  output: AsyncIterable<Buffer>;
+  done: Promise<void>;
+  kill(): void;
+}
+
+/** gzip in-process; zstd, xz and bzip2 through their tools. */
+const startDecompressor = (compression: Exclude<Compression, 'none'>): Decompressor => {
   if (compression === 'gzip') {
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    const done = pipeline(stream, gunzip).catch((err: Error) => {
-      throw new StepError(`the rootfs is not valid gzip: ${err.message}`);
+    const done = new Promise<void>((resolve, reject) => {
+      gunzip.on('end', resolve);
+      gunzip.on('error', (err) => reject(new StepError(`the rootfs is not valid gzip: ${err.message}`)));
     });
     done.catch(() => {});
     return {
-      chunks: gunzip,
+      write: (chunk) => (gunzip.write(Buffer.from(chunk)) ? undefined : drainOrClose(gunzip)),
+      end: () => gunzip.end(),
+      output: gunzip,
       done,
-      kill: () => {
-        stream.destroy();
-        gunzip.destroy();
-      },
+      kill: () => gunzip.destroy(),
     };
   }
   const child = spawn(compression, ['-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-8192)));
   child.stdin!.on('error', () => {});
-  const fed = pipeline(stream, child.stdin!);
-  const exited = new Promise<void>((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => reject(new StepError(e.code === 'ENOENT' ? `${compression} is not installed; cannot decompress the rootfs` : e.message)));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new StepError(`${compression} -d failed (exit ${code}): ${tail(err)}`))));
   });
-  const done = Promise.all([fed, exited]).then(() => {});
   done.catch(() => {});
   return {
-    chunks: child.stdout!,
+    write: (chunk) => writeTo(child.stdin!, chunk),
+    end: () => child.stdin!.end(),
+    output: child.stdout!,
     done,
-    kill: () => {
-      stream.destroy();
-      child.kill('SIGKILL');
-    },
+    kill: () => child.kill('SIGKILL'),
   };
 };
 
-const writeTo = (stdin: Writable, chunk: Buffer): Promise<void> | null => {
-  if (stdin.destroyed || stdin.writableEnded) return null; // tar already stopped: its exit status tells
-  return stdin.write(chunk) ? null : drainOrClose(stdin);
+/** Writes to a child's stdin; a promise while the child still holds (a view of) the chunk. */
+const writeTo = (stdin: Writable, chunk: Buffer): Promise<void> | undefined => {
+  if (stdin.destroyed || stdin.writableEnded) return undefined; // the child stopped: its exit status tells
+  const flushed = new Promise<void>((resolve) => stdin.write(chunk, () => resolve()));
+  // Nothing queued: the bytes went to the kernel at once and the chunk is free again.
+  return stdin.writableLength === 0 ? undefined : flushed;
 };
 
+const TAR_ARGS = ['-x', '-f', '-', '--blocking-factor=2048', '--read-full-records', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*'];
+
 /**
- * Extracts a rootfs tarball arriving as `source` into `root`, in one pass: decompression (gzip
- * in-process, zstd/xz/bzip2 by their tools), GNU tar doing the writing (owners, modes, setuid,
- * symlinks, hard links, device nodes, xattrs), and a scanner checking every member name as the
- * bytes go by. Everything lands in a staging directory inside `root` first and is moved into
- * place only when the source ended cleanly, which for a registry blob means its digest checked
- * out: a tampered blob or a refused member leaves nothing behind.
+ * Extracts a rootfs tarball arriving from `source` into `root`, in one pass: decompression
+ * (detected from the first bytes), GNU tar doing the writing (owners, modes, setuid, symlinks,
+ * hard links, device nodes, xattrs; 1 MiB records), and a scanner checking every member name as
+ * the bytes go by. Everything lands in a staging directory inside `root` first and is moved
+ * into place only when the source ended cleanly, which for a registry blob means its digest
+ * checked out: a tampered blob or a refused member leaves nothing behind.
  */
-export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string, log: (line: string) => void): Promise<ExtractResult> => {
+export const extractRootfs = async (source: ChunkSource, root: string, log: (line: string) => void): Promise<ExtractResult> => {
   const staging = join(root, `.reef-extract-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });
-  const { head, all } = await peek(source);
-  const compression = detectCompression(head.length >= 6 ? head : Buffer.concat([head, Buffer.alloc(6)]));
-  const tarArgs = ['-x', '-f', '-', '--blocking-factor=2048', '--read-full-records', '-C', staging, '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*'];
-  log(`+ ${compression === 'none' ? '' : `${compression} -d | `}tar ${tarArgs.join(' ')}`);
+  const tarArgs = [...TAR_ARGS.slice(0, 5), '-C', staging, ...TAR_ARGS.slice(5)];
   const tarChild = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
   let tarErr = '';
   tarChild.stderr!.setEncoding('utf8').on('data', (d: string) => (tarErr = (tarErr + d).slice(-16 * 1024)));
@@ -132,22 +141,65 @@ export const extractRootfs = async (source: AsyncIterable<Buffer>, root: string,
     if (m.type === '2') symlinks.add(normal(m.name));
     entries++;
   });
-  const dec = decompressed(compression, all);
+  const toTar = (chunk: Buffer) => {
+    scanner.push(chunk);
+    return writeTo(stdin, chunk);
+  };
+
+  let compression: Compression | undefined;
+  let head = Buffer.alloc(0);
+  let dec: Decompressor | undefined;
+  let pumped: Promise<void> = Promise.resolve();
+  let sink: ((chunk: Buffer) => Promise<void> | undefined) | undefined;
+  const choose = (first: Buffer) => {
+    compression = detectCompression(first);
+    log(`+ ${compression === 'none' ? '' : `${compression} -d | `}tar ${tarArgs.join(' ')}`);
+    if (compression === 'none') return toTar;
+    const d = startDecompressor(compression);
+    dec = d;
+    pumped = (async () => {
+      for await (const out of d.output) {
+        const wait = toTar(out as Buffer);
+        if (wait) await wait;
+      }
+    })();
+    pumped.catch(() => d.kill()); // a refused member stops the decompressor, and so the source
+    return d.write;
+  };
+  let stopped = false;
+  const onData = (chunk: Buffer): Promise<void> | undefined => {
+    if (stopped) throw new StepError('extraction stopped');
+    if (!sink) {
+      // The compression is told by the first six bytes; a shorter first chunk waits for more.
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 6) return undefined;
+      sink = choose(head);
+      chunk = head;
+    }
+    return sink(chunk);
+  };
+
   try {
-    for await (const chunk of dec.chunks) {
-      scanner.push(chunk);
-      const wait = writeTo(stdin, chunk);
+    await Promise.race([asPush(source)(onData), pumped.then(() => new Promise<never>(() => {}))]);
+    if (!sink) {
+      // A source of fewer than six bytes (not a tar archive: tar will say so).
+      sink = choose(Buffer.concat([head, Buffer.alloc(6)]));
+      const wait = sink(head);
       if (wait) await wait;
     }
-    await dec.done;
+    if (dec) {
+      dec.end();
+      await Promise.all([pumped, dec.done]);
+    }
     stdin.end();
     const code = await tarExit;
     if (code !== 0) throw new StepError(`tar failed (exit ${code}): ${tail(tarErr) || 'no output'}`);
     if (!scanner.ended) throw new StepError('the rootfs tar archive is truncated (no end-of-archive blocks)');
     await mergeTree(staging, root);
-    return { entries, compression };
+    return { entries, compression: compression ?? 'none' };
   } catch (err) {
-    dec.kill();
+    stopped = true; // the source's next chunk ends its download
+    dec?.kill();
     tarChild.kill('SIGKILL');
     await tarExit.catch(() => {});
     throw err;

@@ -66,7 +66,7 @@ export const pullExtractStep: Step = {
     await mountStep.run(ctx);
     ctx.reporter.progress('pull', 0, layer.size);
     const started = Date.now();
-    const result = await extractRootfs(client.blobChunks(repo, layer.digest, layer.size), rootDir(ctx), ctx.log);
+    const result = await extractRootfs((onData) => client.blobPush(repo, layer.digest, layer.size, onData), rootDir(ctx), ctx.log);
     const secs = (Date.now() - started) / 1000;
     const esp = await moveToEsp(ctx);
     return {

@@ -1,0 +1,154 @@
+import net from 'node:net';
+
+/**
+ * What the consumer of a body does with a chunk: nothing to wait for (it is done with the bytes),
+ * or a promise that resolves once it no longer needs them. The chunk is a view of a buffer that
+ * is reused for the next read, so a consumer that keeps it (a write still queued) must say so.
+ */
+export type OnBody = (chunk: Buffer) => Promise<void> | undefined;
+
+export interface RawGetResult {
+  status: number;
+  headers: Record<string, string>;
+  /** The body when the status is not 200/206 (an error document), at most 64 KiB. */
+  errorBody?: string;
+}
+
+/** The consumer threw: not a network problem, never retried. */
+export class ConsumerError extends Error {
+  constructor(readonly inner: unknown) {
+    super((inner as Error)?.message ?? String(inner));
+    this.name = 'ConsumerError';
+  }
+}
+
+/** A 2xx body without a Content-Length (chunked): the caller should use a regular HTTP client. */
+export class UnsupportedFraming extends Error {
+  constructor(what: string) {
+    super(`unsupported response framing (${what})`);
+    this.name = 'UnsupportedFraming';
+  }
+}
+
+const READ_BUFFER = 1024 * 1024;
+
+/** The payload of a chunked body (for error documents only). */
+const dechunk = (raw: string): string => {
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', pos);
+    const size = eol < 0 ? Number.NaN : parseInt(raw.slice(pos, eol), 16);
+    if (!(size > 0)) return out;
+    out += raw.slice(eol + 2, eol + 2 + size);
+    pos = eol + 2 + size + 2;
+  }
+};
+
+/**
+ * A plain-HTTP GET whose body is read straight into one reused 1 MiB buffer (`net.Socket`'s
+ * `onread`) and handed to `onBody` chunk by chunk: no allocation per read, so streaming a
+ * multi-GiB blob creates no garbage, and reads are up to 1 MiB instead of 64 KiB. For bodies
+ * with a Content-Length (registry blobs); the connection is closed at the end. Rejects on a
+ * network error, a timeout without data, or a body shorter than announced (the caller resumes).
+ */
+export const rawGet = (
+  url: URL,
+  headers: Record<string, string>,
+  onBody: OnBody,
+  opts: { timeoutMs?: number; signal?: AbortSignal; onStatus?: (status: number) => void } = {},
+): Promise<RawGetResult> =>
+  new Promise((resolve, reject) => {
+    const buffer = Buffer.allocUnsafe(READ_BUFFER);
+    let head = '';
+    let result: RawGetResult | undefined;
+    let remaining = -1;
+    let errorBody = '';
+    let finished = false;
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      socket.destroy();
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(result!);
+    };
+    const onAbort = () => finish(opts.signal?.reason ?? new Error('aborted'));
+    const deliver = (body: Buffer) => {
+      if (result!.status !== 200 && result!.status !== 206) {
+        errorBody = (errorBody + body.toString('utf8')).slice(0, 64 * 1024);
+        return;
+      }
+      let wait: Promise<void> | undefined;
+      try {
+        wait = onBody(body);
+      } catch (err) {
+        finish(new ConsumerError(err));
+        return;
+      }
+      if (wait) {
+        // The consumer still holds bytes of the buffer: no new read into it until it lets go.
+        socket.pause();
+        wait.then(
+          () => !finished && socket.resume(),
+          (err: unknown) => finish(new ConsumerError(err)),
+        );
+      }
+    };
+    const socket = net.connect({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 80),
+      onread: {
+        buffer,
+        callback: (n: number, buf: Uint8Array) => {
+          let chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          if (!result) {
+            head += chunk.toString('latin1');
+            const end = head.indexOf('\r\n\r\n');
+            if (end < 0) {
+              if (head.length > 64 * 1024) finish(new Error('HTTP response header over 64 KiB'));
+              return true;
+            }
+            const lines = head.slice(0, end).split('\r\n');
+            const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!)?.[1] ?? 0);
+            const hdrs: Record<string, string> = {};
+            for (const l of lines.slice(1)) {
+              const i = l.indexOf(':');
+              if (i > 0) hdrs[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+            }
+            result = { status, headers: hdrs };
+            opts.onStatus?.(status);
+            const ok = status === 200 || status === 206;
+            if (ok && (hdrs['transfer-encoding'] || hdrs['content-length'] === undefined)) {
+              finish(new UnsupportedFraming(hdrs['transfer-encoding'] ?? 'no Content-Length'));
+              return false;
+            }
+            // An error document without a length runs to the end of the connection (Connection: close).
+            remaining = hdrs['content-length'] === undefined || hdrs['transfer-encoding'] ? Number.POSITIVE_INFINITY : Number(hdrs['content-length']);
+            chunk = chunk.subarray(chunk.length - (head.length - end - 4));
+          }
+          const body = chunk.subarray(0, Math.min(chunk.length, remaining));
+          remaining -= body.length;
+          if (body.length) deliver(body);
+          if (remaining === 0 && !finished) {
+            if (result.status !== 200 && result.status !== 206) result.errorBody = errorBody;
+            finish();
+          }
+          return true;
+        },
+      },
+    } as net.NetConnectOpts);
+    socket.setNoDelay(true);
+    if (opts.timeoutMs) socket.setTimeout(opts.timeoutMs, () => finish(new Error(`no data for ${opts.timeoutMs} ms`)));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (err) => finish(err));
+    socket.on('close', () => {
+      if (result && remaining === Number.POSITIVE_INFINITY) {
+        result.errorBody = result.headers['transfer-encoding'] ? dechunk(errorBody) : errorBody;
+        finish();
+      } else finish(new Error(result ? `connection closed with ${remaining} bytes of the body still to come` : 'connection closed before the response'));
+    });
+    const path = `${url.pathname}${url.search}`;
+    const lines = [`GET ${path} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  });
