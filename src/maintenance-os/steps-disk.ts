@@ -12,10 +12,11 @@ const waitForNodes = async (ctx: AgentContext, nodes: string[]): Promise<void> =
     await ctx.run.run('partx', ['-u', ctx.disk]);
     return;
   }
+  // partx -u updates partitions the kernel knows; new ones need -a (done when the nodes do not show up at once).
   await ctx.run.run('partx', ['-u', ctx.disk], { okCodes: [0, 1] });
   for (let i = 0; i < 100; i++) {
     if (nodes.every((n) => existsSync(n))) return;
-    if (i === 10) await ctx.run.run('partx', ['-a', ctx.disk], { okCodes: [0, 1] });
+    if (i === 1) await ctx.run.run('partx', ['-a', ctx.disk], { okCodes: [0, 1] });
     await sleep(100);
   }
   throw new StepError(`the partition nodes ${nodes.filter((n) => !existsSync(n)).join(', ')} did not appear after re-reading the table of ${ctx.disk}`);
