@@ -1,27 +1,33 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { IsoFormatError, listDirectory, readEntry, readVolume } from '../formats/iso9660/reader.js';
 import { StepError } from './exec.js';
 import { mountTable } from './mounts.js';
 import { parseCmdline, readTaskDir, readTaskPath, type Task, type TaskFiles, taskFromFiles } from './task.js';
 
 const run = promisify(execFile);
 
-/** The files of a task ISO image, read with xorriso (no loop mount or iso9660 driver needed). */
+const TASK_FILES = new Set(['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml', 'env']);
+
+/** The files of a task ISO image (its root directory, by Rock Ridge name), read by positioned reads: no mount, no tools. */
 export const readIsoFiles = async (iso: string): Promise<TaskFiles> => {
-  const dir = await mkdtemp(join(tmpdir(), 'reef-task-'));
+  const fh = await open(iso, 'r');
   try {
-    await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', dir]).catch((err: Error & { stderr?: string }) => {
-      throw new StepError(`cannot read the task ISO ${iso}: ${(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' ')}`);
-    });
+    const vol = await readVolume(fh);
     const files: TaskFiles = {};
-    for (const name of readdirSync(dir)) files[name] = readFileSync(join(dir, name), 'utf8');
+    for (const entry of await listDirectory(fh, vol, vol.root)) {
+      const name = entry.rrName ?? entry.name.toLowerCase();
+      if (!entry.directory && TASK_FILES.has(name)) files[name] = (await readEntry(fh, vol, entry, 16 * 1024 * 1024)).toString('utf8');
+    }
     return files;
+  } catch (err) {
+    if (err instanceof IsoFormatError) throw new StepError(`cannot read the task ISO ${iso}: ${err.message}`);
+    throw err;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await fh.close();
   }
 };
 

@@ -4,7 +4,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsoFormatError, findPath, listDirectory, readVolume } from '../../src/formats/iso9660/reader.js';
+import { IsoFormatError, findPath, listDirectory, readEntry, readVolume } from '../../src/formats/iso9660/reader.js';
+import { readIsoFiles } from '../../src/maintenance-os/find-task.js';
 import { buildIso } from '../../src/formats/iso9660/writer.js';
 import { isoFileExtent, noise } from '../helpers/live-iso.js';
 import { requireTool } from '../helpers/tools.js';
@@ -22,10 +23,34 @@ describe('ISO 9660 reader', () => {
     many.forEach((name, i) => writeFileSync(join(tree, 'big', name), noise(100 + i * 37, i + 1)));
     writeFileSync(join(tree, 'big', 'deeper', 'leaf.txt'), 'leaf\n');
     writeFileSync(join(tree, 'top.cfg'), 'top\n');
+    writeFileSync(join(tree, 'user-data'), '#cloud-config\n');
+    writeFileSync(join(tree, 'a-rather-long-posix-file-name.json'), '{}\n');
     iso = join(dir, 'x.iso');
     execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', iso, '-R', '-J', tree], { stdio: 'pipe' });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the Rock Ridge names xorriso records (NM), beside the ISO 9660 ones', async () => {
+    if (!requireTool('xorriso')) return;
+    const fh = await open(iso, 'r');
+    try {
+      const vol = await readVolume(fh);
+      const root = await listDirectory(fh, vol, vol.root);
+      const byRr = new Map(root.map((e) => [e.rrName, e]));
+      expect([...byRr.keys()].sort()).toEqual(['a-rather-long-posix-file-name.json', 'big', 'top.cfg', 'user-data']);
+      expect((await readEntry(fh, vol, byRr.get('user-data')!)).toString()).toBe('#cloud-config\n');
+      expect(byRr.get('user-data')!.name).not.toBe('user-data'); // the ISO 9660 name is another, upper-case one
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('reads a task ISO written by reef (Rock Ridge names) without mounting it or any tool', async () => {
+    const task = join(dir, 'task.iso');
+    const files = { 'task.json': '{"job_id":"X"}\n', 'recipe.json': '{}\n', 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: x\n', 'unattend.xml': '<unattend/>' };
+    writeFileSync(task, buildIso({ volumeId: 'TASK_X', files: Object.entries(files).map(([name, text]) => ({ name, data: Buffer.from(text) })), time: new Date(0) }));
+    expect(await readIsoFiles(task)).toEqual(files);
+  });
 
   it('finds every file of a multi-sector directory where xorriso put it, with its size', async () => {
     if (!requireTool('xorriso')) return;

@@ -2,7 +2,8 @@
  * Reader of ISO 9660 (ECMA-119) directory structures by positioned reads: the volume descriptors
  * from sector 16, the Primary Volume Descriptor's root directory record, then directory records
  * down a path. The image is never loaded whole; only the descriptors and the directories walked
- * are read. Names are the plain ISO 9660 identifiers (upper case, `;1` version stripped).
+ * are read. Names are the plain ISO 9660 identifiers (upper case, `;1` version stripped), and
+ * the Rock Ridge names where the image records them (NM).
  */
 import { FLAG_DIRECTORY, PVD_LBA, SECTOR_SIZE, STANDARD_ID, VD_TYPE_PRIMARY, VD_TYPE_TERMINATOR } from './constants.js';
 
@@ -19,6 +20,8 @@ export interface IsoEntry {
   /** Data length in bytes. */
   size: number;
   directory: boolean;
+  /** The Rock Ridge (POSIX) name from the record's NM entries, when the image has them. */
+  rrName?: string;
 }
 
 export interface IsoVolume {
@@ -51,6 +54,28 @@ const readExactly = async (src: ReadAt, position: number, length: number): Promi
 
 const cleanName = (raw: string): string => raw.replace(/;\d*$/, '').replace(/\.$/, '');
 
+/**
+ * The Rock Ridge alternate name of a record: the NM entries of its System Use area (SUSP: a
+ * 2-byte signature, a length, a version, data; NM data = flags + name part, flag 1 = continued).
+ * Names spilled into a continuation area (CE) are not followed; the ISO name is used then.
+ */
+const rockRidgeName = (buf: Buffer, from: number, end: number): string | undefined => {
+  let name: string | undefined;
+  let at = from;
+  while (at + 4 <= end) {
+    const sig = buf.toString('latin1', at, at + 2);
+    const len = buf[at + 2]!;
+    if (len < 4 || at + len > end) break;
+    if (sig === 'NM' && len >= 5) {
+      const flags = buf[at + 4]!;
+      if ((flags & 0x06) === 0) name = (name ?? '') + buf.toString('utf8', at + 5, at + len);
+    }
+    if (sig === 'ST') break;
+    at += len;
+  }
+  return name;
+};
+
 /** Parses the directory record at `at` in `buf` (its first byte is the record length). */
 export const parseDirRecord = (buf: Buffer, at: number): IsoEntry & { length: number } => {
   const length = buf[at]!;
@@ -59,12 +84,15 @@ export const parseDirRecord = (buf: Buffer, at: number): IsoEntry & { length: nu
   if (33 + idLen > length) throw new IsoFormatError(`corrupt directory record at offset ${at} (identifier longer than the record)`);
   const id = buf.subarray(at + 33, at + 33 + idLen);
   const name = idLen === 1 && id[0]! <= 1 ? (id[0] === 0 ? '.' : '..') : cleanName(id.toString('latin1'));
+  // The System Use area follows the identifier (and its padding byte when the length is even).
+  const rrName = rockRidgeName(buf, at + 33 + idLen + (idLen % 2 === 0 ? 1 : 0), at + length);
   return {
     length,
     name,
     extent: buf.readUInt32LE(at + 2),
     size: buf.readUInt32LE(at + 10),
     directory: (buf[at + 25]! & FLAG_DIRECTORY) !== 0,
+    ...(rrName !== undefined ? { rrName } : {}),
   };
 };
 
@@ -106,6 +134,13 @@ export const listDirectory = async (src: ReadAt, vol: IsoVolume, dir: IsoEntry):
     at += length;
   }
   return out;
+};
+
+/** Reads a (small) file's bytes. */
+export const readEntry = (src: ReadAt, vol: IsoVolume, entry: IsoEntry, max = 64 * 1024 * 1024): Promise<Buffer> => {
+  if (entry.directory) throw new IsoFormatError(`${entry.rrName ?? entry.name} is a directory`);
+  if (entry.size > max) throw new IsoFormatError(`${entry.rrName ?? entry.name} is ${entry.size} bytes, over ${max}`);
+  return readExactly(src, entry.extent * vol.blockSize, entry.size);
 };
 
 /**
