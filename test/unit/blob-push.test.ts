@@ -34,6 +34,25 @@ describe('OciClient.blobPush (plain HTTP, one reused read buffer)', () => {
     expect(c.bytes().equals(blob)).toBe(true);
   });
 
+  it('does not read into a chunk the consumer still holds', async () => {
+    const client = await serve((_req, res) => res.writeHead(200, { 'content-length': blob.length }).end(blob));
+    const parts: Buffer[] = [];
+    let changed = 0;
+    await client.blobPush('r/x', digest, blob.length, (chunk) => {
+      const copy = Buffer.from(chunk);
+      // Hold every chunk for a while, then check that its bytes are still the ones handed over.
+      return new Promise<void>((r) =>
+        setTimeout(() => {
+          if (!copy.equals(chunk)) changed++;
+          parts.push(copy);
+          r();
+        }, 2),
+      );
+    });
+    expect(changed).toBe(0);
+    expect(Buffer.concat(parts).equals(blob)).toBe(true);
+  });
+
   it('resumes after a cut with Range, and copes with a server that then ignores Range', async () => {
     const ranges: (string | undefined)[] = [];
     const client = await serve((req, res, n) => {

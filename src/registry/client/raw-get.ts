@@ -65,6 +65,7 @@ export const rawGet = (
     let remaining = -1;
     let errorBody = '';
     let finished = false;
+    let held: Promise<void> | undefined;
     const finish = (err?: unknown) => {
       if (finished) return;
       finished = true;
@@ -74,26 +75,34 @@ export const rawGet = (
       else resolve(result!);
     };
     const onAbort = () => finish(opts.signal?.reason ?? new Error('aborted'));
-    const deliver = (body: Buffer) => {
+    /** Hands the body bytes on; false when the consumer still holds them (no read until it lets go). */
+    const deliver = (body: Buffer): boolean => {
       if (result!.status !== 200 && result!.status !== 206) {
         errorBody = (errorBody + body.toString('utf8')).slice(0, 64 * 1024);
-        return;
+        return true;
       }
       let wait: Promise<void> | undefined;
       try {
         wait = onBody(body);
       } catch (err) {
         finish(new ConsumerError(err));
-        return;
+        return false;
       }
-      if (wait) {
-        // The consumer still holds bytes of the buffer: no new read into it until it lets go.
-        socket.pause();
-        wait.then(
-          () => !finished && socket.resume(),
-          (err: unknown) => finish(new ConsumerError(err)),
-        );
-      }
+      if (!wait) return true;
+      held = wait.then(
+        () => {
+          held = undefined;
+          if (!finished && remaining > 0) socket.resume();
+        },
+        (err: unknown) => finish(new ConsumerError(err)),
+      );
+      return false;
+    };
+    /** The whole body is in: resolve once the consumer has let go of the last chunk too. */
+    const complete = () => {
+      if (result!.status !== 200 && result!.status !== 206) result!.errorBody = errorBody;
+      if (held) void held.then(() => finish());
+      else finish();
     };
     const socket = net.connect({
       host: url.hostname.replace(/^\[|\]$/g, ''),
@@ -129,12 +138,10 @@ export const rawGet = (
           }
           const body = chunk.subarray(0, Math.min(chunk.length, remaining));
           remaining -= body.length;
-          if (body.length) deliver(body);
-          if (remaining === 0 && !finished) {
-            if (result.status !== 200 && result.status !== 206) result.errorBody = errorBody;
-            finish();
-          }
-          return true;
+          // Returning false pauses the socket: the buffer is not read into while the consumer holds it.
+          const free = body.length ? deliver(body) : true;
+          if (remaining === 0 && !finished) complete();
+          return free;
         },
       },
     } as net.NetConnectOpts);
@@ -143,6 +150,7 @@ export const rawGet = (
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err) => finish(err));
     socket.on('close', () => {
+      if (result && remaining === 0) return; // complete: finishing once the consumer lets go
       if (result && remaining === Number.POSITIVE_INFINITY) {
         result.errorBody = result.headers['transfer-encoding'] ? dechunk(errorBody) : errorBody;
         finish();
