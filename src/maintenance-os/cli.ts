@@ -1,3 +1,4 @@
+import { existsSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +27,8 @@ const OPTIONS = {
   cmdline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+const kernelName = (disk: string) => (existsSync(disk) ? realpathSync(disk) : disk);
 
 const usage = (message: string): never => {
   process.stderr.write(`reef agent: ${message}\n${AGENT_USAGE}\n`);
@@ -64,7 +67,18 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
     process.stderr.write(`reef agent: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const plan = planFor(task.recipe.task_target);
+  let plan: ReturnType<typeof planFor>;
+  try {
+    plan = planFor(task.recipe.task_target);
+  } catch (err) {
+    // Tell the controller, or the job would wait for REEF_JOB_TIMEOUT.
+    const reason = (err as Error).message;
+    await createReporter({ callbackUrl: task.callbackUrl, token: task.token, log })
+      .send({ step: 'start', status: 'failed', failed_step: 'start', reason })
+      .catch(() => {});
+    process.stderr.write(`reef agent: ${reason}\n`);
+    process.exit(1);
+  }
   if (values['print-target']) {
     process.stdout.write(`${task.recipe.task_target}\n`);
     return;
@@ -73,7 +87,8 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
   if (!task.callbackUrl) log(JSON.stringify({ level: 'warn', message: `no controller to report to (task from ${task.source}); events go to this output only` }));
   const ctx: AgentContext = {
     task,
-    disk: values.disk ?? task.recipe.target_disk,
+    // /dev/disk/by-id/… names the same disk as /dev/sda: the kernel name is what mounts and partitions use.
+    disk: kernelName(values.disk ?? task.recipe.target_disk),
     run: values['dry-run'] ? createDryRunner(log) : createRunner(log),
     log,
     reporter,

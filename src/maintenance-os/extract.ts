@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -74,7 +74,8 @@ const startDecompressor = (compression: Exclude<Compression, 'none'>): Decompres
     });
     done.catch(() => {});
     return {
-      write: (chunk) => (gunzip.write(Buffer.from(chunk)) ? undefined : drainOrClose(gunzip)),
+      // Bytes after the end of the gzip data (padding) find the stream ended: they are dropped, as gzip -d does.
+      write: (chunk) => (gunzip.destroyed || gunzip.writableEnded || gunzip.write(Buffer.from(chunk)) ? undefined : drainOrClose(gunzip)),
       end: () => gunzip.end(),
       output: gunzip,
       done,
@@ -118,8 +119,9 @@ const TAR_ARGS = ['-x', '-f', '-', '--blocking-factor=2048', '--read-full-record
  * checked out: a tampered blob or a refused member leaves nothing behind.
  */
 export const extractRootfs = async (source: ChunkSource, root: string, log: (line: string) => void): Promise<ExtractResult> => {
+  // A run killed earlier (power cut, another PID under systemd) leaves its staging behind: remove them all.
+  for (const old of await readdir(root)) if (old.startsWith('.reef-extract')) await rm(join(root, old), { recursive: true, force: true });
   const staging = join(root, `.reef-extract-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });
   const tarArgs = [...TAR_ARGS.slice(0, 5), '-C', staging, ...TAR_ARGS.slice(5)];
   const tarChild = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });

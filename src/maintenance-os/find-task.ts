@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IsoFormatError, listDirectory, readEntry, readVolume } from '../formats/iso9660/reader.js';
 import { StepError } from './exec.js';
-import { mountTable } from './mounts.js';
+import { isMounted, mountTable } from './mounts.js';
 import { parseCmdline, readTaskDir, readTaskPath, type Task, type TaskFiles, taskFromFiles } from './task.js';
 
 const run = promisify(execFile);
@@ -62,9 +62,11 @@ const findTaskMedia = async (): Promise<string | null> => {
     dev = block ? /^DEVNAME=(.+)$/m.exec(block)?.[1] : undefined;
   }
   if (!dev) return null;
-  const mounted = mountTable().find((m) => m.source === dev);
+  const real = realpathSync(dev);
+  const mounted = mountTable().find((m) => m.source === dev || m.source === real);
   if (mounted) return mounted.target;
   const target = '/run/reef/task';
+  if (isMounted(target)) return target; // mounted by an earlier step of this boot
   await mkdir(target, { recursive: true });
   await run('mount', ['-o', 'ro', dev, target]);
   return target;

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Runner } from './exec.js';
 
 /** Mount points from /proc/mounts (octal escapes decoded), with their sources. */
@@ -50,5 +50,20 @@ export const usersOfDisk = (disk: string): string[] => {
   } catch {
     // no /proc/swaps
   }
-  return [...mounts, ...swaps];
+  return [...mounts, ...swaps, ...holdersOf(disk)];
+};
+
+/** Device-mapper, MD RAID or LVM devices built on the disk or its partitions (/sys/block/<disk>/…/holders). */
+const holdersOf = (disk: string): string[] => {
+  const name = basename(disk);
+  const sys = `/sys/class/block/${name}`;
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  const parts = list(sys).filter((e) => e.startsWith(name));
+  return [sys, ...parts.map((p) => `${sys}/${p}`)].flatMap((d) => list(`${d}/holders`).map((h) => `${basename(d)} held by ${h}`));
 };

@@ -58,9 +58,10 @@ export const runSteps = async (ctx: AgentContext, steps: Step[], final: { succee
     await reporter.flush();
     return { status: 'succeeded' };
   } catch (err) {
+    // Whatever stopped the run (a failed step, the controller refusing reports), release the target.
+    if (!ctx.run.dryRun) await unmountBelow(ctx.run, ctx.mountRoot).catch(() => {});
     if (err instanceof ReportRejected) return { status: 'rejected', reason: err.message };
     const reason = reasonOf(err);
-    if (!ctx.run.dryRun) await unmountBelow(ctx.run, ctx.mountRoot).catch(() => {});
     try {
       await reporter.send({ step: current, status: 'failed', failed_step: current, reason });
       await reporter.flush();

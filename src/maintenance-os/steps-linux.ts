@@ -6,6 +6,7 @@ import { type AgentContext, device, mustPartition, partitionByRole, resolveArtif
 import { copyToEsp, kernelHasVfat } from './esp.js';
 import { StepError } from './exec.js';
 import { extractRootfs } from './extract.js';
+import { inRoot } from './in-root.js';
 import { ensureMounted, unmountBelow } from './mounts.js';
 
 export const ROOTFS_MEDIA_TYPES = [
@@ -33,7 +34,7 @@ const mounted = (ctx: AgentContext): Partition[] =>
 const moveToEsp = async (ctx: AgentContext): Promise<string> => {
   const esp = partitionByRole(ctx, 'esp');
   if (!esp?.mountpoint) return '';
-  const local = join(rootDir(ctx), esp.mountpoint);
+  const local = await inRoot(rootDir(ctx), esp.mountpoint);
   if (!existsSync(local)) {
     await mkdir(local, { recursive: true });
     return '';
@@ -49,7 +50,7 @@ export const mountStep: Step = {
   async run(ctx) {
     mustPartition(ctx, 'root', 'root (/)');
     const list = mounted(ctx);
-    for (const p of list) await ensureMounted(ctx.run, device(ctx, p), join(rootDir(ctx), p.mountpoint!));
+    for (const p of list) await ensureMounted(ctx.run, device(ctx, p), await inRoot(rootDir(ctx), p.mountpoint!));
     return { message: list.map((p) => `${device(ctx, p)} on ${p.mountpoint}`).join(', ') };
   },
 };
@@ -111,12 +112,11 @@ export const fstabStep: Step = {
     const entries = [];
     for (const p of parts) entries.push({ uuid: await uuidOf(ctx, device(ctx, p)), mountpoint: p.mountpoint ?? 'none', format: p.format! });
     const fstab = renderFstab(entries.sort((a, b) => a.mountpoint.length - b.mountpoint.length));
-    const path = join(rootDir(ctx), 'etc/fstab');
-    ctx.run.note(`write ${path}:\n${fstab}`);
+    ctx.run.note(`write ${join(rootDir(ctx), 'etc/fstab')}:\n${fstab}`);
     if (!ctx.run.dryRun) {
       await mountStep.run(ctx);
-      await mkdir(join(rootDir(ctx), 'etc'), { recursive: true });
-      await writeFile(path, fstab, { mode: 0o644 });
+      await mkdir(await inRoot(rootDir(ctx), 'etc'), { recursive: true });
+      await writeFile(await inRoot(rootDir(ctx), 'etc/fstab'), fstab, { mode: 0o644 });
     }
     return { message: `${entries.length} entries by UUID` };
   },
@@ -133,11 +133,11 @@ export const cloudInitStep: Step = {
   async run(ctx) {
     const userData = ctx.task.userData;
     if (!userData) return { skipped: 'the recipe has no cloud_init or user_data' };
-    const dir = join(rootDir(ctx), 'var/lib/cloud/seed/nocloud');
     const metaData = ctx.task.metaData ?? defaultMetaData(ctx);
-    ctx.run.note(`write ${dir}/user-data (${userData.length} bytes) and meta-data`);
+    ctx.run.note(`write ${join(rootDir(ctx), 'var/lib/cloud/seed/nocloud')}/user-data (${userData.length} bytes) and meta-data`);
     if (!ctx.run.dryRun) {
       await mountStep.run(ctx);
+      const dir = await inRoot(rootDir(ctx), 'var/lib/cloud/seed/nocloud');
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(join(dir, 'user-data'), userData, { mode: 0o600 });
       await writeFile(join(dir, 'meta-data'), metaData, { mode: 0o600 });
@@ -164,8 +164,8 @@ export const bootloaderStep: Step = {
     if (!kernelHasVfat()) return { skipped: 'this kernel cannot mount vfat, and grub-install needs the ESP mounted at /boot/efi' };
     const binds = ['dev', 'proc', 'sys', 'sys/firmware/efi/efivars'].filter((d) => ctx.run.dryRun || existsSync(`/${d}`));
     try {
-      await ensureMounted(ctx.run, device(ctx, esp), join(root, 'boot/efi'));
-      for (const d of binds) await ensureMounted(ctx.run, `/${d}`, join(root, d), ['--bind']);
+      await ensureMounted(ctx.run, device(ctx, esp), await inRoot(root, 'boot/efi'));
+      for (const d of binds) await ensureMounted(ctx.run, `/${d}`, await inRoot(root, d), ['--bind']);
       const install = `/${grub ?? GRUB_INSTALL[0]}`;
       await ctx.run.run('chroot', [root, install, '--target=x86_64-efi', '--efi-directory=/boot/efi', '--bootloader-id=reef', '--removable', '--recheck']);
       const mkconfig = existsSync(join(root, 'usr/sbin/update-grub')) ? ['/usr/sbin/update-grub'] : ['grub-mkconfig', '-o', '/boot/grub/grub.cfg'];

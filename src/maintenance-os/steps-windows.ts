@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { buildBcd, type BcdRequest, describeBcd, planBcd } from './bcd.js';
 import { type AgentContext, device, mustPartition, resolveArtifact, type Step } from './context.js';
 import { StepError } from './exec.js';
 import { copyToEsp } from './esp.js';
+import { inRoot } from './in-root.js';
 import { ensureMounted } from './mounts.js';
 
 const WIM_MEDIA_TYPES = ['application/vnd.ms-wim', 'application/x-ms-wim', 'application/vnd.oci.image.layer.v1.tar'];
@@ -150,8 +151,9 @@ export const unattendStep: Step = {
     const panther = findPath(win, 'Panther') ?? join(win, 'Panther');
     ctx.run.note(`write ${panther}/unattend.xml (${xml.length} bytes)`);
     if (!ctx.run.dryRun) {
-      await mkdir(panther, { recursive: true });
-      await writeFile(join(panther, 'unattend.xml'), xml);
+      const rel = relative(windowsDir(ctx), panther);
+      await mkdir(await inRoot(windowsDir(ctx), rel), { recursive: true });
+      await writeFile(await inRoot(windowsDir(ctx), `${rel}/unattend.xml`), xml);
     }
     return { message: 'unattend.xml placed at Windows/Panther/unattend.xml' };
   },

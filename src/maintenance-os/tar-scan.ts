@@ -50,7 +50,7 @@ export const createTarScanner = (onMember: (m: TarMember) => void) => {
   let metaWanted = 0; // bytes of a pax / GNU long-name body being collected
   let metaType = '';
   let meta: Buffer[] = [];
-  let pending: { path?: string; linkpath?: string } = {};
+  let pending: { path?: string; linkpath?: string; size?: number } = {};
   let ended = false;
 
   const onHeader = (h: Buffer) => {
@@ -58,8 +58,10 @@ export const createTarScanner = (onMember: (m: TarMember) => void) => {
       ended = true; // end-of-archive block
       return;
     }
-    const size = octal(h, 124, 12);
     const type = String.fromCharCode(h[156]! || 0x30);
+    const isMeta = type === 'x' || type === 'L' || type === 'K' || type === 'g';
+    // A pax `size` record overrides the member header's field (files of 8 GiB and more).
+    const size = (!isMeta ? pending.size : undefined) ?? octal(h, 124, 12);
     const padded = Math.ceil(size / BLOCK) * BLOCK;
     if (type === 'x' || type === 'L' || type === 'K') {
       metaType = type;
@@ -85,6 +87,10 @@ export const createTarScanner = (onMember: (m: TarMember) => void) => {
       const r = paxRecords(body);
       if (r.path !== undefined) pending.path = r.path;
       if (r.linkpath !== undefined) pending.linkpath = r.linkpath;
+      if (r.size !== undefined) {
+        if (!/^\d+$/.test(r.size)) throw new Error(`tar: bad pax size ${JSON.stringify(r.size)}`);
+        pending.size = Number(r.size);
+      }
     } else {
       const text = body.toString('utf8').replace(/\0+$/, '');
       if (metaType === 'L') pending.path = text;

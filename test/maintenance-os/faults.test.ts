@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,13 @@ describe.runIf(ok)('reef agent: faults', () => {
     for await (const c of pack) chunks.push(c as Buffer);
     writeFileSync(join(dir, 'evil.tar'), Buffer.concat(chunks));
     await push('os/evil:1', join(dir, 'evil.tar'));
+    // A rootfs whose etc is a symlink out of the target (to a directory of this test).
+    mkdirSync(join(dir, 'outside'));
+    const linked = join(dir, 'linked-tree');
+    mkdirSync(join(linked, 'usr'), { recursive: true });
+    symlinkSync(join(dir, 'outside'), join(linked, 'etc'));
+    execFileSync('tar', ['-cf', join(dir, 'linked.tar'), '-C', linked, '.']);
+    await push('os/linked:1', join(dir, 'linked.tar'));
   }, 240_000);
 
   afterAll(() => teardown({ disk, reef, dir }));
@@ -189,6 +197,17 @@ describe.runIf(ok)('reef agent: faults', () => {
     expect(j.reason).toContain('refusing tar member "../evil": path with ..');
     expect(await rootEntries()).toEqual(['lost+found']);
     expect(existsSync(join(w, 'mnt', 'evil'))).toBe(false);
+  });
+
+  it('a symlink of the image (etc -> outside) is never written through: the fstab step refuses it', async () => {
+    const w = work();
+    const t = await jobWithTask(reef, 'LINKED', recipe('os/linked:1'), join(w, 'task'));
+    const r = await runAgent(['--task', t.dir], w);
+    expect(r.code, r.output).toBe(1);
+    const j = await job(t.jobId);
+    expect([j.status, j.failed_step]).toEqual(['failed', 'fstab']);
+    expect(j.reason).toBe('refusing to go through /etc: it is a symlink in the installed image (it could lead outside the target)');
+    expect(readdirSync(join(dir, 'outside'))).toEqual([]);
   });
 
   it('a connection cut mid-pull is resumed with Range and the install completes', async () => {

@@ -29,7 +29,12 @@ export const longPartitionSchema = z.strictObject({
   type_guid: typeGuid,
   format: z.enum([...FILESYSTEMS, 'none']).optional(),
   label: z.string().min(1).max(36).optional(),
-  mountpoint: z.string().min(1).max(255).optional(),
+  mountpoint: z
+    .string()
+    .regex(/^(?:\/[^\0]*|[A-Za-z]:)$/, 'mountpoint must be an absolute path such as /var, or a drive letter such as C:')
+    .refine((v) => !v.split('/').includes('..'), 'mountpoint must not contain ..')
+    .max(255)
+    .optional(),
   bootable: z.boolean().optional(),
 });
 
