@@ -95,6 +95,16 @@ describe('OciClient.blobPush (plain HTTP, one reused read buffer)', () => {
     expect(c.bytes().equals(blob)).toBe(true);
   });
 
+  it('follows a redirect to object storage (307 + Location), as registries with S3 back ends answer', async () => {
+    const client = await serve((req, res) => {
+      if (req.url!.startsWith('/v2/')) res.writeHead(307, { location: '/storage/blob?sig=abc', 'content-length': 0 }).end();
+      else res.writeHead(200, { 'content-length': blob.length }).end(blob);
+    });
+    const c = collect();
+    await client.blobPush('r/x', digest, blob.length, c.onData);
+    expect(c.bytes().equals(blob)).toBe(true);
+  });
+
   it('stops at once, without retrying, when the consumer throws', async () => {
     let calls = 0;
     const client = await serve((_req, res) => {

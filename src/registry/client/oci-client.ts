@@ -77,6 +77,22 @@ export const createOciClient = (opts: ClientOptions) => {
 
   const url = (path: string) => (/^https?:\/\//.test(path) ? path : `${base}${path}`);
 
+  /**
+   * A GET that follows redirects (registries that keep blobs in object storage answer 307 with
+   * a signed URL), dropping the registry's Authorization when the host changes.
+   */
+  const getFollowing = async (first: string, headers: Record<string, string>, signal?: AbortSignal): Promise<RawResponse> => {
+    let target = first;
+    for (let hops = 0; ; hops++) {
+      const sameHost = new URL(target).host === new URL(first).host;
+      const res = await rawRequest(target, { method: 'GET', headers: { ...(sameHost ? auth : {}), ...headers }, timeoutMs: 60_000, signal });
+      const location = res.headers.location;
+      if (res.status < 300 || res.status >= 400 || res.status === 304 || !location || hops >= 5) return res;
+      res.body.resume();
+      target = new URL(String(location), target).toString();
+    }
+  };
+
   return {
     async blobExists(repo: string, digest: string): Promise<boolean> {
       const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), { method: 'HEAD', headers: auth });
@@ -203,12 +219,7 @@ export const createOciClient = (opts: ClientOptions) => {
       let received = 0;
       for (let n = 0; ; n++) {
         try {
-          const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), {
-            method: 'GET',
-            headers: { ...auth, ...(received > 0 ? { Range: `bytes=${received}-` } : {}) },
-            timeoutMs: 60_000,
-            signal,
-          });
+          const res = await getFollowing(url(`/v2/${repo}/blobs/${digest}`), received > 0 ? { Range: `bytes=${received}-` } : {}, signal);
           if (res.status !== 200 && res.status !== 206) await fail(res, `get blob ${digest}`);
           let skip = received > 0 && res.status === 200 ? received : 0;
           for await (const data of res.body) {
@@ -283,6 +294,11 @@ export const createOciClient = (opts: ClientOptions) => {
             if (err instanceof UnsupportedFraming && received === 0) return FALLBACK;
             throw err;
           });
+          if (typeof res !== 'symbol' && res.status >= 300 && res.status < 400 && res.headers.location && received === 0) {
+            // Redirected to object storage: the regular client follows it.
+            for await (const chunk of this.blobChunks(repo, digest, size, signal)) await onData(chunk);
+            return;
+          }
           if (typeof res === 'symbol') {
             // A chunked blob (some proxies): the regular client reads it.
             for await (const chunk of this.blobChunks(repo, digest, size, signal)) await onData(chunk);
