@@ -78,6 +78,10 @@ class RangeDecoder {
     for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.next();
     if (this.code === this.range) throw new XzFormatError('corrupt LZMA data: bad range coder start');
   }
+  /** The state a correctly flushed range coder ends in. */
+  get clean(): boolean {
+    return this.code === 0;
+  }
   private next(): number {
     if (this.pos >= this.end) throw new XzFormatError('corrupt LZMA data: chunk ends early');
     return this.input[this.pos++]!;
@@ -216,5 +220,7 @@ export class LzmaDecoder extends LzmaModel {
       out.copyMatch(this.reps[0]!, len);
     }
     if (rc.finishedAt !== end) throw new XzFormatError('corrupt LZMA2 data: chunk size mismatch');
+    // A range coder that ended cleanly holds code 0: anything else means damaged final bytes.
+    if (!rc.clean) throw new XzFormatError('corrupt LZMA2 data: the range coder did not end cleanly');
   }
 }
