@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { StepError, tail } from './exec.js';
 import { drainOrClose } from '../lib/drain.js';
-import { mergeTree } from './merge-tree.js';
+import { mountTable } from './mounts.js';
 import { createTarScanner } from './tar-scan.js';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
@@ -111,19 +111,37 @@ const writeTo = (stdin: Writable, chunk: Buffer): Promise<void> | undefined => {
 const TAR_ARGS = ['-x', '-f', '-', '--blocking-factor=2048', '--read-full-records', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*'];
 
 /**
- * Extracts a rootfs tarball arriving from `source` into `root`, in one pass: decompression
- * (detected from the first bytes), GNU tar doing the writing (owners, modes, setuid, symlinks,
- * hard links, device nodes, xattrs; 1 MiB records), and a scanner checking every member name as
- * the bytes go by. Everything lands in a staging directory inside `root` first and is moved
- * into place only when the source ended cleanly, which for a registry blob means its digest
- * checked out: a tampered blob or a refused member leaves nothing behind.
+ * Removes everything the extraction put under `root`, on every filesystem mounted below it
+ * (their mount points and lost+found stay): the target is as freshly formatted again. Never
+ * follows symlinks (fs.rm removes the link itself).
+ */
+const clearTarget = async (root: string): Promise<void> => {
+  const mounts = mountTable()
+    .map((m) => m.target)
+    .filter((t) => t.startsWith(`${root}/`));
+  const clear = async (dir: string): Promise<void> => {
+    for (const name of await readdir(dir)) {
+      if (name === 'lost+found') continue;
+      const path = join(dir, name);
+      if (mounts.some((m) => m === path || m.startsWith(`${path}/`))) await clear(path);
+      else await rm(path, { recursive: true, force: true });
+    }
+  };
+  await clear(root);
+};
+
+/**
+ * Extracts a rootfs tarball arriving from `source` into `root` (with the recipe's other
+ * filesystems mounted below it, so each byte is written once, where it belongs), in one pass:
+ * decompression (detected from the first bytes), GNU tar doing the writing (owners, modes,
+ * setuid, symlinks, hard links, device nodes, xattrs; 1 MiB records), and a scanner checking
+ * every member name as the bytes go by. If the source does not end cleanly — for a registry
+ * blob: if its digest does not check out — or a member is refused, everything extracted is
+ * removed again: the freshly made filesystems are left empty, nothing of a tampered image stays.
  */
 export const extractRootfs = async (source: ChunkSource, root: string, log: (line: string) => void): Promise<ExtractResult> => {
-  // A run killed earlier (power cut, another PID under systemd) leaves its staging behind: remove them all.
-  for (const old of await readdir(root)) if (old.startsWith('.reef-extract')) await rm(join(root, old), { recursive: true, force: true });
-  const staging = join(root, `.reef-extract-${process.pid}`);
-  await mkdir(staging, { mode: 0o700 });
-  const tarArgs = [...TAR_ARGS.slice(0, 5), '-C', staging, ...TAR_ARGS.slice(5)];
+  const target = resolve(root);
+  const tarArgs = [...TAR_ARGS.slice(0, 5), '-C', target, ...TAR_ARGS.slice(5)];
   const tarChild = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
   let tarErr = '';
   tarChild.stderr!.setEncoding('utf8').on('data', (d: string) => (tarErr = (tarErr + d).slice(-16 * 1024)));
@@ -197,15 +215,13 @@ export const extractRootfs = async (source: ChunkSource, root: string, log: (lin
     const code = await tarExit;
     if (code !== 0) throw new StepError(`tar failed (exit ${code}): ${tail(tarErr) || 'no output'}`);
     if (!scanner.ended) throw new StepError('the rootfs tar archive is truncated (no end-of-archive blocks)');
-    await mergeTree(staging, root);
     return { entries, compression: compression ?? 'none' };
   } catch (err) {
     stopped = true; // the source's next chunk ends its download
     dec?.kill();
     tarChild.kill('SIGKILL');
     await tarExit.catch(() => {});
+    await clearTarget(target);
     throw err;
-  } finally {
-    await rm(staging, { recursive: true, force: true });
   }
 };

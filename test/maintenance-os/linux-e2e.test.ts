@@ -23,7 +23,13 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
     dir = mkdtempSync(join(tmpdir(), 'reef-agent-linux-'));
     reef = await startTestReef();
     const host = reef.url.replace(/^http:\/\//, '');
-    const tarball = buildRootfs(dir, { gzip: true });
+    const tarball = buildRootfs(dir, {
+      gzip: true,
+      extra: (tree) => {
+        mkdirSync(join(tree, 'var/log'), { recursive: true });
+        writeFileSync(join(tree, 'var/log/install.log'), 'on /var\n');
+      },
+    });
     await pushToReef(reef, 'os-images/test-rootfs:1', tarball);
 
     disk = await attachDisk(join(dir, 'disk.img'), '3G');
@@ -34,7 +40,8 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
       partitions: [
         { mount: '/boot/efi', size: '512M', fstype: 'vfat' },
         { mount: 'swap', size: '256M' },
-        { mount: '/', size: '0', fstype: 'ext4' },
+        { mount: '/', size: '1500M', fstype: 'ext4' },
+        { mount: '/var', size: '0', fstype: 'xfs' },
       ],
       cloud_init: { hostname: 'node01.example.com', users: [{ name: 'admin', ssh_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvK admin@example'] }] },
     };
@@ -69,17 +76,20 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
       [1, 'EF00', 'EFI'],
       [2, '8200', 'swap'],
       [3, '8300', 'root'],
+      [4, '8300', 'var'],
     ]);
     const sectors = (p: { start: number; end: number }) => p.end - p.start + 1;
     expect(sectors(table[0]!) * 512).toBe(512 * 2 ** 20);
     expect(sectors(table[1]!) * 512).toBe(256 * 2 ** 20);
-    expect(table[2]!.end).toBeGreaterThan((3 * 2 ** 30) / 512 - 2100);
+    expect(sectors(table[2]!) * 512).toBe(1500 * 2 ** 20);
+    expect(table[3]!.end).toBeGreaterThan((3 * 2 ** 30) / 512 - 2100);
   });
 
   it('makes the filesystems with their labels', () => {
     expect(blkid(`${disk.dev}p1`)).toMatchObject({ TYPE: 'vfat', LABEL: 'EFI' });
     expect(blkid(`${disk.dev}p2`)).toMatchObject({ TYPE: 'swap', LABEL: 'swap' });
     expect(blkid(`${disk.dev}p3`)).toMatchObject({ TYPE: 'ext4', LABEL: 'root' });
+    expect(blkid(`${disk.dev}p4`)).toMatchObject({ TYPE: 'xfs', LABEL: 'var' });
   });
 
   it('extracts the tree keeping modes, owners, links, device nodes and xattrs', async () => {
@@ -105,18 +115,39 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
     expect(stdout).toBe('on the ESP\n');
   });
 
-  it('writes fstab by UUID and the NoCloud seed', () => {
+  it('writes what the image has under /var onto the /var filesystem, not the root one', async () => {
+    const v = join(dir, 'var');
+    mkdirSync(v);
+    await sh('mount', ['-o', 'ro', `${disk.dev}p4`, v]);
+    try {
+      expect(readFileSync(join(v, 'log/install.log'), 'utf8')).toBe('on /var\n');
+      expect(existsSync(join(v, 'lib/cloud/seed/nocloud/user-data'))).toBe(true);
+    } finally {
+      await sh('umount', [v]);
+    }
+    expect(readdirSync(join(check(), 'var'))).toEqual([]); // the root filesystem holds only the mount point
+  });
+
+  it('writes fstab by UUID and the NoCloud seed', async () => {
     const fstab = readFileSync(join(check(), 'etc/fstab'), 'utf8');
     const uuid = (n: number) => blkid(`${disk.dev}p${n}`).UUID;
     expect(fstab).toContain(`UUID=${uuid(3)} / ext4 defaults,errors=remount-ro 0 1`);
     expect(fstab).toContain(`UUID=${uuid(1)} /boot/efi vfat umask=0077 0 2`);
     expect(fstab).toContain(`UUID=${uuid(2)} none swap sw 0 0`);
-    const seed = join(check(), 'var/lib/cloud/seed/nocloud');
-    const userData = readFileSync(join(seed, 'user-data'), 'utf8');
-    expect(userData.startsWith('#cloud-config\n')).toBe(true);
-    expect(userData).toContain('hostname: node01');
-    expect(userData).toContain('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvK admin@example');
-    expect(readFileSync(join(seed, 'meta-data'), 'utf8')).toBe(`instance-id: ${job.job_id.toLowerCase()}\nlocal-hostname: node01.example.com\n`);
-    expect(statSync(join(seed, 'user-data')).mode & 0o777).toBe(0o600);
+    expect(fstab).toContain(`UUID=${uuid(4)} /var xfs defaults 0 0`);
+    const v = join(dir, 'var-seed');
+    mkdirSync(v);
+    await sh('mount', ['-o', 'ro', `${disk.dev}p4`, v]);
+    const seed = join(v, 'lib/cloud/seed/nocloud');
+    try {
+      const userData = readFileSync(join(seed, 'user-data'), 'utf8');
+      expect(userData.startsWith('#cloud-config\n')).toBe(true);
+      expect(userData).toContain('hostname: node01');
+      expect(userData).toContain('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvK admin@example');
+      expect(readFileSync(join(seed, 'meta-data'), 'utf8')).toBe(`instance-id: ${job.job_id.toLowerCase()}\nlocal-hostname: node01.example.com\n`);
+      expect(statSync(join(seed, 'user-data')).mode & 0o777).toBe(0o600);
+    } finally {
+      await sh('umount', [v]);
+    }
   });
 });

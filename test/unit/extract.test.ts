@@ -29,11 +29,20 @@ describe('extractRootfs', () => {
     expect(readFileSync(join(root, 'etc/hostname'), 'utf8')).toBe('node01\n');
   });
 
-  it('removes the staging directories an earlier, killed run left in the root', async () => {
-    const root = join(dir, 'root-stale');
-    mkdirSync(join(root, '.reef-extract-4242', 'half'), { recursive: true });
-    await extractRootfs(createReadStream(tgz('stale')), root, () => {});
-    expect(readdirSync(root).sort()).toEqual(['etc']);
+  it('leaves the target empty (but lost+found) when the archive turns out damaged', async () => {
+    const root = join(dir, 'root-damaged');
+    mkdirSync(join(root, 'lost+found'), { recursive: true });
+    const tree = join(dir, 'damaged-tree');
+    mkdirSync(join(tree, 'usr/lib'), { recursive: true });
+    for (let i = 0; i < 20; i++) writeFileSync(join(tree, 'usr/lib', `f${i}`), Buffer.alloc(64 * 1024, i));
+    const tar = execFileSync('tar', ['-cf', '-', '-C', tree, '.'], { maxBuffer: 1 << 26 });
+    // The stream ends in the middle of the archive: tar has written some files by then.
+    async function* truncated() {
+      yield tar.subarray(0, Math.floor(tar.length / 2));
+      throw new Error('digest mismatch for blob sha256:… (the source ends badly)');
+    }
+    await expect(extractRootfs(truncated(), root, () => {})).rejects.toThrow(/digest mismatch/);
+    expect(readdirSync(root)).toEqual(['lost+found']);
   });
 });
 
