@@ -74,7 +74,8 @@ const pipeline = (url: string, dir: string, digest?: string): number => {
   const t0 = performance.now();
   // With a digest: the pipeline that also verifies what it extracted, as the agent does.
   const cmd = digest
-    ? `curl -sS --fail '${url}' | tee >(sha256sum | cut -d' ' -f1 > '${dir}.sum') | tar -x -f - -C '${dir}'; wait; [ "sha256:$(cat '${dir}.sum')" = '${digest}' ]`
+    ? // a FIFO, not a process substitution: the script waits for sha256sum by its PID
+      `mkfifo '${dir}.fifo' && { sha256sum < '${dir}.fifo' | cut -d' ' -f1 > '${dir}.sum' & sum=$!; } && curl -sS --fail '${url}' | tee '${dir}.fifo' | tar -x -f - -C '${dir}' && wait $sum && [ "sha256:$(cat '${dir}.sum')" = '${digest}' ]`
     : `curl -sS --fail '${url}' | tar -x -f - -C '${dir}'`;
   execFileSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: 'inherit' });
   return (performance.now() - t0) / 1000;
