@@ -77,9 +77,15 @@ export const mkfsCommand = (p: Partition, device: string, startSector: number): 
   }
 };
 
+/** The rows of `sgdisk -p` output: number, start and end sector, type code, name (sgdisk cuts long names). */
+export const parsePartitionTable = (sgdiskPrint: string): { number: number; start: number; end: number; code: string; name: string }[] =>
+  [...sgdiskPrint.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s+\S+ \S+\s+(\S+)\s*(.*)$/gm)].map((m) => ({
+    number: Number(m[1]),
+    start: Number(m[2]),
+    end: Number(m[3]),
+    code: m[4]!,
+    name: m[5]!.trim(),
+  }));
+
 /** Start sectors by partition number, from `sgdisk -p` output. */
-export const parseStartSectors = (sgdiskPrint: string): Map<number, number> => {
-  const starts = new Map<number, number>();
-  for (const m of sgdiskPrint.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s/gm)) starts.set(Number(m[1]), Number(m[2]));
-  return starts;
-};
+export const parseStartSectors = (sgdiskPrint: string): Map<number, number> => new Map(parsePartitionTable(sgdiskPrint).map((p) => [p.number, p.start]));

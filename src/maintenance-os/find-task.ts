@@ -6,11 +6,9 @@ import { promisify } from 'node:util';
 import { IsoFormatError, listDirectory, readEntry, readVolume } from '../formats/iso9660/reader.js';
 import { StepError } from './exec.js';
 import { isMounted, mountTable } from './mounts.js';
-import { parseCmdline, readTaskDir, readTaskPath, type Task, type TaskFiles, taskFromFiles } from './task.js';
+import { parseCmdline, readTaskDir, readTaskPath, TASK_FILES, type Task, type TaskFiles, taskFromFiles } from './task.js';
 
 const run = promisify(execFile);
-
-const TASK_FILES = new Set(['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml', 'env']);
 
 /** The files of a task ISO image (its root directory, by Rock Ridge name), read by positioned reads: no mount, no tools. */
 export const readIsoFiles = async (iso: string): Promise<TaskFiles> => {

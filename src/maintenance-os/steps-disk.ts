@@ -22,7 +22,7 @@ const waitForNodes = async (ctx: AgentContext, nodes: string[]): Promise<void> =
   throw new StepError(`the partition nodes ${nodes.filter((n) => !existsSync(n)).join(', ')} did not appear after re-reading the table of ${ctx.disk}`);
 };
 
-export const diskBytes = async (ctx: AgentContext): Promise<number> => {
+const diskBytes = async (ctx: AgentContext): Promise<number> => {
   const { stdout } = await ctx.run.query('blockdev', ['--getsize64', ctx.disk]);
   const bytes = Number(stdout.trim());
   if (!Number.isFinite(bytes) || bytes <= 0) throw new StepError(`cannot read the size of ${ctx.disk}`);

@@ -9,7 +9,7 @@ import { extractRootfs } from './extract.js';
 import { inRoot } from './in-root.js';
 import { ensureMounted, unmountBelow } from './mounts.js';
 
-export const ROOTFS_MEDIA_TYPES = [
+const ROOTFS_MEDIA_TYPES = [
   'application/vnd.oci.image.layer.v1.tar',
   'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.oci.image.layer.v1.tar+zstd',

@@ -7,6 +7,7 @@ import { precacheDownload } from '../ignition/prestage/precache.js';
 import { partitionNode } from '../lib/partition-node.js';
 import type { AgentContext, Step } from './context.js';
 import { StepError } from './exec.js';
+import { parsePartitionTable } from './disk.js';
 import { ensureMounted } from './mounts.js';
 
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
@@ -32,8 +33,7 @@ const runnerFor =
 const existingDataPartition = async (ctx: AgentContext, label: string): Promise<number | null> => {
   const { stdout, code } = await ctx.run.query('sgdisk', ['-p', ctx.disk], { okCodes: ANY_EXIT });
   if (code !== 0) return null;
-  for (const m of stdout.matchAll(/^\s+(\d+)\s+\d+\s+\d+\s+\S+ \S+\s+\S+\s+(.*)$/gm)) if (m[2]!.trim() === label) return Number(m[1]);
-  return null;
+  return parsePartitionTable(stdout).find((p) => p.name === label)?.number ?? null;
 };
 
 const dataDir = (ctx: AgentContext) => join(ctx.mountRoot, 'data');

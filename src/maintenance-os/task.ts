@@ -66,12 +66,13 @@ export const taskFromFiles = (files: TaskFiles, source: string): Task => {
   };
 };
 
-const TASK_FILES = ['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml'];
+/** The files of a task ISO the agent reads (task-iso.ts writes them). */
+export const TASK_FILES = new Set(['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml', 'env']);
 
 /** A directory holding the task ISO's files (a mounted task ISO, or an extracted copy). */
 export const readTaskDir = (dir: string): Task => {
   const files: TaskFiles = {};
-  for (const name of readdirSync(dir)) if (TASK_FILES.includes(name)) files[name] = readFileSync(join(dir, name), 'utf8');
+  for (const name of readdirSync(dir)) if (TASK_FILES.has(name)) files[name] = readFileSync(join(dir, name), 'utf8');
   return taskFromFiles(files, dir);
 };
 

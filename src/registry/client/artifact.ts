@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { MEDIA } from '../core/manifest.js';
+import { type Descriptor, MEDIA } from '../core/manifest.js';
 import type { OciClient } from './oci-client.js';
 
 /** The empty config of OCI artifacts (`{}`), as oras writes it. */
@@ -37,13 +37,6 @@ export const pushArtifact = async (client: OciClient, repo: string, tag: string,
   return client.putManifest(repo, tag, bytes, MEDIA.ociManifest);
 };
 
-export interface Layer {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-}
-
 export interface Platform {
   os: string;
   architecture: string;
@@ -61,14 +54,14 @@ export const resolveManifest = async (client: OciClient, repo: string, reference
     m = await client.getManifest(repo, pick.digest);
     doc = JSON.parse(m.bytes.toString('utf8'));
   }
-  return { ...m, doc: doc as { artifactType?: string; config?: { mediaType?: string }; layers?: Layer[] } };
+  return { ...m, doc: doc as { artifactType?: string; config?: { mediaType?: string }; layers?: Descriptor[] } };
 };
 
 /**
  * The layer holding a single-file artifact: the only layer, else the one whose media type is
  * among `mediaTypes`, else the titled one.
  */
-export const pickLayer = (doc: { layers?: Layer[] }, what: string, mediaTypes: string[] = []): Layer => {
+export const pickLayer = (doc: { layers?: Descriptor[] }, what: string, mediaTypes: string[] = []): Descriptor => {
   const layers = doc.layers ?? [];
   const layer = layers.length === 1 ? layers[0] : (layers.find((l) => mediaTypes.includes(l.mediaType)) ?? layers.find((l) => l.annotations?.[TITLE]));
   if (!layer) throw new Error(`${what} has ${layers.length} layers and none is titled or of type ${mediaTypes.join(' | ') || '(any)'}; not a single-file artifact`);

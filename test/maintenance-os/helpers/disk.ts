@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { parsePartitionTable } from '../../../src/maintenance-os/disk.js';
 import { requireAvailable, requireTool } from '../../helpers/tools.js';
 
 export const sh = promisify(execFile);
@@ -30,15 +31,8 @@ export const attachDisk = async (image: string, size: string) => {
   };
 };
 
-/** `sgdisk -p` rows: number, start, end (sectors), code, name. */
-export const partitionTable = (dev: string) =>
-  [...execFileSync('sgdisk', ['-p', dev], { encoding: 'utf8' }).matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s+\S+ \S+\s+(\S+)\s+(.*)$/gm)].map((m) => ({
-    number: Number(m[1]),
-    start: Number(m[2]),
-    end: Number(m[3]),
-    code: m[4],
-    name: m[5]!.trim(),
-  }));
+/** `sgdisk -p` rows: number, start, end (sectors), code, name (parsed as the agent does). */
+export const partitionTable = (dev: string) => parsePartitionTable(execFileSync('sgdisk', ['-p', dev], { encoding: 'utf8' }));
 
 export const blkid = (dev: string): Record<string, string> =>
   Object.fromEntries(

@@ -5,6 +5,7 @@
  * registry which re-serialises instead of storing the pushed bytes is caught.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Descriptor as CoreDescriptor } from '../../../src/registry/core/manifest.js';
 
 export const MT = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -45,12 +46,8 @@ export const EMPTY = blobOf('{}');
 export const configBlob = (): Blob =>
   blobOf(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Labels: { nonce: randomBytes(8).toString('hex') } } }));
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
+/** A descriptor as the tests write them: reef's, plus the platform of index entries. */
+export interface Descriptor extends CoreDescriptor {
   platform?: { architecture: string; os: string };
 }
 
