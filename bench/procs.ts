@@ -70,14 +70,22 @@ const waitFor = (child: ChildProcess, output: () => string, ready: () => boolean
     void tick();
   });
 
+/** The node flags of package.json's `start` script (`node <flags> dist/cli.js serve`): the bench runs reef as npm start does. */
+const startScriptNodeFlags = (repoRoot: string): string[] => {
+  const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  const m = /^node\s+(.*?)\s*dist\/cli\.js serve$/.exec(start.trim());
+  if (!m) throw new Error(`package.json start script is not "node [flags] dist/cli.js serve": ${start}`);
+  return m[1] ? m[1].split(/\s+/) : [];
+};
+
 /**
- * Starts the built server (`node dist/cli.js serve`, what `npm start` runs) in its own process
+ * Starts the built server (`node <flags> dist/cli.js serve`, what `npm start` runs) in its own process
  * and waits for "reef listening on". Running from source through tsx halves the /media
  * throughput, so the benchmark builds first and measures what operators run.
  */
 export const startReefProcess = async (repoRoot: string, dataDir: string, nodeArgs: string[] = []): Promise<Server> => {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/cli.js', 'serve'], {
+  const child = spawn(process.execPath, [...startScriptNodeFlags(repoRoot), ...nodeArgs, 'dist/cli.js', 'serve'], {
     cwd: repoRoot,
     env: { ...process.env, REEF_LISTEN: `127.0.0.1:${port}`, REEF_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

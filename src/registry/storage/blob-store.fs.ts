@@ -1,11 +1,11 @@
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';
-import { copyInto } from '../../lib/copy-into.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
+import { UploadWriteError, writeBodyAt } from './upload-writer.js';
 
 const storageFull = () => new RegistryError('STORAGE_FULL', 'no space left on the registry storage; nothing partial was kept');
 
@@ -83,19 +83,16 @@ export const createBlobStore = async (root: string) => {
      * that reached it (so a client can resume from GET status) and the error is rethrown.
      */
     async appendUpload(id: string, offset: number, body: Readable, tap: (chunk: Buffer) => void): Promise<number> {
-      const out = createWriteStream(uploadPath(id), { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
-      body.on('data', tap);
       try {
-        await copyInto(body, out);
+        return (await writeBodyAt(uploadPath(id), offset, body, tap)).end;
       } catch (err) {
+        if (!(err instanceof UploadWriteError)) throw err;
+        // A failed write may have left part of a chunk: cut the file back to what is known good.
         const cut = await open(uploadPath(id), 'r+').catch(() => undefined);
-        await cut?.truncate(offset + out.bytesWritten).catch(() => {});
+        await cut?.truncate(err.end).catch(() => {});
         await cut?.close();
-        throw isDiskFull(err) ? storageFull() : err;
-      } finally {
-        body.off('data', tap);
+        throw isDiskFull(err.cause) ? storageFull() : err.cause;
       }
-      return offset + out.bytesWritten;
     },
     removeUpload: (id: string) => rm(uploadPath(id), { force: true }),
     removeBlob: (digest: string) => rm(blobPath(digest), { force: true }),

@@ -1,0 +1,87 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UploadWriteError, writeBodyAt } from '../../src/registry/storage/upload-writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'reef-upload-writer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A body of `n` random chunks of 1..64 KiB, delivered with a macrotask between some of them. */
+const chunks = (n: number) => Array.from({ length: n }, (_, i) => randomBytes(1 + ((i * 7919) % 65536)));
+const slowBody = (parts: Buffer[]) =>
+  Readable.from(
+    (async function* () {
+      for (const [i, p] of parts.entries()) {
+        if (i % 5 === 0) await new Promise((r) => setImmediate(r));
+        yield p;
+      }
+    })(),
+  );
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('writeBodyAt', () => {
+  it('appends the body at the offset, taps every chunk in order, keeps the bytes before it', async () => {
+    const file = join(dir, 'a');
+    const head = randomBytes(1000);
+    writeFileSync(file, head);
+    const parts = chunks(200);
+    const tapped: Buffer[] = [];
+    const r = await writeBodyAt(file, head.length, slowBody(parts), (c) => tapped.push(c), { flushBytes: 256 * 1024 });
+    const all = Buffer.concat(parts);
+    expect(r.end).toBe(head.length + all.length);
+    expect(r.wentAsync).toBe(false);
+    expect(sha(Buffer.concat(tapped))).toBe(sha(all));
+    expect(sha(readFileSync(file))).toBe(sha(Buffer.concat([head, all])));
+  });
+
+  it('moves to the threadpool when a write is slow, and still writes every byte in order', async () => {
+    const file = join(dir, 'b');
+    writeFileSync(file, '');
+    const parts = chunks(300);
+    // slowWriteMs -1: the first write counts as slow, every later one goes through fs.writev
+    const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 64 * 1024, slowWriteMs: -1 });
+    expect(r.wentAsync).toBe(true);
+    const all = Buffer.concat(parts);
+    expect(r.end).toBe(all.length);
+    expect(sha(readFileSync(file))).toBe(sha(all));
+  });
+
+  it('on a body error writes what arrived, then rejects with that error', async () => {
+    const file = join(dir, 'c');
+    writeFileSync(file, '');
+    const body = new PassThrough();
+    const first = randomBytes(300 * 1024);
+    const p = writeBodyAt(file, 0, body, () => {}, { flushBytes: 1024 * 1024 });
+    body.write(first);
+    await new Promise((r) => setImmediate(r));
+    body.destroy(new Error('connection reset'));
+    await expect(p).rejects.toThrow('connection reset');
+    expect(sha(readFileSync(file))).toBe(sha(first));
+  });
+
+  it('on a failed write rejects with the known-good end and drains the rest of the body', async () => {
+    // /dev/full refuses every write with ENOSPC.
+    const body = new PassThrough();
+    let ended = false;
+    const p = writeBodyAt('/dev/full', 0, body, () => {}, { flushBytes: 1024 });
+    body.on('end', () => (ended = true));
+    body.write(randomBytes(4096));
+    body.end(randomBytes(100_000));
+    const err = await p.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadWriteError);
+    expect((err as UploadWriteError).end).toBe(0);
+    expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ended).toBe(true);
+  });
+
+  it('rejects with the open error when the file is missing', async () => {
+    const err = await writeBodyAt(join(dir, 'missing', 'x'), 0, Readable.from([]), () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadWriteError);
+    expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+});
