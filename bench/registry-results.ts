@@ -51,7 +51,8 @@ BENCH_ONLY=registry npm run bench          # this part only (npm run bench runs 
   layer of mediaType \`application/vnd.oci.image.layer.v1.tar\` whose bytes are \`.bench/big-1GiB.bin\`
   (1 GiB random, hard-linked; its sha256 is cached in \`.bench/big-1GiB.bin.sha256\`), a small config,
   the manifest (\`${r.layout.manifestDigest}\`).
-- reef: \`node dist/cli.js serve\` as its own process (startReefProcess), default settings
+- reef: \`node --single-threaded-gc dist/cli.js serve\` (the flags of \`npm start\`), a fresh process of its own for this part
+  (in a full \`npm run bench\` the job and media parts use another), default settings
   (REGISTRY_AUTH_MODE none, LOG_LEVEL warn). distribution: \`/usr/bin/docker-registry serve config.yml\`
   with filesystem storage in a temp dir, \`delete.enabled: true\`, \`cache.blobdescriptor: inmemory\`,
   access log off, log level warn, \`http.addr 127.0.0.1:<free port>\`.
