@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { drainOrClose } from '../../lib/drain.js';
 
@@ -6,12 +6,24 @@ const SLOT = 1024 * 1024;
 
 const SLOTS = 4;
 
+/** Reads exactly `want` bytes at `at` (a regular file returns less only at its end). */
+const readFully = async (fh: FileHandle, buf: Buffer, want: number, at: number, path: string): Promise<void> => {
+  let got = 0;
+  while (got < want) {
+    const { bytesRead } = await fh.read(buf, got, want - got, at + got);
+    if (bytesRead === 0) throw new Error(`file shrank while being sent: ${path}`);
+    got += bytesRead;
+  }
+};
+
 /**
  * Copies bytes [start, end] of a file to a writable (an HTTP response) through a small ring of
  * reused buffers. createReadStream allocates a fresh buffer per chunk; at gigabytes per second
  * that garbage, not the I/O, dominated reef's CPU profile. A slot is refilled only after the
  * socket has taken the previous bytes from it (the write callback), and 'drain' is honoured.
- * Resolves when done; rejects if the client goes away.
+ * The next block is read while the socket drains the current one, so a client that reads as
+ * fast as it can never waits for the disk read as well. Resolves when done; rejects if the
+ * client goes away.
  */
 export const copyFileRange = async (path: string, start: number, end: number, out: Writable): Promise<void> => {
   const fh = await open(path, 'r');
@@ -21,19 +33,27 @@ export const copyFileRange = async (path: string, start: number, end: number, ou
     closed = true;
   };
   out.once('close', onClose);
+  let next = start;
+  /** Starts reading the next block into slot i, once the socket has taken that slot's last bytes. */
+  const readAhead = (i: number) => {
+    if (next > end) return undefined;
+    const slot = ring[i % SLOTS]!;
+    const at = next;
+    const want = Math.min(SLOT, end - at + 1);
+    next += want;
+    const read = slot.free.then(() => readFully(fh, slot.buf, want, at, path)).then(() => ({ slot, want }));
+    read.catch(() => {}); // awaited below; this only keeps a failure while draining from being "unhandled"
+    return read;
+  };
   try {
-    let pos = start;
-    for (let i = 0; pos <= end; i++) {
-      const slot = ring[i % SLOTS]!;
-      await slot.free;
+    let i = 0;
+    for (let pending = readAhead(i); pending; ) {
+      const { slot, want } = await pending;
       if (closed || out.destroyed) throw new Error('client went away');
-      const want = Math.min(SLOT, end - pos + 1);
-      const { bytesRead } = await fh.read(slot.buf, 0, want, pos);
-      if (bytesRead === 0) throw new Error(`file shrank while being sent: ${path}`);
-      pos += bytesRead;
+      pending = readAhead(++i);
       let release!: () => void;
       slot.free = new Promise<void>((r) => (release = r));
-      const ok = out.write(bytesRead === SLOT ? slot.buf : slot.buf.subarray(0, bytesRead), () => release());
+      const ok = out.write(want === SLOT ? slot.buf : slot.buf.subarray(0, want), () => release());
       if (!ok && !out.destroyed) await drainOrClose(out);
     }
     await Promise.all(ring.map((s) => s.free));
