@@ -1,20 +1,11 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { drainOrClose } from '../../lib/drain.js';
+import { readFully } from '../../lib/read-fully.js';
 
 const SLOT = 1024 * 1024;
 
 const SLOTS = 4;
-
-/** Reads exactly `want` bytes at `at` (a regular file returns less only at its end). */
-const readFully = async (fh: FileHandle, buf: Buffer, want: number, at: number, path: string): Promise<void> => {
-  let got = 0;
-  while (got < want) {
-    const { bytesRead } = await fh.read(buf, got, want - got, at + got);
-    if (bytesRead === 0) throw new Error(`file shrank while being sent: ${path}`);
-    got += bytesRead;
-  }
-};
 
 /**
  * Copies bytes [start, end] of a file to a writable (an HTTP response) through a small ring of
@@ -41,7 +32,8 @@ export const copyFileRange = async (path: string, start: number, end: number, ou
     const at = next;
     const want = Math.min(SLOT, end - at + 1);
     next += want;
-    const read = slot.free.then(() => readFully(fh, slot.buf, want, at, path)).then(() => ({ slot, want }));
+    const shrank = () => new Error(`file shrank while being sent: ${path}`);
+    const read = slot.free.then(() => readFully(fh, slot.buf.subarray(0, want), at, shrank)).then(() => ({ slot, want }));
     read.catch(() => {}); // awaited below; this only keeps a failure while draining from being "unhandled"
     return read;
   };

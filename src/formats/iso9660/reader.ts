@@ -5,12 +5,11 @@
  * are read. Names are the plain ISO 9660 identifiers (upper case, `;1` version stripped), and
  * the Rock Ridge names where the image records them (NM).
  */
+import { type ReadAt, readFully } from '../../lib/read-fully.js';
 import { FLAG_DIRECTORY, PVD_LBA, SECTOR_SIZE, STANDARD_ID, VD_TYPE_PRIMARY, VD_TYPE_TERMINATOR } from './constants.js';
 
 /** What the reader needs of a file: node's FileHandle fits. */
-export interface ReadAt {
-  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-}
+export type { ReadAt };
 
 export interface IsoEntry {
   /** ISO 9660 identifier without the `;version` suffix and without a trailing '.' */
@@ -41,16 +40,8 @@ const MAX_DIR_BYTES = 16 * 1024 * 1024;
 /** Volume descriptors searched before giving up on a terminator. */
 const MAX_DESCRIPTORS = 64;
 
-const readExactly = async (src: ReadAt, position: number, length: number): Promise<Buffer> => {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await src.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw new IsoFormatError(`not an ISO 9660 image: it ends before byte ${position + length}`);
-    done += bytesRead;
-  }
-  return buf;
-};
+const readExactly = (src: ReadAt, position: number, length: number): Promise<Buffer> =>
+  readFully(src, Buffer.alloc(length), position, () => new IsoFormatError(`not an ISO 9660 image: it ends before byte ${position + length}`));
 
 const cleanName = (raw: string): string => raw.replace(/;\d*$/, '').replace(/\.$/, '');
 
