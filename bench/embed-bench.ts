@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { showIgnition } from '../src/ignition/live-iso/live-iso.js';
 import { ensureBigFile } from './media.js';
+import { childrenCpuMsFromTimes } from './procs.js';
 import { fmt, median, table } from './report.js';
 
 export const TARGET_EMBED_RATIO = 1.2;
@@ -97,8 +98,7 @@ const timed = (script: string): Promise<{ seconds: number; cpuSeconds: number }>
     execFile('bash', ['-c', `${script}\ntimes`], (err, stdout, stderr) => {
       const seconds = (performance.now() - t0) / 1000;
       if (err) return reject(new Error(`${script}: ${err.message}\n${stderr}`));
-      const t = [...stdout.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-      resolve({ seconds, cpuSeconds: (t[2] ?? 0) + (t[3] ?? 0) });
+      resolve({ seconds, cpuSeconds: childrenCpuMsFromTimes(stdout) / 1000 });
     });
   });
 

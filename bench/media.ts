@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync, readSync, closeSync, renameSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { request } from './http-load.js';
-import { cpuMs, type Server } from './procs.js';
+import { childrenCpuMsFromTimes, cpuMs, type Server } from './procs.js';
 
 export const GIB = 1024 * 1024 * 1024;
 
@@ -43,7 +43,6 @@ export const curlOnce = async (srv: Server, path: string): Promise<CurlRun> => {
   const serverCpuMs = cpuMs(srv.pid) - before;
   const [line, ...rest] = out.trim().split('\n');
   const [speed, time, size, code, exit] = line!.split(' ').map(Number);
-  const t = [...rest.join(' ').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => (Number(m[1]) * 60 + Number(m[2])) * 1000);
   return {
     target: srv.name,
     mbPerS: speed! / 1e6,
@@ -51,7 +50,7 @@ export const curlOnce = async (srv: Server, path: string): Promise<CurlRun> => {
     bytes: size!,
     status: code!,
     curlExit: exit!,
-    curlCpuMs: (t[2] ?? 0) + (t[3] ?? 0),
+    curlCpuMs: childrenCpuMsFromTimes(rest.join(' ')),
     serverCpuMs,
   };
 };

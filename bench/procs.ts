@@ -41,6 +41,15 @@ export const cpuMs = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 };
 
+/**
+ * The children's user + system CPU, in ms, from what bash's `times` printed (two lines: the
+ * shell's user and system time, then its children's, each like `0m1.234s`).
+ */
+export const childrenCpuMsFromTimes = (timesOutput: string): number => {
+  const t = [...timesOutput.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => (Number(m[1]) * 60 + Number(m[2])) * 1000);
+  return (t[2] ?? 0) + (t[3] ?? 0);
+};
+
 /** Keeps the last ~32-64 KiB of a child's stdout and stderr, for error messages. */
 export const collect = (child: ChildProcess): (() => string) => {
   let out = '';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { collect, freePort, type Server } from './procs.js';
+import { childrenCpuMsFromTimes, collect, freePort, type Server } from './procs.js';
 
 export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
 
@@ -184,9 +184,8 @@ export const skopeo = (scratch: string, args: string[], timeoutMs = 30 * 60_000)
     child.on('close', (code) => {
       const wallMs = performance.now() - t0;
       clearTimeout(timer);
-      const t = [...times.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => (Number(m[1]) * 60 + Number(m[2])) * 1000);
       rmSync(dir, { recursive: true, force: true });
-      resolve({ code, stdout, stderr, wallMs, cpuMs: (t[2] ?? 0) + (t[3] ?? 0) });
+      resolve({ code, stdout, stderr, wallMs, cpuMs: childrenCpuMsFromTimes(times) });
     });
   });
 };
