@@ -3,7 +3,7 @@
  * one test (or small group) per endpoint and error code. See DESIGN.md §3.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,18 @@ describe('blob uploads', () => {
   it('POST (202, Location, Docker-Upload-UUID) then PUT ?digest= (201, Location, Docker-Content-Digest)', async () => {
     const blob = await pushBlob(f, base, 'up/post-put', randomBlob());
     expect((await expectBlob(f, 'up/post-put', blob)).equals(blob.bytes)).toBe(true);
+  });
+
+  it('the same blob uploaded into another repository is stored once: the first file stays, no upload file is left', async () => {
+    const blob = await pushBlobChunked(f, base, 'up/dedup-a', randomBlob(300_000), 100_000);
+    const file = join(reef.dataDir, 'registry', 'blobs', 'sha256', blob.digest.slice('sha256:'.length));
+    const before = statSync(file);
+    await pushBlobChunked(f, base, 'up/dedup-b', blob, 64_000);
+    const after = statSync(file);
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(readdirSync(join(reef.dataDir, 'registry', 'uploads'))).toEqual([]);
+    expect((await expectBlob(f, 'up/dedup-b', blob)).equals(blob.bytes)).toBe(true);
   });
 
   it('POST ?digest= with the body is a monolithic upload: 201', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fdatasync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -77,6 +77,44 @@ describe('writeBodyAt', () => {
     expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
     await new Promise((r) => setTimeout(r, 20));
     expect(ended).toBe(true);
+  });
+
+  it('starts writeback as it goes and closes the file only after the last one', async () => {
+    const file = join(dir, 'wb');
+    writeFileSync(file, '');
+    const parts = chunks(300);
+    const fdsBefore = readdirSync('/proc/self/fd').length;
+    const synced: number[] = [];
+    let running = 0;
+    const datasync = (fd: number) =>
+      new Promise<void>((resolve, reject) => {
+        running++;
+        // Slow on purpose: the body ends while this one is still running.
+        setTimeout(() => fdatasync(fd, (err) => (running--, synced.push(fd), err ? reject(err) : resolve())), 30);
+      });
+    const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 64 * 1024, writebackBytes: 1024 * 1024, datasync });
+    const all = Buffer.concat(parts);
+    expect(r.end).toBe(all.length);
+    expect(synced.length).toBeGreaterThan(0);
+    // fdatasync succeeded on every call, so the fd was still open; it is closed now.
+    expect(running).toBe(0);
+    expect(readdirSync('/proc/self/fd').length).toBe(fdsBefore);
+    expect(sha(readFileSync(file))).toBe(sha(all));
+  });
+
+  it('a failed writeback fails the body from its start offset, not silently', async () => {
+    const file = join(dir, 'wbfail');
+    const head = randomBytes(5000);
+    writeFileSync(file, head);
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const err = await writeBodyAt(file, head.length, slowBody(chunks(100)), () => {}, {
+      flushBytes: 64 * 1024,
+      writebackBytes: 256 * 1024,
+      datasync: () => Promise.reject(eio),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadWriteError);
+    expect((err as UploadWriteError).cause).toBe(eio);
+    expect((err as UploadWriteError).end).toBe(head.length);
   });
 
   it('rejects with the open error when the file is missing', async () => {

@@ -1,11 +1,21 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import { UploadWriteError, writeBodyAt } from './upload-writer.js';
+
+/** fsync of a file or a directory (a rename is durable once its directory is synced). */
+const syncPath = async (path: string) => {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+};
 
 const storageFull = () => new RegistryError('STORAGE_FULL', 'no space left on the registry storage; nothing partial was kept');
 
@@ -55,21 +65,21 @@ export const createBlobStore = async (root: string) => {
       createReadStream(blobPath(digest), { start, end, highWaterMark: 1024 * 1024 }),
     readAll: (digest: string) => readFile(blobPath(digest)),
     writeBlob: (digest: string, bytes: Uint8Array) => atomicWrite(blobPath(digest), bytes),
-    /** Moves a verified upload file into place (fsynced first). An existing blob wins (dedup). */
+    /**
+     * Moves a verified upload file into place: fsync the file, rename, fsync the directory, so a
+     * blob the database links survives a power cut. An existing blob wins (dedup): the upload is
+     * then dropped without being flushed, since its bytes are already on disk under that digest.
+     */
     async commitUpload(id: string, digest: string): Promise<void> {
       const src = uploadPath(id);
-      const fh = await open(src, 'r+');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
       const dst = blobPath(digest);
       if (await stat(dst).catch(() => undefined)) {
         await unlink(src).catch(() => {});
         return;
       }
+      await syncPath(src);
       await rename(src, dst);
+      await syncPath(dirname(dst));
     },
     async createUpload(id: string): Promise<void> {
       await writeFile(uploadPath(id), '', { flag: 'wx' });
