@@ -102,6 +102,29 @@ describe('writeBodyAt', () => {
     expect(sha(readFileSync(file))).toBe(sha(all));
   });
 
+  it('runs one writeback at a time across concurrent uploads, and each upload still gets its turn', async () => {
+    const files = [0, 1, 2].map((i) => join(dir, `wbc${i}`));
+    for (const f of files) writeFileSync(f, '');
+    let running = 0;
+    let most = 0;
+    const perFd = new Map<number, number>();
+    const datasync = (fd: number) =>
+      new Promise<void>((resolve, reject) => {
+        running++;
+        most = Math.max(most, running);
+        perFd.set(fd, (perFd.get(fd) ?? 0) + 1);
+        setTimeout(() => fdatasync(fd, (err) => (running--, err ? reject(err) : resolve())), 5);
+      });
+    const bodies = files.map(() => chunks(400));
+    const results = await Promise.all(
+      files.map((f, i) => writeBodyAt(f, 0, slowBody(bodies[i]!), () => {}, { flushBytes: 64 * 1024, writebackBytes: 512 * 1024, datasync })),
+    );
+    expect(most).toBe(1);
+    expect(perFd.size).toBe(3);
+    results.forEach((r, i) => expect(r.end).toBe(Buffer.concat(bodies[i]!).length));
+    files.forEach((f, i) => expect(sha(readFileSync(f))).toBe(sha(Buffer.concat(bodies[i]!))));
+  });
+
   it('a failed writeback fails the body from its start offset, not silently', async () => {
     const file = join(dir, 'wbfail');
     const head = randomBytes(5000);

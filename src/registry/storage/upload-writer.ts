@@ -5,6 +5,17 @@ import { promisify } from 'node:util';
 const writevAsync = promisify(writev);
 const fdatasyncAsync = promisify(fdatasync);
 
+/**
+ * Background writebacks in this process run one at a time, whatever the number of uploads: each
+ * holds a threadpool thread for as long as the disk takes, and blob and manifest reads need those
+ * threads too. Uploads that want one while another runs wait in line, first come first served.
+ */
+const writebacks = { running: false, waiting: [] as (() => void)[] };
+const nextWriteback = () => {
+  writebacks.running = false;
+  writebacks.waiting.shift()?.();
+};
+
 export interface UploadWriterOptions {
   /** Bytes gathered from the body before one positional writev (default 1 MiB). */
   flushBytes?: number;
@@ -16,7 +27,7 @@ export interface UploadWriterOptions {
   slowWriteMs?: number;
   /**
    * Start writeback each time this many bytes have been written (an fdatasync in the threadpool,
-   * one at a time; default 64 MiB, 0 = never). The disk then works while the body is still
+   * one at a time in the whole process; default 64 MiB, 0 = never). The disk then works while the body is still
    * arriving, the fsync at commit has only the tail left, and a big upload never piles up
    * gigabytes of dirty pages on a small edge box.
    */
@@ -126,22 +137,32 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       pendingBytes = 0;
       return bufs;
     };
-    /** Counts written bytes and starts a background fdatasync when enough have piled up. */
-    const wrote = (n: number) => {
-      pos += n;
-      unsynced += n;
-      if (writebackBytes <= 0 || unsynced < writebackBytes || syncing || syncError !== undefined) return;
+    let queued = false;
+    const startWriteback = () => {
+      queued = false;
       unsynced = 0;
+      writebacks.running = true;
       syncing = datasync(fd).then(
         () => {
           syncing = undefined;
+          nextWriteback();
         },
         (err: unknown) => {
           // Kept, not dropped: once seen here, the kernel would not report it to the commit's fsync.
           syncing = undefined;
           syncError = err;
+          nextWriteback();
         },
       );
+    };
+    /** Counts written bytes and asks for a background fdatasync when enough have piled up. */
+    const wrote = (n: number) => {
+      pos += n;
+      unsynced += n;
+      if (writebackBytes <= 0 || unsynced < writebackBytes || syncing || queued || syncError !== undefined) return;
+      if (!writebacks.running) return startWriteback();
+      queued = true;
+      writebacks.waiting.push(startWriteback);
     };
     const finish = (err?: unknown) => {
       if (settled) return;
@@ -150,6 +171,7 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       body.off('end', onEnd);
       body.off('error', onBodyError);
       body.off('aborted', onAborted);
+      if (queued) writebacks.waiting.splice(writebacks.waiting.indexOf(startWriteback), 1);
       // A writeback still running holds the fd: close only after it.
       void (syncing ?? Promise.resolve()).then(() => {
         try {
