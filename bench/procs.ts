@@ -10,6 +10,8 @@ export interface Server {
   pid: number;
   url: string;
   child: ChildProcess;
+  /** The command line it was started with (for the report). */
+  command?: string[];
   /** What the process wrote to stdout/stderr (kept for error reports). */
   output: () => string;
 }
@@ -94,14 +96,15 @@ const startScriptNodeFlags = (repoRoot: string): string[] => {
  */
 export const startReefProcess = async (repoRoot: string, dataDir: string, nodeArgs: string[] = []): Promise<Server> => {
   const port = await freePort();
-  const child = spawn(process.execPath, [...startScriptNodeFlags(repoRoot), ...nodeArgs, 'dist/cli.js', 'serve'], {
+  const args = [...startScriptNodeFlags(repoRoot), ...nodeArgs, 'dist/cli.js', 'serve'];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, REEF_LISTEN: `127.0.0.1:${port}`, REEF_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collect(child);
   await waitFor(child, output, () => output().includes('reef listening on '), 'reef');
-  return { name: 'reef', pid: child.pid!, url: `http://127.0.0.1:${port}`, child, output };
+  return { name: 'reef', pid: child.pid!, url: `http://127.0.0.1:${port}`, child, output, command: ['node', ...args] };
 };
 
 /** Starts Debian's nginx (single process, sendfile on) serving `root` on a free port. */

@@ -267,6 +267,20 @@ export const registryBench = async (reef: Server, o: RegistryBenchOptions) => {
   console.log('\nsummary (ratio > 1: reef better, except p99 and RSS where < 1 is better)');
   console.log(table(summaryHead, summaryRows));
   console.log(`all manifest answers 200 with the pushed digest: ${pass.correct ? 'yes' : 'NO'}`);
+  // The same ratio run by run: the two transfers of a run are adjacent in time, so drift of the
+  // machine over the part (it gets faster or slower by 10-20% on this shared box) cancels out.
+  const paired = (xs: SkopeoRun[]) => {
+    const rs = [...new Set(xs.map((x) => x.run))].flatMap((run) => {
+      const a = xs.find((x) => x.run === run && x.target === 'reef');
+      const b = xs.find((x) => x.run === run && x.target === 'distribution');
+      return a && b ? [b.seconds / a.seconds] : [];
+    });
+    return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), ratios: rs };
+  };
+  const pairedRatios = { push: paired(pushes), pull: paired(pulls) };
+  console.log(
+    `run-by-run ratios (distribution/reef within each run): push median ${fmt(pairedRatios.push.median, 3)} (${fmt(pairedRatios.push.min, 3)}–${fmt(pairedRatios.push.max, 3)}), pull median ${fmt(pairedRatios.pull.median, 3)} (${fmt(pairedRatios.pull.min, 3)}–${fmt(pairedRatios.pull.max, 3)})`,
+  );
   const background = { pushOtherCpuPct: median(pushes.map((p) => p.otherCpuPct)), pullOtherCpuPct: median(pulls.map((p) => p.otherCpuPct)) };
   console.log(
     `CPU used by everything else on the machine (other processes, kernel threads) meanwhile: median ${fmt(background.pushOtherCpuPct, 0)}% (push runs), ${fmt(background.pullOtherCpuPct, 0)}% (pull runs) of one of ${os.cpus().length} cores`,
@@ -284,6 +298,8 @@ export const registryBench = async (reef: Server, o: RegistryBenchOptions) => {
     reef: r,
     dist: d,
     ratios,
+    pairedRatios,
+    reefCommand: (reef.command ?? ['node', 'dist/cli.js', 'serve']).join(' '),
     targets: REGISTRY_TARGETS,
     pass,
     background,

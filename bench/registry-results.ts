@@ -32,6 +32,9 @@ ${mdTable(r.summaryHead, r.summaryRows)}
 
 Ratios: push and pull are distribution time ÷ reef time, blob GET and manifest req/s are reef ÷
 distribution, so above 1 means reef is faster; for p99 and RSS below 1 means reef is better.
+Run by run (distribution ÷ reef within each run, the two transfers adjacent in time, so the box's drift
+over the part cancels): push median ${fmt(r.pairedRatios.push.median, 3)} (${fmt(r.pairedRatios.push.min, 3)}–${fmt(r.pairedRatios.push.max, 3)}),
+pull median ${fmt(r.pairedRatios.pull.median, 3)} (${fmt(r.pairedRatios.pull.min, 3)}–${fmt(r.pairedRatios.pull.max, 3)}). The verdicts use the ratio of the medians above.
 Manifest answers all 200 with the pushed digest: ${r.pass.correct ? 'yes' : 'NO'}. CPU used by everything else on the
 machine during the runs (other processes, kernel threads): median ${fmt(r.background.pushOtherCpuPct, 0)}% of a core in the push runs, ${fmt(r.background.pullOtherCpuPct, 0)}% in the pull runs.
 
@@ -51,7 +54,7 @@ BENCH_ONLY=registry npm run bench          # this part only (npm run bench runs 
   layer of mediaType \`application/vnd.oci.image.layer.v1.tar\` whose bytes are \`.bench/big-1GiB.bin\`
   (1 GiB random, hard-linked; its sha256 is cached in \`.bench/big-1GiB.bin.sha256\`), a small config,
   the manifest (\`${r.layout.manifestDigest}\`).
-- reef: \`node --single-threaded-gc dist/cli.js serve\` (the flags of \`npm start\`), a fresh process of its own for this part
+- reef: \`${r.reefCommand}\` (the flags of \`npm start\`), a fresh process of its own for this part
   (in a full \`npm run bench\` the job and media parts use another), default settings
   (REGISTRY_AUTH_MODE none, LOG_LEVEL warn). distribution: \`/usr/bin/docker-registry serve config.yml\`
   with filesystem storage in a temp dir, \`delete.enabled: true\`, \`cache.blobdescriptor: inmemory\`,
@@ -63,7 +66,7 @@ BENCH_ONLY=registry npm run bench          # this part only (npm run bench runs 
   (\`unshare -m\` + bind mount, as test/helpers/containers.ts) so its blob-info cache never skips an upload
   or tries a cross-repository mount${r.params.skopeoIsolated ? '' : ' (NOT isolated in this run: unshare was not permitted)'}.
 - Runs alternate which registry goes first; \`sync\` runs before every timed push, pull and blob GET (reef
-  fsyncs each blob before publishing it, distribution does not, so its deferred writeback would otherwise be
+  fsyncs each new blob and its directory before publishing it, distribution does not, so its deferred writeback would otherwise be
   billed to the next run). reef's own fsync is part of its push time. Wall time is measured around the skopeo process.
   CPU figures are user+system time ÷ wall time (100% = one core), server from /proc/<pid>/stat, skopeo and
   curl from bash \`times\`; "other CPU" is the machine's busy time (/proc/stat) minus server and skopeo: other
