@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fdatasync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fdatasync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -102,27 +102,58 @@ describe('writeBodyAt', () => {
     expect(sha(readFileSync(file))).toBe(sha(all));
   });
 
-  it('runs one writeback at a time across concurrent uploads, and each upload still gets its turn', async () => {
-    const files = [0, 1, 2].map((i) => join(dir, `wbc${i}`));
+  it('runs one writeback at a time across concurrent uploads, first come first served; an upload that ends while waiting leaves the line', async () => {
+    // Each writeback is held until the test releases it, so the order is decided by the writer, not by timing.
+    const files = [0, 1, 2, 3].map((i) => join(dir, `wbc${i}`));
     for (const f of files) writeFileSync(f, '');
+    const started: string[] = [];
+    const releases: (() => void)[] = [];
     let running = 0;
     let most = 0;
-    const perFd = new Map<number, number>();
     const datasync = (fd: number) =>
       new Promise<void>((resolve, reject) => {
         running++;
         most = Math.max(most, running);
-        perFd.set(fd, (perFd.get(fd) ?? 0) + 1);
-        setTimeout(() => fdatasync(fd, (err) => (running--, err ? reject(err) : resolve())), 5);
+        started.push(readlinkSync(`/proc/self/fd/${fd}`));
+        releases.push(() => fdatasync(fd, (err) => (running--, err ? reject(err) : resolve())));
       });
-    const bodies = files.map(() => chunks(400));
-    const results = await Promise.all(
-      files.map((f, i) => writeBodyAt(f, 0, slowBody(bodies[i]!), () => {}, { flushBytes: 64 * 1024, writebackBytes: 512 * 1024, datasync })),
-    );
+    const tick = async () => {
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    const release = async () => {
+      releases.shift()!();
+      await new Promise((r) => setTimeout(r, 20));
+      await tick();
+    };
+    const bodies = files.map(() => new PassThrough());
+    const sent: Buffer[][] = files.map(() => []);
+    const send = async (i: number, bytes: number) => {
+      for (let n = 0; n < bytes; n += 64 * 1024) {
+        const b = randomBytes(64 * 1024);
+        sent[i]!.push(b);
+        bodies[i]!.write(b);
+      }
+      await tick();
+    };
+    const results = files.map((f, i) => writeBodyAt(f, 0, bodies[i]!, () => {}, { flushBytes: 64 * 1024, writebackBytes: 512 * 1024, datasync }));
+    // All four pass the writeback threshold in the order 0, 1, 2, 3: only 0 starts one.
+    for (const i of [0, 1, 2, 3]) await send(i, 640 * 1024);
+    expect(started).toEqual([files[0]]);
+    // Upload 2 ends while waiting: it leaves the line (its commit fsyncs it anyway).
+    bodies[2]!.end();
+    await tick();
+    await release();
+    expect(started).toEqual([files[0], files[1]]);
+    await release();
+    expect(started).toEqual([files[0], files[1], files[3]]);
     expect(most).toBe(1);
-    expect(perFd.size).toBe(3);
-    results.forEach((r, i) => expect(r.end).toBe(Buffer.concat(bodies[i]!).length));
-    files.forEach((f, i) => expect(sha(readFileSync(f))).toBe(sha(Buffer.concat(bodies[i]!))));
+    for (const b of [bodies[0]!, bodies[1]!, bodies[3]!]) b.end();
+    await release();
+    const ends = await Promise.all(results);
+    expect(most).toBe(1);
+    expect(releases).toHaveLength(0);
+    ends.forEach((r, i) => expect(r.end).toBe(Buffer.concat(sent[i]!).length));
+    files.forEach((f, i) => expect(sha(readFileSync(f))).toBe(sha(Buffer.concat(sent[i]!))));
   });
 
   it('a failed writeback fails the body from its start offset, not silently', async () => {
