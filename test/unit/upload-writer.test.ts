@@ -30,7 +30,9 @@ describe('writeBodyAt', () => {
     writeFileSync(file, head);
     const parts = chunks(200);
     const tapped: Buffer[] = [];
-    const r = await writeBodyAt(file, head.length, slowBody(parts), (c) => tapped.push(c), { flushBytes: 256 * 1024 });
+    // A generous slow-write limit: under CI load (other tests writing gigabytes) a page-cache write can
+    // be throttled past the default 50 ms, and this test is about the synchronous path.
+    const r = await writeBodyAt(file, head.length, slowBody(parts), (c) => tapped.push(c), { flushBytes: 256 * 1024, slowWriteMs: 10_000 });
     const all = Buffer.concat(parts);
     expect(r.end).toBe(head.length + all.length);
     expect(r.wentAsync).toBe(false);
