@@ -109,7 +109,8 @@ describe('writeBodyAt', () => {
     const files = [0, 1, 2, 3].map((i) => join(dir, `wbc${i}`));
     for (const f of files) writeFileSync(f, '');
     const started: string[] = [];
-    const releases: (() => void)[] = [];
+    /** Each held writeback: releasing it runs the real fdatasync and settles once that returns. */
+    const releases: (() => Promise<void>)[] = [];
     let running = 0;
     let most = 0;
     const datasync = (fd: number) =>
@@ -117,14 +118,23 @@ describe('writeBodyAt', () => {
         running++;
         most = Math.max(most, running);
         started.push(readlinkSync(`/proc/self/fd/${fd}`));
-        releases.push(() => fdatasync(fd, (err) => (running--, err ? reject(err) : resolve())));
+        releases.push(
+          () =>
+            new Promise<void>((done) =>
+              fdatasync(fd, (err) => {
+                running--;
+                if (err) reject(err);
+                else resolve();
+                done();
+              }),
+            ),
+        );
       });
     const tick = async () => {
       for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     };
     const release = async () => {
-      releases.shift()!();
-      await new Promise((r) => setTimeout(r, 20));
+      await releases.shift()!();
       await tick();
     };
     const bodies = files.map(() => new PassThrough());
