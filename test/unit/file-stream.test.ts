@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyFileRange } from '../../src/controller/http/file-stream.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'reef-file-stream-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const BLOCK = 64 * 1024;
+const data = randomBytes(5 * 1024 * 1024 + 12345);
+const file = join(dir, 'data');
+writeFileSync(file, data);
+
+/**
+ * A writable that keeps what it gets and takes each chunk on a later macrotask, so the copier
+ * must honour back-pressure. Records the most bytes ever queued in it.
+ */
+const sink = (opts: { destroyAfter?: number } = {}) => {
+  const parts: Buffer[] = [];
+  let got = 0;
+  let mostQueued = 0;
+  const w = new Writable({
+    highWaterMark: 16 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      parts.push(Buffer.from(chunk)); // a copy: the copier reuses its buffers once cb has run
+      got += chunk.length;
+      if (opts.destroyAfter !== undefined && got >= opts.destroyAfter) {
+        cb();
+        w.destroy();
+        return;
+      }
+      setImmediate(cb);
+    },
+  });
+  const origWrite = w.write.bind(w);
+  w.write = ((chunk: Buffer, cb?: (err?: Error | null) => void) => {
+    const ok = origWrite(chunk, cb);
+    mostQueued = Math.max(mostQueued, w.writableLength);
+    return ok;
+  }) as typeof w.write;
+  return { w, body: () => Buffer.concat(parts), mostQueued: () => mostQueued };
+};
+
+const finished = (w: Writable) => new Promise<void>((r) => w.on('finish', () => r()));
+
+describe('copyFileRange', () => {
+  it('sends a cached file from the event loop, byte-exact, waiting for drain', async () => {
+    const s = sink();
+    const done = finished(s.w);
+    const start = 777;
+    const end = data.length - 1001;
+    const res = await copyFileRange(file, start, end, s.w, { slowReadMs: 10_000 });
+    await done;
+    expect(s.body().equals(data.subarray(start, end + 1))).toBe(true);
+    // everything after the probe block went through the cached path
+    expect(res.cachedBytes).toBe(end - start + 1 - BLOCK);
+    // one block in flight at a time (plus the probe while it drains), never the whole range
+    expect(s.mostQueued()).toBeLessThanOrEqual(2 * BLOCK);
+  });
+
+  it('goes through the threadpool ring when the first read looks like a disk read', async () => {
+    const s = sink();
+    const done = finished(s.w);
+    const res = await copyFileRange(file, 0, data.length - 1, s.w, { slowReadMs: -1 });
+    await done;
+    expect(s.body().equals(data)).toBe(true);
+    expect(res.cachedBytes).toBe(0);
+  });
+
+  it('leaves the event loop for the ring after the first slow cached read', async () => {
+    // now() is called twice per read: probe = calls 1-2, cached reads 1..3 = calls 3-8; read 3 is slow
+    let calls = 0;
+    const now = () => (++calls === 8 ? 50 : 0);
+    const s = sink();
+    const done = finished(s.w);
+    const res = await copyFileRange(file, 10, data.length - 1, s.w, { slowReadMs: 5, now });
+    await done;
+    expect(s.body().equals(data.subarray(10))).toBe(true);
+    expect(res.cachedBytes).toBe(3 * BLOCK);
+  });
+
+  it('sends a range shorter than one block and a single byte', async () => {
+    for (const [start, end] of [
+      [100, 199],
+      [4242, 4242],
+      [data.length - 1, data.length - 1],
+    ] as const) {
+      const s = sink();
+      const done = finished(s.w);
+      await copyFileRange(file, start, end, s.w, { slowReadMs: 10_000 });
+      await done;
+      expect(s.body().equals(data.subarray(start, end + 1))).toBe(true);
+    }
+  });
+
+  for (const [path, slowReadMs] of [
+    ['cached', 10_000],
+    ['ring', -1],
+  ] as const) {
+    it(`rejects when the file is shorter than the range (${path} path)`, async () => {
+      const s = sink();
+      await expect(copyFileRange(file, 0, data.length + 3 * BLOCK, s.w, { slowReadMs })).rejects.toThrow(/file shrank while being sent/);
+    });
+
+    it(`rejects when the client goes away mid-transfer (${path} path)`, async () => {
+      const s = sink({ destroyAfter: 2 * 1024 * 1024 });
+      await expect(copyFileRange(file, 0, data.length - 1, s.w, { slowReadMs })).rejects.toThrow(/client went away/);
+      expect(s.body().length).toBeLessThan(data.length);
+    });
+  }
+});
