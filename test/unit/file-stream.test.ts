@@ -82,6 +82,28 @@ describe('copyFileRange', () => {
     expect(res.cachedBytes).toBe(3 * BLOCK);
   });
 
+  it('lets the event loop run other work while a fast client takes every write at once', async () => {
+    // A sink that takes each chunk synchronously, like a socket with room in its send buffer. Once
+    // 1 MiB has arrived it schedules an immediate and notes how far the copy got when that ran:
+    // without yielding, the copy would run on in microtasks and the immediate only at the end.
+    let got = 0;
+    let ranAt = -1;
+    const fast = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        got += chunk.length;
+        if (got >= 1024 * 1024 && ranAt === -1) {
+          ranAt = 0;
+          setImmediate(() => (ranAt = got));
+        }
+        cb();
+      },
+    });
+    await copyFileRange(file, 0, data.length - 1, fast, { slowReadMs: 10_000 });
+    expect(got).toBe(data.length);
+    expect(ranAt).toBeGreaterThan(0);
+    expect(ranAt).toBeLessThanOrEqual(3 * 1024 * 1024);
+  });
+
   it('sends a range shorter than one block and a single byte', async () => {
     for (const [start, end] of [
       [100, 199],
