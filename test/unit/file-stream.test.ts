@@ -13,6 +13,10 @@ const BLOCK = 64 * 1024;
 const data = randomBytes(5 * 1024 * 1024 + 12345);
 const file = join(dir, 'data');
 writeFileSync(file, data);
+// larger than one 32 MiB threadpool window
+const bigData = randomBytes(40 * 1024 * 1024 + 4321);
+const big = join(dir, 'big');
+writeFileSync(big, bigData);
 
 /**
  * A writable that keeps what it gets and takes each chunk on a later macrotask, so the copier
@@ -70,16 +74,44 @@ describe('copyFileRange', () => {
     expect(res.cachedBytes).toBe(0);
   });
 
-  it('leaves the event loop for the ring after the first slow cached read', async () => {
-    // now() is called twice per read: probe = calls 1-2, cached reads 1..3 = calls 3-8; read 3 is slow
+  /** A clock under which the timed reads numbered in `slow` (0 = the first probe) take 1 s. */
+  const slowClock = (slow: Set<number>) => {
     let calls = 0;
-    const now = () => (++calls === 8 ? 50 : 0);
+    return () => {
+      const i = calls++; // two calls per timed read: its start, then the check
+      return i % 2 === 1 && slow.has(i >> 1) ? 1000 : 0;
+    };
+  };
+
+  it('goes to the threadpool after five slow cached reads in a row', async () => {
     const s = sink();
     const done = finished(s.w);
-    const res = await copyFileRange(file, 10, data.length - 1, s.w, { slowReadMs: 5, now });
+    const res = await copyFileRange(file, 10, data.length - 1, s.w, { slowReadMs: 5, now: slowClock(new Set([3, 4, 5, 6, 7])) });
     await done;
     expect(s.body().equals(data.subarray(10))).toBe(true);
-    expect(res.cachedBytes).toBe(3 * BLOCK);
+    // cached reads 1..7 happened (the 5th slow one, read 7, used up the allowance); the rest fits one ring window
+    expect(res.cachedBytes).toBe(7 * BLOCK);
+  });
+
+  it('keeps the cached path through a few scattered slow reads', async () => {
+    const s = sink();
+    const done = finished(s.w);
+    // four close together use the allowance up to the last one; 260 fast reads later a fifth is forgiven
+    const res = await copyFileRange(big, 0, bigData.length - 1, s.w, { slowReadMs: 5, now: slowClock(new Set([10, 20, 30, 40, 300])) });
+    await done;
+    expect(s.body().equals(bigData)).toBe(true);
+    expect(res.cachedBytes).toBe(bigData.length - BLOCK);
+  });
+
+  it('probes the cache again after a window through the threadpool', async () => {
+    const s = sink();
+    const done = finished(s.w);
+    const res = await copyFileRange(big, 0, bigData.length - 1, s.w, { slowReadMs: 5, now: slowClock(new Set([1, 2, 3, 4, 5])) });
+    await done;
+    expect(s.body().equals(bigData)).toBe(true);
+    // probe, 5 slow cached reads, a 32 MiB ring window, a fast probe, then cached to the end
+    const reprobeAt = 6 * BLOCK + 32 * 1024 * 1024;
+    expect(res.cachedBytes).toBe(5 * BLOCK + (bigData.length - reprobeAt - BLOCK));
   });
 
   it('lets the event loop run other work while a fast client takes every write at once', async () => {
