@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyFileRange } from '../../src/controller/http/file-stream.js';
+import { copyFileRange, type CopyFileOptions } from '../../src/controller/http/file-stream.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reef-file-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,27 +50,30 @@ const sink = (opts: { destroyAfter?: number } = {}) => {
 
 const finished = (w: Writable) => new Promise<void>((r) => w.on('finish', () => r()));
 
+/** Copies [start, end] of `path` into a fresh sink and waits until the sink has finished. */
+const copyToSink = async (path: string, start: number, end: number, opts: CopyFileOptions) => {
+  const s = sink();
+  const done = finished(s.w);
+  const res = await copyFileRange(path, start, end, s.w, opts);
+  await done;
+  return { res, body: s.body(), mostQueued: s.mostQueued() };
+};
+
 describe('copyFileRange', () => {
   it('sends a cached file from the event loop, byte-exact, waiting for drain', async () => {
-    const s = sink();
-    const done = finished(s.w);
     const start = 777;
     const end = data.length - 1001;
-    const res = await copyFileRange(file, start, end, s.w, { slowReadMs: 10_000 });
-    await done;
-    expect(s.body().equals(data.subarray(start, end + 1))).toBe(true);
+    const { res, body, mostQueued } = await copyToSink(file, start, end, { slowReadMs: 10_000 });
+    expect(body.equals(data.subarray(start, end + 1))).toBe(true);
     // everything after the probe block went through the cached path
     expect(res.cachedBytes).toBe(end - start + 1 - BLOCK);
     // one block in flight at a time (plus the probe while it drains), never the whole range
-    expect(s.mostQueued()).toBeLessThanOrEqual(2 * BLOCK);
+    expect(mostQueued).toBeLessThanOrEqual(2 * BLOCK);
   });
 
   it('goes through the threadpool ring when the first read looks like a disk read', async () => {
-    const s = sink();
-    const done = finished(s.w);
-    const res = await copyFileRange(file, 0, data.length - 1, s.w, { slowReadMs: -1 });
-    await done;
-    expect(s.body().equals(data)).toBe(true);
+    const { res, body } = await copyToSink(file, 0, data.length - 1, { slowReadMs: -1 });
+    expect(body.equals(data)).toBe(true);
     expect(res.cachedBytes).toBe(0);
   });
 
@@ -84,31 +87,22 @@ describe('copyFileRange', () => {
   };
 
   it('goes to the threadpool after five slow cached reads in a row', async () => {
-    const s = sink();
-    const done = finished(s.w);
-    const res = await copyFileRange(file, 10, data.length - 1, s.w, { slowReadMs: 5, now: slowClock(new Set([3, 4, 5, 6, 7])) });
-    await done;
-    expect(s.body().equals(data.subarray(10))).toBe(true);
+    const { res, body } = await copyToSink(file, 10, data.length - 1, { slowReadMs: 5, now: slowClock(new Set([3, 4, 5, 6, 7])) });
+    expect(body.equals(data.subarray(10))).toBe(true);
     // cached reads 1..7 happened (the 5th slow one, read 7, used up the allowance); the rest fits one ring window
     expect(res.cachedBytes).toBe(7 * BLOCK);
   });
 
   it('keeps the cached path through a few scattered slow reads', async () => {
-    const s = sink();
-    const done = finished(s.w);
     // four close together use the allowance up to the last one; 260 fast reads later a fifth is forgiven
-    const res = await copyFileRange(big, 0, bigData.length - 1, s.w, { slowReadMs: 5, now: slowClock(new Set([10, 20, 30, 40, 300])) });
-    await done;
-    expect(s.body().equals(bigData)).toBe(true);
+    const { res, body } = await copyToSink(big, 0, bigData.length - 1, { slowReadMs: 5, now: slowClock(new Set([10, 20, 30, 40, 300])) });
+    expect(body.equals(bigData)).toBe(true);
     expect(res.cachedBytes).toBe(bigData.length - BLOCK);
   });
 
   it('probes the cache again after a window through the threadpool', async () => {
-    const s = sink();
-    const done = finished(s.w);
-    const res = await copyFileRange(big, 0, bigData.length - 1, s.w, { slowReadMs: 5, now: slowClock(new Set([1, 2, 3, 4, 5])) });
-    await done;
-    expect(s.body().equals(bigData)).toBe(true);
+    const { res, body } = await copyToSink(big, 0, bigData.length - 1, { slowReadMs: 5, now: slowClock(new Set([1, 2, 3, 4, 5])) });
+    expect(body.equals(bigData)).toBe(true);
     // probe, 5 slow cached reads, a 32 MiB ring window, a fast probe, then cached to the end
     const reprobeAt = 6 * BLOCK + 32 * 1024 * 1024;
     expect(res.cachedBytes).toBe(5 * BLOCK + (bigData.length - reprobeAt - BLOCK));
@@ -142,11 +136,8 @@ describe('copyFileRange', () => {
       [4242, 4242],
       [data.length - 1, data.length - 1],
     ] as const) {
-      const s = sink();
-      const done = finished(s.w);
-      await copyFileRange(file, start, end, s.w, { slowReadMs: 10_000 });
-      await done;
-      expect(s.body().equals(data.subarray(start, end + 1))).toBe(true);
+      const { body } = await copyToSink(file, start, end, { slowReadMs: 10_000 });
+      expect(body.equals(data.subarray(start, end + 1))).toBe(true);
     }
   });
 
