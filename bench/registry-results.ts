@@ -62,7 +62,7 @@ BENCH_ONLY=registry npm run bench          # this part only (npm run bench runs 
 - Push: \`skopeo copy --preserve-digests --dest-tls-verify=false oci:<layout>:big docker://127.0.0.1:<port>/bench/big-runN:1\`,
   one fresh repository per run (HEAD of the layer checked to be 404 first, so the whole GiB is uploaded; the
   manifest digest is checked after). Pull: \`skopeo copy --preserve-digests --src-tls-verify=false docker://… oci:<tmp>:x\`
-  (layer size checked, then deleted). skopeo runs in a private mount namespace with an empty /var/lib
+  (layer size checked, then deleted), after one untimed warm-up pull from each server. skopeo runs in a private mount namespace with an empty /var/lib
   (\`unshare -m\` + bind mount, as test/helpers/containers.ts) so its blob-info cache never skips an upload
   or tries a cross-repository mount${r.params.skopeoIsolated ? '' : ' (NOT isolated in this run: unshare was not permitted)'}.
 - Runs alternate which registry goes first; \`sync\` runs before every timed push, pull and blob GET (reef
