@@ -52,6 +52,19 @@ describe('writeBodyAt', () => {
     expect(sha(readFileSync(file))).toBe(sha(all));
   });
 
+  it('tells the GC pacer every byte it wrote, on the synchronous and the threadpool path', async () => {
+    for (const slowWriteMs of [10_000, -1]) {
+      const file = join(dir, `gc-${slowWriteMs}`);
+      writeFileSync(file, '');
+      const parts = chunks(150);
+      const reported: number[] = [];
+      const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 128 * 1024, slowWriteMs, gcPacer: (n) => reported.push(n) });
+      expect(r.wentAsync).toBe(slowWriteMs < 0);
+      expect(reported.reduce((a, b) => a + b, 0)).toBe(Buffer.concat(parts).length);
+      expect(reported.length).toBeGreaterThan(10); // per write, not once at the end
+    }
+  });
+
   it('on a body error writes what arrived, then rejects with that error', async () => {
     const file = join(dir, 'c');
     writeFileSync(file, '');
