@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestReef, type TestReef } from '../helpers/server.js';
@@ -21,8 +21,19 @@ describe('a full disk under the media directory', () => {
   });
   afterAll(async () => {
     if (!reef) return;
-    execFileSync('umount', [mnt]);
-    await reef.stop();
+    // Close the server first (it may still be closing a file on the mount: "target is busy"),
+    // then unmount, then remove the data directory (stop() would fail on the mount point).
+    await reef.close();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        execFileSync('umount', [mnt], { stdio: 'pipe' });
+        break;
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    rmSync(reef.dataDir, { recursive: true, force: true });
   });
 
   it.skipIf(!isRoot)('answers 507 naming the problem, leaves no job and no partial file', async () => {
