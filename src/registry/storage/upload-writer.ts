@@ -12,6 +12,10 @@ const fdatasyncAsync = promisify(fdatasync);
  * threads too. Uploads that want one while another runs wait in line, first come first served.
  */
 const writebacks = { running: false, waiting: [] as (() => void)[] };
+const nextWriteback = () => {
+  writebacks.running = false;
+  writebacks.waiting.shift()?.();
+};
 
 /**
  * Every upload body arrives as fresh Buffers (node:http copies each chunk), dead once written:
@@ -20,10 +24,6 @@ const writebacks = { running: false, waiting: [] as (() => void)[] };
  * 128-130 MB before, 105-108 MB after).
  */
 const uploadGc = youngGcPacer(8 * 1024 * 1024);
-const nextWriteback = () => {
-  writebacks.running = false;
-  writebacks.waiting.shift()?.();
-};
 
 export interface UploadWriterOptions {
   /** Bytes gathered from the body before one positional writev (default 1 MiB). */
@@ -167,7 +167,7 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
         },
       );
     };
-    /** Counts written bytes and asks for a background fdatasync when enough have piled up. */
+    /** Counts written bytes (for the GC pacer too) and asks for a background fdatasync when enough have piled up. */
     const wrote = (n: number) => {
       pos += n;
       gcPacer(n);
