@@ -66,7 +66,12 @@ const ok = (what: string, r: { code: number | null; stdout: string; stderr: stri
  */
 const settleDisk = () => execFileSync('sync');
 
-/** Alternating order per run, so neither registry always goes first (page cache, writeback). */
+/**
+ * Alternating order per run, so neither registry always goes first (page cache, writeback). The
+ * run count is even (see registryBench), so each goes first in exactly half the runs: with an odd
+ * count one of them goes second once more, and the second transfer of a pair was measured to pay
+ * 3-5% whichever server it is (bench/RESULTS.md, Pull), which biased the medians by that much.
+ */
 const orderOf = <T>(pair: [T, T], run: number): T[] => (run % 2 === 0 ? pair : [pair[1], pair[0]]);
 
 /** Runs one timed skopeo copy against `srv`, sampling its RSS and CPU and the machine's other CPU. */
@@ -124,6 +129,9 @@ const pull = async (srv: Server, layout: BigLayout, scratch: string, run: number
   return result;
 };
 
+/** An odd run count is rounded up, so the alternating order is balanced (orderOf). */
+export const evenRuns = (runs: number): number => Math.max(2, runs + (runs % 2));
+
 const ratioVerdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 /**
@@ -131,7 +139,8 @@ const ratioVerdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
  * run, same 1 GiB single-layer OCI image: skopeo push and pull (median wall time), curl blob GET
  * (MB/s), manifest GET load (req/s, p99) and the servers' peak RSS during the push.
  */
-export const registryBench = async (reef: Server, o: RegistryBenchOptions) => {
+export const registryBench = async (reef: Server, opts: RegistryBenchOptions) => {
+  const o = { ...opts, runs: evenRuns(opts.runs) };
   console.log(
     `\n== 3. registry: reef /v2 vs distribution (docker-registry), 1 GiB single-layer image; ${o.runs} runs each (interleaved), manifest GET ${o.concurrency} keep-alive connections × ${o.manifestSeconds} s`,
   );

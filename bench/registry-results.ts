@@ -65,7 +65,7 @@ BENCH_ONLY=registry npm run bench          # this part only (npm run bench runs 
   (layer size checked, then deleted), after one untimed warm-up pull from each server. skopeo runs in a private mount namespace with an empty /var/lib
   (\`unshare -m\` + bind mount, as test/helpers/containers.ts) so its blob-info cache never skips an upload
   or tries a cross-repository mount${r.params.skopeoIsolated ? '' : ' (NOT isolated in this run: unshare was not permitted)'}.
-- Runs alternate which registry goes first; \`sync\` runs before every timed push, pull and blob GET (reef
+- Runs alternate which registry goes first, over an even number of runs, so each goes first in half of them; \`sync\` runs before every timed push, pull and blob GET (reef
   fsyncs each new blob and its directory before publishing it, distribution does not, so its deferred writeback would otherwise be
   billed to the next run). reef's own fsync is part of its push time. Wall time is measured around the skopeo process.
   CPU figures are user+system time ÷ wall time (100% = one core), server from /proc/<pid>/stat, skopeo and

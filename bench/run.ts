@@ -7,7 +7,7 @@
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
  *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | embed | agent | prestage, or a comma list),
- *   BENCH_REGISTRY_RUNS (5), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
+ *   BENCH_REGISTRY_RUNS (6, an odd count is rounded up to even), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
  *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_AGENT_RUNS (3: agent pull+extract vs curl | tar -x, needs root and loop devices),
@@ -52,7 +52,7 @@ const params = {
   warmup: num('BENCH_WARMUP', 500),
   runs: num('BENCH_RUNS', 5),
   parallel: num('BENCH_PARALLEL', 4),
-  registryRuns: num('BENCH_REGISTRY_RUNS', 5),
+  registryRuns: num('BENCH_REGISTRY_RUNS', 6),
   registryConcurrency: num('BENCH_REGISTRY_CONCURRENCY', 20),
   registrySeconds: num('BENCH_REGISTRY_SECONDS', 5),
   prestageImages: num('BENCH_PRESTAGE_IMAGES', 50),
