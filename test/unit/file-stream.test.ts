@@ -10,6 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'reef-file-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const BLOCK = 64 * 1024;
+const SEND = 1024 * 1024;
 const data = randomBytes(5 * 1024 * 1024 + 12345);
 const file = join(dir, 'data');
 writeFileSync(file, data);
@@ -67,8 +68,21 @@ describe('copyFileRange', () => {
     expect(body.equals(data.subarray(start, end + 1))).toBe(true);
     // everything after the probe block went through the cached path
     expect(res.cachedBytes).toBe(end - start + 1 - BLOCK);
-    // one block in flight at a time (plus the probe while it drains), never the whole range
-    expect(mostQueued).toBeLessThanOrEqual(2 * BLOCK);
+    // one 1 MiB send in flight at a time (plus the probe while it drains), never the whole range
+    expect(mostQueued).toBeLessThanOrEqual(SEND + BLOCK);
+  });
+
+  it('gathers cached reads into 1 MiB writes', async () => {
+    const s = sink();
+    const sizes: number[] = [];
+    const write = s.w.write.bind(s.w);
+    s.w.write = ((chunk: Buffer, cb?: (err?: Error | null) => void) => (sizes.push(chunk.length), write(chunk, cb))) as typeof s.w.write;
+    const done = finished(s.w);
+    await copyFileRange(file, 0, data.length - 1, s.w, { slowReadMs: 10_000 });
+    await done;
+    expect(s.body().equals(data)).toBe(true);
+    // the probe block, full sends, then the rest (5 MiB + 12345 bytes in all)
+    expect(sizes).toEqual([BLOCK, SEND, SEND, SEND, SEND, data.length - BLOCK - 4 * SEND]);
   });
 
   it('goes through the threadpool ring when the first read looks like a disk read', async () => {

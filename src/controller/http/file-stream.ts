@@ -5,15 +5,16 @@ import type { Writable } from 'node:stream';
 import { drainOrClose } from '../../lib/drain.js';
 import { readFully } from '../../lib/read-fully.js';
 
-/** Block size of the cached path: 64 KiB stays in the CPU cache between the read and the send. */
+/** Read size of the cached path: each read is timed on its own (see SLOW_READS_ALLOWED). */
 const CACHED_BLOCK = 64 * 1024;
 
 /**
- * The cached path hands the event loop back after this many bytes. While the socket takes every
- * write at once, 'drain' comes on the next tick and the loop would otherwise never see other
- * connections until the whole file is sent.
+ * Send size of the cached path: reads are gathered to this much before one socket write. Each
+ * write that finds the client asleep wakes it, and on a VM that wake-up (an IPI) cost reef more
+ * CPU than the copy itself: curl took 1.0 GB/s with a write per 64 KiB read, 1.6-1.8 GB/s with
+ * 1 MiB writes (bench/RESULTS.md, Blob GET).
  */
-const YIELD_BYTES = 1024 * 1024;
+const SEND_BLOCK = 1024 * 1024;
 
 /**
  * Slow reads the cached path tolerates. A cached 64 KiB read takes tens of microseconds, but one
@@ -86,34 +87,35 @@ const probe = async (c: Copy, pos: number): Promise<boolean> => {
 };
 
 /**
- * The page-cache path: each block is read with readSync on the event loop and written straight
- * out. A cached 64 KiB read takes microseconds, cheaper than a threadpool hand-off, and keeps the
- * server on one thread, so it does not wake up on the client's core (on a loaded 2-core box the
- * pulling client is the bottleneck). Returns the offset where it stopped: `end + 1`, or the
- * offset after the slow read that used up the allowance.
+ * The page-cache path: blocks are read with readSync on the event loop, gathered to SEND_BLOCK and
+ * written straight out. A cached 64 KiB read takes microseconds, cheaper than a threadpool
+ * hand-off, and keeps the server on one thread, so it does not wake up on the client's core (on
+ * a loaded 2-core box the pulling client is the bottleneck). Returns the offset where it stopped:
+ * `end + 1`, or the offset after the slow read that used up the allowance (what was read before
+ * it is sent first).
  */
 const copyCached = async (c: Copy, pos: number): Promise<number> => {
   const free: Buffer[] = [];
   let allowance = SLOW_READS_ALLOWED;
-  let sinceYield = 0;
-  while (pos <= c.end) {
-    const buf = free.pop() ?? Buffer.allocUnsafe(CACHED_BLOCK);
-    const want = Math.min(CACHED_BLOCK, c.end - pos + 1);
-    const t0 = c.now();
-    for (let got = 0; got < want; ) {
-      const n = readSync(c.fh.fd, buf, got, want - got, pos + got);
-      if (n === 0) throw shrank(c.path)();
-      got += n;
+  while (pos <= c.end && allowance >= 0) {
+    const buf = free.pop() ?? Buffer.allocUnsafe(SEND_BLOCK);
+    let filled = 0;
+    while (filled < SEND_BLOCK && pos <= c.end && allowance >= 0) {
+      const want = Math.min(CACHED_BLOCK, c.end - pos + 1);
+      const t0 = c.now();
+      for (let got = 0; got < want; ) {
+        const n = readSync(c.fh.fd, buf, filled + got, want - got, pos + got);
+        if (n === 0) throw shrank(c.path)();
+        got += n;
+      }
+      allowance = c.isSlow(t0) ? allowance - 1 : Math.min(SLOW_READS_ALLOWED, allowance + 1 / REFILL_READS);
+      pos += want;
+      filled += want;
     }
-    allowance = c.isSlow(t0) ? allowance - 1 : Math.min(SLOW_READS_ALLOWED, allowance + 1 / REFILL_READS);
-    pos += want;
-    await send(c, want === CACHED_BLOCK ? buf : buf.subarray(0, want), () => free.push(buf));
-    if (allowance < 0) break;
-    sinceYield += want;
-    if (sinceYield >= YIELD_BYTES) {
-      sinceYield = 0;
-      await nextTurn();
-    }
+    await send(c, filled === SEND_BLOCK ? buf : buf.subarray(0, filled), () => free.push(buf));
+    // While the socket takes every write at once, 'drain' comes on the next tick and the loop
+    // would otherwise never see other connections until the whole file is sent.
+    await nextTurn();
   }
   return pos;
 };
