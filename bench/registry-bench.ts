@@ -278,7 +278,7 @@ export const registryBench = async (reef: Server, opts: RegistryBenchOptions) =>
   const summaryHead = ['figure', 'reef', 'distribution', 'ratio', 'target', 'verdict'];
   console.log('\nsummary (ratio > 1: reef better, except p99 and RSS where < 1 is better)');
   console.log(table(summaryHead, summaryRows));
-  console.log(`all manifest answers 200 with the pushed digest: ${pass.correct ? 'yes' : 'NO'}`);
+  console.log(`all manifest answers 200 with the pushed digest, bodies hashing to it: ${pass.correct ? 'yes' : 'NO'}`);
   // The same ratio run by run: the two transfers of a run are adjacent in time, so drift of the
   // machine over the part (it gets faster or slower by 10-20% on this shared box) cancels out.
   const paired = (xs: SkopeoRun[]) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { keepAliveAgent, percentile, request } from './http-load.js';
@@ -25,7 +26,7 @@ export interface GetTarget {
   srv: Server;
   path: string;
   headers: Record<string, string>;
-  /** The Docker-Content-Digest every answer must carry. */
+  /** The Docker-Content-Digest every answer must carry, and the sha256 of every body. */
   digest: string;
 }
 
@@ -53,6 +54,7 @@ const slice = async (t: GetTarget, agent: http.Agent, concurrency: number, durat
         const a = await request(t.srv.url, { method: 'GET', path: t.path }, agent, t.headers);
         if (a.status !== 200) key = String(a.status);
         else if (a.headers['docker-content-digest'] !== t.digest) key = '200-wrong-digest';
+        else if (`sha256:${createHash('sha256').update(a.body).digest('hex')}` !== t.digest) key = '200-wrong-body';
       } catch {
         key = '0';
       }

@@ -35,7 +35,7 @@ distribution, so above 1 means reef is faster; for p99 and RSS below 1 means ree
 Run by run (distribution ÷ reef within each run, the two transfers adjacent in time, so the box's drift
 over the part cancels): push median ${fmt(r.pairedRatios.push.median, 3)} (${fmt(r.pairedRatios.push.min, 3)}–${fmt(r.pairedRatios.push.max, 3)}),
 pull median ${fmt(r.pairedRatios.pull.median, 3)} (${fmt(r.pairedRatios.pull.min, 3)}–${fmt(r.pairedRatios.pull.max, 3)}). The verdicts use the ratio of the medians above.
-Manifest answers all 200 with the pushed digest: ${r.pass.correct ? 'yes' : 'NO'}. CPU used by everything else on the
+Manifest answers all 200 with the pushed digest, every body hashing to it: ${r.pass.correct ? 'yes' : 'NO'}. CPU used by everything else on the
 machine during the runs (other processes, kernel threads): median ${fmt(r.background.pushOtherCpuPct, 0)}% of a core in the push runs, ${fmt(r.background.pullOtherCpuPct, 0)}% in the pull runs.
 
 ### Machine

@@ -2,6 +2,7 @@ import { digestOf, isDigest, parseDigest } from './core/digest.js';
 import { RegistryError } from './core/errors.js';
 import { MEDIA, parseManifest } from './core/manifest.js';
 import { checkName, checkTag, isTag } from './core/names.js';
+import { createByteLru } from '../lib/byte-lru.js';
 import type { RegistryMeta } from './meta/meta.js';
 import type { BlobStore } from './storage/blob-store.fs.js';
 import type { KeyedLock } from './storage/keyed-lock.js';
@@ -14,10 +15,13 @@ export interface Page<T> {
 
 const MAX_PAGE = 10_000;
 const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Manifest bytes kept in memory, by digest (immutable, so never stale): a GET by tag reads no file. */
+const MANIFEST_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Repositories, blobs, manifests, tags and referrers: the registry's domain, free of HTTP. */
 export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobStore; lock: KeyedLock; now: () => number }) => {
   const { meta, store } = deps;
+  const manifestBytes = createByteLru(MANIFEST_CACHE_BYTES);
   let indexWrite: Promise<void> = Promise.resolve();
   /** Keeps index.json in step with the tags, one rewrite at a time, latest state wins. */
   const syncIndex = () => {
@@ -84,6 +88,7 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
           tag,
         );
       });
+      manifestBytes.set(digest, bytes);
       if (tag) await syncIndex();
       return { digest, subject: parsed.subject?.digest ?? null };
     },
@@ -92,7 +97,14 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       const digest = resolve(repo, reference);
       const row = meta.manifest(repo, digest);
       if (!row) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${repo}@${digest} is unknown`, { detail: { digest } });
-      return { row, bytes: await store.readAll(digest) };
+      // The row, checked first, says whether the manifest exists in this repository; the bytes
+      // come from the cache or the file.
+      let bytes = manifestBytes.get(digest);
+      if (bytes === undefined) {
+        bytes = await store.readAll(digest);
+        if (bytes.length === row.size) manifestBytes.set(digest, bytes);
+      }
+      return { row, bytes };
     },
     manifestHead(repo: string, reference: string) {
       checkName(repo);

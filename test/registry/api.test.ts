@@ -281,6 +281,13 @@ describe('manifests', () => {
     await expectOciError(await getManifest(f, repo, randomBlob().digest), 404, 'MANIFEST_UNKNOWN');
   });
 
+  it('a manifest pushed (and served) in one repository is unknown in another, by digest too', async () => {
+    const img = await pushImage(f, base, repo, 'only-here');
+    await expectManifest(f, repo, 'only-here', img.manifest);
+    await expectOciError(await getManifest(f, `${repo}-other`, img.manifest.digest), 404, 'MANIFEST_UNKNOWN');
+    await expectOciError(await getManifest(f, `${repo}-other`, 'only-here'), 404, 'MANIFEST_UNKNOWN');
+  });
+
   it('DELETE by tag removes only the tag; DELETE by digest removes the manifest', async () => {
     const img = await pushImage(f, base, repo, 'del-tag');
     expect((await f(`/v2/${repo}/manifests/del-tag`, { method: 'DELETE' })).status).toBe(202);
