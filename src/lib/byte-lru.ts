@@ -1,6 +1,7 @@
 /**
- * A least-recently-used map of byte buffers bounded by their total size. For content-addressed
- * data only (a key's bytes never change), so there is nothing to invalidate.
+ * A least-recently-used map of byte buffers bounded by their total size (the bytes only; keys and
+ * Map entries add some 100 bytes each). For content-addressed data only (a key's bytes never
+ * change), so there is nothing to invalidate.
  */
 export interface ByteLru {
   get(key: string): Uint8Array | undefined;

@@ -102,7 +102,8 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       let bytes = manifestBytes.get(digest);
       if (bytes === undefined) {
         bytes = await store.readAll(digest);
-        if (bytes.length === row.size) manifestBytes.set(digest, bytes);
+        // Only bytes that match their digest are kept; a damaged file is served as it is, as before.
+        if (bytes.length === row.size && digestOf(bytes, parseDigest(digest).algorithm) === digest) manifestBytes.set(digest, bytes);
       }
       return { row, bytes };
     },

@@ -23,21 +23,26 @@ writeFileSync(big, bigData);
  * A writable that keeps what it gets and takes each chunk on a later macrotask, so the copier
  * must honour back-pressure. Records the most bytes ever queued in it.
  */
-const sink = (opts: { destroyAfter?: number } = {}) => {
+const sink = (opts: { destroyAfter?: number; highWaterMark?: number } = {}) => {
   const parts: Buffer[] = [];
   let got = 0;
   let mostQueued = 0;
   const w = new Writable({
-    highWaterMark: 16 * 1024,
+    highWaterMark: opts.highWaterMark ?? 16 * 1024,
     write(chunk: Buffer, _enc, cb) {
-      parts.push(Buffer.from(chunk)); // a copy: the copier reuses its buffers once cb has run
       got += chunk.length;
       if (opts.destroyAfter !== undefined && got >= opts.destroyAfter) {
+        parts.push(Buffer.from(chunk));
         cb();
         w.destroy();
         return;
       }
-      setImmediate(cb);
+      // Copied only when the chunk is taken, a macrotask later: a copier that reused a buffer
+      // before this callback ran would show up as wrong bytes.
+      setImmediate(() => {
+        parts.push(Buffer.from(chunk));
+        cb();
+      });
     },
   });
   const origWrite = w.write.bind(w);
@@ -83,6 +88,15 @@ describe('copyFileRange', () => {
     expect(s.body().equals(data)).toBe(true);
     // the probe block, full sends, then the rest (5 MiB + 12345 bytes in all)
     expect(sizes).toEqual([BLOCK, SEND, SEND, SEND, SEND, data.length - BLOCK - 4 * SEND]);
+  });
+
+  it('reuses a send buffer only after the writable has taken it, even when write() asks for more', async () => {
+    // Under a high-water mark of 4 MiB write() keeps returning true with earlier chunks still queued.
+    const s = sink({ highWaterMark: 4 * SEND });
+    const done = finished(s.w);
+    await copyFileRange(file, 0, data.length - 1, s.w, { slowReadMs: 10_000 });
+    await done;
+    expect(s.body().equals(data)).toBe(true);
   });
 
   it('goes through the threadpool ring when the first read looks like a disk read', async () => {

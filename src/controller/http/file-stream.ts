@@ -12,7 +12,8 @@ const CACHED_BLOCK = 64 * 1024;
  * Send size of the cached path: reads are gathered to this much before one socket write. Each
  * write that finds the client asleep wakes it, and on a VM that wake-up (an IPI) cost reef more
  * CPU than the copy itself: curl took 1.0 GB/s with a write per 64 KiB read, 1.6-1.8 GB/s with
- * 1 MiB writes (bench/RESULTS.md, Blob GET).
+ * 1 MiB writes (bench/RESULTS.md, Blob GET). A transfer on this path holds one such buffer (the
+ * threadpool ring holds SLOTS of SLOT bytes).
  */
 const SEND_BLOCK = 1024 * 1024;
 
