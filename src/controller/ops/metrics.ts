@@ -6,10 +6,7 @@ import type { AppEnv } from '../http/env.js';
 /** Prometheus metrics of one server instance (its own registry, so tests can run several). */
 export const createMetrics = (deps: { jobsByState: () => Record<string, number> }) => {
   const registry = new Registry();
-  // The event-loop lag histogram samples on a timer; at prom-client's default of 10 ms that timer
-  // was 190 of an idle reef's 215 wake-ups a second. At 100 ms a stall of the loop still shows in
-  // nodejs_eventloop_lag_* (the timer fires late by it) for 10 wake-ups a second.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames, registers: [registry] });
   const latency = new Histogram({
