@@ -82,10 +82,9 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
       db.transaction((tx) => {
         // Checked inside the transaction that inserts: a GC sweep (also one transaction) either
         // ran before (the blob row is gone and this PUT fails) or runs after (the blob is marked).
-        const missingBlobs = parsed.blobs.filter((d) => !tx.select({ d: regBlobs.digest }).from(regBlobs).where(eq(regBlobs.digest, d)).get());
-        const missingChildren = parsed.manifests.filter(
-          (d) => !tx.select({ d: regManifests.digest }).from(regManifests).where(and(eq(regManifests.repo, m.repo), eq(regManifests.digest, d))).get(),
-        );
+        // (The prepared lookups run on the same connection, so inside this transaction.)
+        const missingBlobs = parsed.blobs.filter((d) => !hot.blob.get(d));
+        const missingChildren = parsed.manifests.filter((d) => !hot.manifest.get(m.repo, d));
         if (missingBlobs.length || missingChildren.length) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown ${missingBlobs.length ? 'blobs' : 'manifests'}: ${[...missingBlobs, ...missingChildren].join(', ')}`, {
             detail: { blobs: missingBlobs, manifests: missingChildren },
