@@ -6,7 +6,7 @@
 // −20 to −30%, push time −10 to −15% (bench/RESULTS.md, registry analysis).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from './controller/paths.js';
+import { packageRoot } from './core/paths.js';
 import { IGNITION_HELP } from './ignition/cli-help.js';
 
 // Each command's modules load when it runs, so `reef iso embed` does not pay for the registry

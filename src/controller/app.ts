@@ -3,8 +3,8 @@ import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { BootService } from './boot/boot-service.js';
 import { createBootRoutes } from './boot/boot-routes.js';
-import type { AppEnv } from './http/env.js';
-import { apiErrorHandler, apiNotFound } from './http/errors.js';
+import type { AppEnv } from '../http/env.js';
+import { apiNotFound, createApiErrorHandler } from '../http/errors.js';
 import { createJobRoutes, createWebhookRoutes } from './jobs/job-routes.js';
 import type { JobService } from './jobs/job-service.js';
 import type { MachineService } from './machines/machine-service.js';
@@ -18,7 +18,7 @@ import type { Metrics } from './ops/metrics.js';
 import { createOpsRoutes } from './ops/ops-routes.js';
 import { createPrestageIgnitionRoutes } from './prestage/ignition-routes.js';
 import { createRecipeRoutes } from './recipes/recipe-routes.js';
-import { registryErrorHandler } from '../registry/http/errors.js';
+import { registryErrorAsApiError, registryErrorHandler } from '../registry/http/errors.js';
 import type { RecipeService } from './recipes/recipe-service.js';
 
 export interface AppDeps {
@@ -73,6 +73,7 @@ export const createApp = (d: AppDeps) => {
   }
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
+  const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError);
   app.onError((err, c) => (c.req.path === '/v2' || c.req.path.startsWith('/v2/') ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
   app.notFound(apiNotFound);
   return app;

@@ -1,27 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import { parseDuration } from './durations.js';
+import { ConfigError, durationSetting as duration, optionalTextSetting as optionalText } from '../core/settings.js';
+import { type RegistryConfig, REGISTRY_SETTINGS, registryConfig } from '../registry/config.js';
+
+export { ConfigError };
 
 /**
  * The one place that reads settings. Each setting has an environment name; the optional YAML
  * file named by REEF_CONFIG holds the same settings, keyed by that name or by its short form
  * (`listen`, `data_dir`, ...). The environment wins over the file.
  */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `not a duration like 30s, 15m, 24h or 14d: ${JSON.stringify(text)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
 const listen = z
   .string()
   .default('0.0.0.0:8080')
@@ -42,26 +32,7 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
   .transform((u) => u.replace(/\/+$/, ''));
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v === '' ? undefined : v));
-
-
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const count = (fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .default(String(fallback))
-    .transform(Number);
-
-const SETTINGS = {
+const SERVER_SETTINGS = {
   REEF_LISTEN: listen,
   REEF_DATA_DIR: z.string().min(1).default('./data'),
   REEF_PUBLIC_URL: httpUrl.optional(),
@@ -82,34 +53,16 @@ const SETTINGS = {
     .transform(Number),
   REEF_SHUTDOWN_GRACE: duration('10s'),
   REEF_JOB_TIMEOUT: duration('2h'),
-  // The embedded registry keeps the names of the Shoal registry docs.
-  ENABLE_REGISTRY: flag(true),
-  REGISTRY_STORAGE: optionalText,
-  REGISTRY_AUTH_MODE: z.enum(['none', 'basic', 'htpasswd']).default('none'),
-  REGISTRY_HTPASSWD_FILE: optionalText,
-  REGISTRY_USERNAME: optionalText,
-  REGISTRY_PASSWORD: optionalText,
-  REGISTRY_ANONYMOUS_PULL: flag(false),
-  REGISTRY_GC_INTERVAL: duration('1h'),
-  REGISTRY_GC_GRACE_PERIOD: duration('24h'),
-  REGISTRY_MAX_CONCURRENT_UPLOADS: count(8),
-  REGISTRY_UPLOAD_TIMEOUT: duration('1h'),
-  REGISTRY_DOWNLOAD_TIMEOUT: duration('30m'),
 } as const;
 
-type SettingName = keyof typeof SETTINGS;
-const NAMES = Object.keys(SETTINGS) as SettingName[];
+/** Every setting reef reads: the server's own, then each area's (one schema, one parse). */
+const ALL_SETTINGS = { ...SERVER_SETTINGS, ...REGISTRY_SETTINGS } as const;
+
+type SettingName = keyof typeof ALL_SETTINGS;
+const NAMES = Object.keys(ALL_SETTINGS) as SettingName[];
 const shortName = (name: string): string => name.replace(/^REEF_/, '').toLowerCase();
 
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-const settingsSchema = z.object(SETTINGS);
+const settingsSchema = z.object(ALL_SETTINGS);
 type Parsed = z.infer<typeof settingsSchema>;
 
 export interface Config {
@@ -135,36 +88,6 @@ export interface Config {
   configFile: string | undefined;
   registry: RegistryConfig;
 }
-
-export interface RegistryConfig {
-  enabled: boolean;
-  storage: string;
-  auth:
-    | { mode: 'none' }
-    | { mode: 'basic'; username: string; password: string; anonymousPull: boolean }
-    | { mode: 'htpasswd'; file: string; anonymousPull: boolean };
-  gcIntervalMs: number;
-  gcGraceMs: number;
-  maxConcurrentUploads: number;
-  uploadTimeoutMs: number;
-  downloadTimeoutMs: number;
-}
-
-const registryAuth = (s: Parsed): RegistryConfig['auth'] => {
-  switch (s.REGISTRY_AUTH_MODE) {
-    case 'none':
-      return { mode: 'none' };
-    case 'basic':
-      if (!s.REGISTRY_USERNAME || !s.REGISTRY_PASSWORD) {
-        throw new ConfigError('REGISTRY_AUTH_MODE: basic needs REGISTRY_USERNAME and REGISTRY_PASSWORD');
-      }
-      return { mode: 'basic', username: s.REGISTRY_USERNAME, password: s.REGISTRY_PASSWORD, anonymousPull: s.REGISTRY_ANONYMOUS_PULL };
-    case 'htpasswd':
-      if (!s.REGISTRY_HTPASSWD_FILE) throw new ConfigError('REGISTRY_HTPASSWD_FILE: required when REGISTRY_AUTH_MODE=htpasswd');
-      if (!existsSync(s.REGISTRY_HTPASSWD_FILE)) throw new ConfigError(`REGISTRY_HTPASSWD_FILE: ${s.REGISTRY_HTPASSWD_FILE} does not exist`);
-      return { mode: 'htpasswd', file: s.REGISTRY_HTPASSWD_FILE, anonymousPull: s.REGISTRY_ANONYMOUS_PULL };
-  }
-};
 
 const readConfigFile = (file: string): Record<string, string> => {
   let doc: unknown;
@@ -232,15 +155,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     maxBodyBytes: s.REEF_MAX_BODY,
     shutdownGraceMs: s.REEF_SHUTDOWN_GRACE,
     configFile,
-    registry: {
-      enabled: s.ENABLE_REGISTRY,
-      storage: resolve(s.REGISTRY_STORAGE ?? join(s.REEF_DATA_DIR, 'registry')),
-      auth: registryAuth(s),
-      gcIntervalMs: s.REGISTRY_GC_INTERVAL,
-      gcGraceMs: s.REGISTRY_GC_GRACE_PERIOD,
-      maxConcurrentUploads: Math.max(1, s.REGISTRY_MAX_CONCURRENT_UPLOADS),
-      uploadTimeoutMs: s.REGISTRY_UPLOAD_TIMEOUT,
-      downloadTimeoutMs: s.REGISTRY_DOWNLOAD_TIMEOUT,
-    },
+    registry: registryConfig(s, s.REEF_DATA_DIR),
   };
 };

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
 import { createBootService } from './boot/boot-service.js';
 import { type Config, defaultPublicUrl } from './config.js';
-import { openDb } from './db/client.js';
+import { openDb } from '../db/client.js';
 import { createJobTokens } from './jobs/ids.js';
 import { createJobService } from './jobs/job-service.js';
 import { createSqliteJobStore } from './jobs/job-store.sqlite.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { jobCreateSchema, jobEventSchema, shoalWebhookSchema } from './jobs/job.schema.js';
 import { machineInputSchema } from './machines/machine.schema.js';
-import { recipeSchema } from './recipes/recipe.schema.js';
+import { recipeSchema } from '../recipes/recipe.schema.js';
 import { isoCreateSchema } from './isos/iso-service.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DomainError } from '../controller/errors.js';
+import { DomainError } from '../core/errors.js';
 import { assistedPatchBodies, siteConfigSnippets } from './overrides/assisted.js';
 import { CLI_NAMES, parseOverrideOptions, withFieldNames } from './overrides/options.js';
 import { buildOverrideFor } from './overrides/overrides.js';

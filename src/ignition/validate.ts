@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../controller/paths.js';
+import { packageRoot } from '../core/paths.js';
 import { createSchemaValidator, type JsonSchema } from './json-schema.js';
 import { ruleIssues } from './rules.js';
 import { IGNITION_VERSIONS, type IgnitionIssue, type IgnitionVersion } from './types.js';

@@ -1,4 +1,4 @@
-import type { Partition } from '../controller/recipes/recipe-normalize.js';
+import type { Partition } from '../recipes/recipe-normalize.js';
 import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
 import { createOciClient, type OciClient } from '../registry/client/oci-client.js';
 import { isLoopback } from '../registry/client/reference.js';

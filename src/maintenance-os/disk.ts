@@ -1,4 +1,4 @@
-import type { Partition } from '../controller/recipes/recipe-normalize.js';
+import type { Partition } from '../recipes/recipe-normalize.js';
 import { StepError } from './exec.js';
 
 const SECTOR = 512;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Partition } from '../controller/recipes/recipe-normalize.js';
+import type { Partition } from '../recipes/recipe-normalize.js';
 import { type AgentContext, device, mustPartition, partitionByRole, resolveArtifact, type Step } from './context.js';
 import { copyToEsp, kernelHasVfat } from './esp.js';
 import { StepError } from './exec.js';

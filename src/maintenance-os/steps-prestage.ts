@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Prestage } from '../controller/recipes/recipe-normalize.js';
+import type { Prestage } from '../recipes/recipe-normalize.js';
 import { DiskRefusedError, PrestageInputError } from '../ignition/prestage/errors.js';
 import { createDataPartition, type Runner as PrestageRunner } from '../ignition/prestage/partition.js';
 import { partitionScript } from '../ignition/prestage/partition-script.js';

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import type { Recipe } from '../controller/recipes/recipe-normalize.js';
-import { validateRecipe } from '../controller/recipes/recipe-service.js';
+import type { Recipe } from '../recipes/recipe-normalize.js';
+import { validateRecipe } from '../recipes/validate-recipe.js';
 import { StepError } from './exec.js';
 
 /** Everything the agent needs: the normalised recipe, the files of the task ISO, and how to call back. */

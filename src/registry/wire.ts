@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { RegistryConfig } from '../controller/config.js';
-import type { Db } from '../controller/db/client.js';
+import type { RegistryConfig } from './config.js';
+import type { Db } from '../db/client.js';
 import { createGc } from './gc.js';
 import { registryAuth } from './http/auth.js';
 import { registerRegistryMetrics } from './http/metrics.js';

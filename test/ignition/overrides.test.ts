@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../src/controller/errors.js';
+import { DomainError } from '../../src/core/errors.js';
 import { decodeDataUrl } from '../../src/ignition/data-url.js';
 import { ASSISTED_ENDPOINTS, assistedPatchBodies, siteConfigSnippets } from '../../src/ignition/overrides/assisted.js';
 import { parseOverrideOptions } from '../../src/ignition/overrides/options.js';

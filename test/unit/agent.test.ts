@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Partition } from '../../src/controller/recipes/recipe-normalize.js';
+import type { Partition } from '../../src/recipes/recipe-normalize.js';
 import { checkLayoutFits, fsLabel, mkfsCommand, sgdiskCreateArgs } from '../../src/maintenance-os/disk.js';
 import { detectCompression, unsafeMember } from '../../src/maintenance-os/extract.js';
 import { createReporter, ReportRejected } from '../../src/maintenance-os/reporter.js';

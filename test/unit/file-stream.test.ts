@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyFileRange, type CopyFileOptions } from '../../src/controller/http/file-stream.js';
+import { copyFileRange, type CopyFileOptions } from '../../src/http/file-stream.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reef-file-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

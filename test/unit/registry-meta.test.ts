@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/controller/db/client.js';
-import { regManifests } from '../../src/controller/db/schema.js';
+import { openDb } from '../../src/db/client.js';
+import { regManifests } from '../../src/registry/meta/meta.tables.js';
 import type { ParsedManifest } from '../../src/registry/core/manifest.js';
 import { createSqliteRegistryMeta } from '../../src/registry/meta/meta.sqlite.js';
 

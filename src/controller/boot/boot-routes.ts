@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppEnv } from '../http/env.js';
+import type { AppEnv } from '../../http/env.js';
 import type { BootService } from './boot-service.js';
 
 export const createBootRoutes = (boot: BootService) =>

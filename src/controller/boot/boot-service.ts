@@ -1,4 +1,4 @@
-import { DomainError, fieldError } from '../errors.js';
+import { DomainError, fieldError } from '../../core/errors.js';
 import type { JobTokens } from '../jobs/ids.js';
 import type { JobStore } from '../jobs/job-model.js';
 import type { MachineService } from '../machines/machine-service.js';

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { notFound } from '../errors.js';
-import { bodyStream, readDocument } from '../http/body.js';
-import type { AppEnv } from '../http/env.js';
-import { sendFile } from '../http/send-file.js';
+import { notFound } from '../../core/errors.js';
+import { bodyStream, readDocument } from '../../http/body.js';
+import type { AppEnv } from '../../http/env.js';
+import { sendFile } from '../../http/send-file.js';
 import { ISO_MEDIA } from '../media/media-routes.js';
 import type { MediaService } from '../media/media-service.js';
 import type { IsoService } from './iso-service.js';

@@ -5,9 +5,9 @@ import { checkIgnitionConfig } from '../../ignition/live-iso/config-check.js';
 import { LiveIsoError } from '../../ignition/live-iso/errors.js';
 import type { embedIgnition, showIgnition } from '../../ignition/live-iso/live-iso.js';
 import { isDiskFull } from '../../lib/atomic-file.js';
-import { DomainError, fieldError, notFound } from '../errors.js';
+import { DomainError, fieldError, notFound } from '../../core/errors.js';
 import { JOB_ID, newJobId } from '../jobs/ids.js';
-import { parseWith } from '../validate.js';
+import { parseWith } from '../../core/validate.js';
 
 /** Live ISO files; an adapter (file system) implements it. */
 export interface IsoStore {

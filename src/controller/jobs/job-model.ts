@@ -1,4 +1,4 @@
-import type { Recipe } from '../recipes/recipe-normalize.js';
+import type { Recipe } from '../../recipes/recipe-normalize.js';
 import type { JobStatus } from './job.schema.js';
 
 export interface Job {

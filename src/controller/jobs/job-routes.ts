@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { readDocument, readOptionalJson } from '../http/body.js';
-import type { AppEnv } from '../http/env.js';
+import { readDocument, readOptionalJson } from '../../http/body.js';
+import type { AppEnv } from '../../http/env.js';
 import type { JobService } from './job-service.js';
 
 const bearer = (header: string | undefined): string | undefined => {

@@ -1,9 +1,10 @@
-import { formatDuration } from '../durations.js';
-import { DomainError, fieldError, notFound, unauthorized } from '../errors.js';
+import { formatDuration } from '../../core/durations.js';
+import { DomainError, fieldError, notFound, unauthorized } from '../../core/errors.js';
 import type { MachineService } from '../machines/machine-service.js';
-import type { Recipe } from '../recipes/recipe-normalize.js';
-import { type RecipeService, validateRecipe } from '../recipes/recipe-service.js';
-import { parseWith } from '../validate.js';
+import type { Recipe } from '../../recipes/recipe-normalize.js';
+import { validateRecipe } from '../../recipes/validate-recipe.js';
+import type { RecipeService } from '../recipes/recipe-service.js';
+import { parseWith } from '../../core/validate.js';
 import { JOB_ID, type JobTokens, newJobId, safeEqual } from './ids.js';
 import type { Job, JobEvent, JobPatch, JobStore } from './job-model.js';
 import { ACTIVE_STATUSES, type JobEventInput, jobCreateSchema, jobEventSchema, jobListQuerySchema, shoalWebhookSchema } from './job.schema.js';

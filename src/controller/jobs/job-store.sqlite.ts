@@ -1,8 +1,9 @@
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { jobEvents, jobs, machineMacs, machines } from '../db/schema.js';
+import type { Db } from '../../db/client.js';
+import { machineMacs, machines } from '../machines/machine.tables.js';
+import { jobEvents, jobs } from './job.tables.js';
 import { macInUse } from '../machines/machine-service.js';
-import type { Recipe } from '../recipes/recipe-normalize.js';
+import type { Recipe } from '../../recipes/recipe-normalize.js';
 import type { Job, JobEvent, JobStore } from './job-model.js';
 import { ACTIVE_STATUSES, JOB_STATUSES, type JobStatus } from './job.schema.js';
 import { activeConflict } from './job-service.js';

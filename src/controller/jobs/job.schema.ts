@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { macSchema, serialSchema } from '../machines/machine.schema.js';
-import { recipeNameSchema } from '../recipes/recipe.schema.js';
+import { recipeNameSchema } from '../../recipes/recipe.schema.js';
 
 export const JOB_STATUSES = ['queued', 'provisioning', 'succeeded', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { readDocument } from '../http/body.js';
-import type { AppEnv } from '../http/env.js';
+import { readDocument } from '../../http/body.js';
+import type { AppEnv } from '../../http/env.js';
 import type { MachineService } from './machine-service.js';
 
 export const createMachineRoutes = (machines: MachineService, maxBody: number) =>

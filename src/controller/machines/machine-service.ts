@@ -1,5 +1,5 @@
-import { DomainError, notFound } from '../errors.js';
-import { parseWith } from '../validate.js';
+import { DomainError, notFound } from '../../core/errors.js';
+import { parseWith } from '../../core/validate.js';
 import { type MachineInput, machineInputSchema, macSchema, serialSchema } from './machine.schema.js';
 
 export interface Machine {

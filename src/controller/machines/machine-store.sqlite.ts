@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
-import { DomainError } from '../errors.js';
-import type { Db } from '../db/client.js';
-import { jobs, machineMacs, machines } from '../db/schema.js';
+import { DomainError } from '../../core/errors.js';
+import type { Db } from '../../db/client.js';
+import { jobs } from '../jobs/job.tables.js';
+import { machineMacs, machines } from './machine.tables.js';
 import { type Machine, type MachineStore, macInUse } from './machine-service.js';
 
 const ACTIVE = ['queued', 'provisioning'] as const;

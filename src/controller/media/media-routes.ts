@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { DomainError } from '../errors.js';
-import type { AppEnv } from '../http/env.js';
-import { sendFile } from '../http/send-file.js';
+import { DomainError } from '../../core/errors.js';
+import type { AppEnv } from '../../http/env.js';
+import { sendFile } from '../../http/send-file.js';
 import type { MediaService } from './media-service.js';
 
 export const ISO_MEDIA = { contentType: 'application/x-iso9660-image', cacheControl: 'private, no-transform' };

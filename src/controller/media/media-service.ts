@@ -1,4 +1,4 @@
-import { DomainError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../../core/errors.js';
 import { JOB_ID } from '../jobs/ids.js';
 import type { Job } from '../jobs/job-model.js';
 import { ACTIVE_STATUSES } from '../jobs/job.schema.js';

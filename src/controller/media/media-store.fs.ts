@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DomainError } from '../errors.js';
+import { DomainError } from '../../core/errors.js';
 import type { TaskMedia } from '../jobs/job-service.js';
 import { JOB_ID } from '../jobs/ids.js';
 import { isDiskFull, writeFileAtomic } from '../../lib/atomic-file.js';

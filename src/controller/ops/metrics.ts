@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { AppEnv } from '../http/env.js';
+import type { AppEnv } from '../../http/env.js';
 
 /** Prometheus metrics of one server instance (its own registry, so tests can run several). */
 export const createMetrics = (deps: { jobsByState: () => Record<string, number> }) => {

@@ -4,8 +4,8 @@ import { assistedPatchBodies, siteConfigSnippets } from '../../ignition/override
 import { parseOverrideOptions, QUERY_NAMES, withFieldNames } from '../../ignition/overrides/options.js';
 import { buildDiscoveryOverride, buildPointerOverride } from '../../ignition/overrides/overrides.js';
 import { readLoaderScript } from '../../ignition/precache/loader-script.js';
-import type { AppEnv } from '../http/env.js';
-import { parseWith } from '../validate.js';
+import type { AppEnv } from '../../http/env.js';
+import { parseWith } from '../../core/validate.js';
 
 const once = z.array(z.string()).max(1, 'give this parameter once').transform((a) => a[0]).optional();
 

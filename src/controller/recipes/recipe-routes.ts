@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { readDocument } from '../http/body.js';
-import type { AppEnv } from '../http/env.js';
+import { readDocument } from '../../http/body.js';
+import type { AppEnv } from '../../http/env.js';
 import type { RecipeService } from './recipe-service.js';
 
 export const createRecipeRoutes = (recipes: RecipeService, maxBody: number) =>

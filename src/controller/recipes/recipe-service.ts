@@ -1,7 +1,8 @@
-import { DomainError, fieldError, notFound } from '../errors.js';
-import { parseWith } from '../validate.js';
-import { type Recipe, normalizeRecipe } from './recipe-normalize.js';
-import { recipeNameSchema, recipeSchema } from './recipe.schema.js';
+import { DomainError, fieldError, notFound } from '../../core/errors.js';
+import { parseWith } from '../../core/validate.js';
+import type { Recipe } from '../../recipes/recipe-normalize.js';
+import { recipeNameSchema } from '../../recipes/recipe.schema.js';
+import { validateRecipe } from '../../recipes/validate-recipe.js';
 
 export interface RecipeRecord {
   name: string;
@@ -37,15 +38,6 @@ const view = (r: RecipeRecord): RecipeView => ({
   created_at: new Date(r.createdAt).toISOString(),
   updated_at: new Date(r.updatedAt).toISOString(),
 });
-
-/** Validates and normalises a bare recipe document; `root` prefixes field paths (e.g. `recipe`). */
-export const validateRecipe = (input: unknown, root = ''): { source: Record<string, unknown>; recipe: Recipe } => {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw fieldError(root || 'body', 'a recipe must be an object (JSON or YAML mapping)', 'recipe');
-  }
-  const doc = parseWith(recipeSchema, input, 'recipe', root);
-  return { source: input as Record<string, unknown>, recipe: normalizeRecipe(doc) };
-};
 
 /** Splits a posted body into name and recipe: `name` beside the fields, or `?name=` with the bare recipe. */
 const splitNamed = (body: unknown, queryName: string | undefined): { name: string; input: unknown } => {

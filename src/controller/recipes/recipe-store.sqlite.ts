@@ -1,7 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { recipes } from '../db/schema.js';
-import type { Recipe } from './recipe-normalize.js';
+import type { Db } from '../../db/client.js';
+import { recipes } from './recipe.tables.js';
+import type { Recipe } from '../../recipes/recipe-normalize.js';
 import type { RecipeRecord, RecipeStore } from './recipe-service.js';
 
 type Row = typeof recipes.$inferSelect;

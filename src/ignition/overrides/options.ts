@@ -4,8 +4,8 @@
  * name (`--images-dir`, `images_dir`).
  */
 import { z } from 'zod';
-import { DomainError, type FieldIssue, validationError } from '../../controller/errors.js';
-import { zodIssues } from '../../controller/zod-issues.js';
+import { DomainError, type FieldIssue, validationError } from '../../core/errors.js';
+import { zodIssues } from '../../core/zod-issues.js';
 import { simplifyPath } from '../systemd-names.js';
 import { ASSISTED_VERSIONS } from '../types.js';
 

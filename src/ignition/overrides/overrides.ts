@@ -14,7 +14,7 @@
  * of at most 256 KiB; a discovery override that alone would exceed that is refused.
  */
 import { gzipSync } from 'node:zlib';
-import { validationError } from '../../controller/errors.js';
+import { validationError } from '../../core/errors.js';
 import { writeNewc } from '../../formats/cpio/newc.js';
 import { fileEntry, mountUnit, unitEntry, unitFile } from '../builders.js';
 import { LOADER_PATH_ON_NODE } from '../precache/loader-script.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../controller/paths.js';
+import { packageRoot } from '../../core/paths.js';
 
 /** Where the overrides install the loader on the node. */
 export const LOADER_PATH_ON_NODE = '/usr/local/bin/reef-load-images.sh';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { zodIssues } from '../../controller/zod-issues.js';
+import { zodIssues } from '../../core/zod-issues.js';
 
 /**
  * Bad input to pre-staging (a flag, a list file, an ImageSetConfiguration field): the message

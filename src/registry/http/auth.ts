@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import type { MiddlewareHandler } from 'hono';
-import type { RegistryConfig } from '../../controller/config.js';
-import type { AppEnv } from '../../controller/http/env.js';
+import type { RegistryConfig } from '../config.js';
+import type { AppEnv } from '../../http/env.js';
 import { RegistryError } from '../core/errors.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest();

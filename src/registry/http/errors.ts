@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { AppEnv } from '../../controller/http/env.js';
+import { apiErrorResponse } from '../../http/errors.js';
+import type { AppEnv } from '../../http/env.js';
 import { RegistryError } from '../core/errors.js';
 
 const body = (code: string, message: string, detail: unknown) => ({ errors: [{ code, message, detail }] });
@@ -14,4 +15,11 @@ export const registryErrorHandler = (err: Error, c: Context<AppEnv>): Response =
   }
   c.get('log')?.error({ err }, 'registry: unhandled error');
   return c.json(body('UNKNOWN', 'internal error; see the server log', { request_id: c.get('requestId') }), 500);
+};
+
+/** For reef's JSON surfaces that host registry work (/admin, registry auth): same status, reef's envelope. */
+export const registryErrorAsApiError = (err: Error, c: Context<AppEnv>): Response | undefined => {
+  if (!(err instanceof RegistryError)) return undefined;
+  if (err.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Basic realm="reef"');
+  return apiErrorResponse(c, err.status as ContentfulStatusCode, err.code, err.message);
 };

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
-import { bodyStream } from '../../controller/http/body.js';
-import type { AppEnv } from '../../controller/http/env.js';
-import { sendFile } from '../../controller/http/send-file.js';
+import { bodyStream } from '../../http/body.js';
+import type { AppEnv } from '../../http/env.js';
+import { sendFile } from '../../http/send-file.js';
 import { RegistryError } from '../core/errors.js';
 import type { Gc } from '../gc.js';
 import type { RegistryService } from '../registry-service.js';

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
-import type { Db } from '../../controller/db/client.js';
-import { regBlobs, regManifestRefs, regManifests, regRepoBlobs, regTags, regUploads } from '../../controller/db/schema.js';
+import type { Db } from '../../db/client.js';
+import { regBlobs, regManifestRefs, regManifests, regRepoBlobs, regTags, regUploads } from './meta.tables.js';
 import { RegistryError } from '../core/errors.js';
 import type { GcPlan, ManifestRow, RegistryMeta } from './meta.js';
 

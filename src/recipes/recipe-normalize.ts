@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import { type FieldIssue, validationError } from '../errors.js';
+import { type FieldIssue, validationError } from '../core/errors.js';
 import { type OciRef, parseOciRef } from './oci-ref.js';
 import { type Filesystem, GPT_TYPES, type GptAlias, sizeBytes } from './partition-types.js';
 import type { RecipeDoc } from './recipe.schema.js';

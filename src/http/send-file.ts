@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { decideRange, ifRangeMatches } from '../media/range.js';
+import { decideRange, ifRangeMatches } from './range.js';
 import { copyFileRange } from './file-stream.js';
 import type { AppEnv } from './env.js';
 

@@ -2,8 +2,8 @@ import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import { drainOrClose } from '../../lib/drain.js';
-import { readFully } from '../../lib/read-fully.js';
+import { drainOrClose } from '../lib/drain.js';
+import { readFully } from '../lib/read-fully.js';
 
 /** Read size of the cached path: each read is timed on its own (see SLOW_READS_ALLOWED). */
 const CACHED_BLOCK = 64 * 1024;

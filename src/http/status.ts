@@ -1,5 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { DomainErrorCode } from '../errors.js';
+import type { DomainErrorCode } from '../core/errors.js';
 
 /** The one table from domain error codes to HTTP statuses for /api/v1, /media, /boot and admin. */
 export const STATUS_OF: Record<DomainErrorCode, ContentfulStatusCode> = {

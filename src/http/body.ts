@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import yaml from 'js-yaml';
-import { DomainError, fieldError } from '../errors.js';
+import { DomainError, fieldError } from '../core/errors.js';
 import type { AppEnv } from './env.js';
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);

@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { packageRoot } from '../paths.js';
-import * as schema from './schema.js';
-
-export type Db = BetterSQLite3Database<typeof schema>;
+import { packageRoot } from '../core/paths.js';
+/**
+ * The drizzle handle every SQLite adapter takes. It carries no schema: each area declares its own
+ * tables beside its store (`*.tables.ts`) and queries them by import; drizzle-kit generates the one
+ * migrations folder below from all of them (drizzle.config.ts).
+ */
+export type Db = BetterSQLite3Database;
 
 export interface OpenedDb {
   db: Db;
@@ -26,8 +29,8 @@ export const openDb = (dataDir: string): OpenedDb => {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder: join(packageRoot(), 'src/controller/db/migrations') });
+  const db = drizzle(sqlite);
+  migrate(db, { migrationsFolder: join(packageRoot(), 'src/db/migrations') });
   return {
     db,
     sqlite,
