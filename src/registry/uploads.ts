@@ -11,14 +11,28 @@ import type { KeyedLock } from './storage/keyed-lock.js';
 interface Session {
   offset: number;
   hash: Hash | undefined;
-  /** The write in progress, if any; a dropped client's request settles it soon after the drop. */
+  /**
+   * Set while one request owns the upload (a PATCH, the closing PUT, a cancel): an upload has
+   * one writer at a time, whatever the verb. A dropped client's request settles it soon after the drop.
+   */
   writing: Promise<void> | undefined;
+  /** The body being written, so that a cancel can stop it. */
+  body: Readable | undefined;
 }
 
 /** Lets a write whose client went away settle, so the reported offset is what is on disk. */
 const settled = async (s: Session) => {
   if (s.writing) await Promise.race([s.writing.catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
 };
+
+const busy = () => new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { status: 416 });
+
+/** A Content-Range that does not start where the upload ends: 416 with the Range to resume from. */
+const outOfOrder = (start: number, offset: number) =>
+  new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${start}, but the upload has ${offset} bytes; resume from there`, {
+    status: 416,
+    headers: { Range: `0-${Math.max(0, offset - 1)}` },
+  });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -40,7 +54,7 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
     if (!s) {
       // After a restart: the file on disk is the truth; the digest will be recomputed.
       const size = (await store.uploadSize(id)) ?? 0;
-      s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, writing: undefined };
+      s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, writing: undefined, body: undefined };
       sessions.set(id, s);
     }
     return s;
@@ -58,21 +72,58 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
     }
   };
 
-  const append = async (id: string, s: Session, body: Readable): Promise<void> => {
+  /** Runs `fn` as the upload's one writer, or refuses when another request holds it. */
+  const exclusive = async <T>(s: Session, fn: () => Promise<T>): Promise<T> => {
     await settled(s);
-    if (s.writing) throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { status: 416 });
+    if (s.writing) throw busy();
     let done!: () => void;
     s.writing = new Promise<void>((r) => (done = r));
     try {
-      const hash = s.hash;
-      s.offset = await store.appendUpload(id, s.offset, body, (chunk) => hash?.update(chunk));
-    } catch (err) {
-      s.hash = undefined;
-      s.offset = (await store.uploadSize(id)) ?? s.offset;
-      throw err;
+      return await fn();
     } finally {
       s.writing = undefined;
       done();
+    }
+  };
+
+  /**
+   * Appends `body` at the upload's end (the caller holds the upload). With a Content-Range the
+   * body must be exactly that range: a body that runs past it is stopped at the first byte
+   * beyond, one that falls short is refused at its end, and either way none of its bytes are kept.
+   */
+  const append = async (id: string, s: Session, body: Readable, range?: { start: number; end: number }): Promise<void> => {
+    const start = s.offset;
+    const want = range ? range.end - range.start + 1 : Infinity;
+    const hashBefore = range ? s.hash?.copy() : undefined;
+    let received = 0;
+    let overrun: RegistryError | undefined;
+    const hash = s.hash;
+    s.body = body;
+    try {
+      s.offset = await store.appendUpload(id, s.offset, body, (chunk) => {
+        received += chunk.length;
+        if (received > want && !overrun) {
+          overrun = new RegistryError('SIZE_INVALID', `Content-Range says ${want} bytes, the body has more; none of it was kept`, { status: 416 });
+          body.destroy(overrun);
+        }
+        hash?.update(chunk);
+      });
+      if (received !== want && want !== Infinity) {
+        throw new RegistryError('SIZE_INVALID', `Content-Range says ${want} bytes, the body had ${received}; none of it was kept`, { status: 416 });
+      }
+    } catch (err) {
+      if (range) {
+        // Refused: the upload goes back to where this request found it.
+        await store.truncateUpload(id, start);
+        s.offset = start;
+        s.hash = hashBefore;
+      } else {
+        s.hash = undefined;
+        s.offset = (await store.uploadSize(id)) ?? s.offset;
+      }
+      throw overrun ?? err;
+    } finally {
+      s.body = undefined;
       deps.meta.touchUpload(id, deps.now());
     }
   };
@@ -108,7 +159,7 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
       const id = randomUUID();
       await store.createUpload(id);
       meta.createUpload(id, repo, deps.now());
-      sessions.set(id, { offset: 0, hash: hasher('sha256'), writing: undefined });
+      sessions.set(id, { offset: 0, hash: hasher('sha256'), writing: undefined, body: undefined });
       return id;
     },
     async status(repo: string, id: string): Promise<number> {
@@ -119,25 +170,21 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
     /** PATCH: `range` is the Content-Range start/end when given; chunks must arrive in order. */
     async patch(repo: string, id: string, range: { start: number; end: number } | undefined, body: Readable): Promise<number> {
       const s = await session(repo, id);
-      await settled(s);
-      if (range && range.start !== s.offset) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start}, but the upload has ${s.offset} bytes; resume from there`, {
-          status: 416,
-          headers: { Range: `0-${Math.max(0, s.offset - 1)}` },
-        });
-      }
-      await limited(() => append(id, s, body));
-      if (range && s.offset !== range.end + 1) {
-        throw new RegistryError('SIZE_INVALID', `Content-Range said ${range.end - range.start + 1} bytes, got ${s.offset - range.start}`);
-      }
-      return s.offset;
+      return exclusive(s, async () => {
+        if (range && range.start !== s.offset) throw outOfOrder(range.start, s.offset);
+        await limited(() => append(id, s, body, range));
+        return s.offset;
+      });
     },
-    /** PUT ?digest=: optional last chunk, then verify and publish. */
-    async complete(repo: string, id: string, digest: string, body: Readable | undefined): Promise<{ digest: string; size: number }> {
+    /** PUT ?digest=: an optional last chunk (honouring its Content-Range like a PATCH), then verify and publish. */
+    async complete(repo: string, id: string, digest: string, body: Readable | undefined, range?: { start: number; end: number }): Promise<{ digest: string; size: number }> {
       parseDigest(digest);
       const s = await session(repo, id);
-      if (body) await limited(() => append(id, s, body));
-      return finish(repo, id, s, digest);
+      return exclusive(s, async () => {
+        if (range && range.start !== s.offset) throw outOfOrder(range.start, s.offset);
+        if (body) await limited(() => append(id, s, body, range));
+        return finish(repo, id, s, digest);
+      });
     },
     /** POST ?digest=: the whole blob in one request. */
     async monolithic(repo: string, digest: string, body: Readable): Promise<{ digest: string; size: number }> {
@@ -145,17 +192,22 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
       const id = await this.start(repo);
       const s = sessions.get(id)!;
       try {
-        await limited(() => append(id, s, body));
-        return await finish(repo, id, s, digest);
+        return await exclusive(s, async () => {
+          await limited(() => append(id, s, body));
+          return finish(repo, id, s, digest);
+        });
       } catch (err) {
         await this.cancel(repo, id).catch(() => {});
         throw err;
       }
     },
+    /** DELETE: the upload is gone at once; a request still writing to it is stopped. */
     async cancel(repo: string, id: string): Promise<void> {
-      await session(repo, id);
+      const s = await session(repo, id);
       meta.deleteUpload(id);
       sessions.delete(id);
+      s.body?.destroy(new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} was canceled`));
+      await settled(s);
       await store.removeUpload(id);
     },
     forget(id: string) {

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { bodyStream } from '../../http/body.js';
+import { bodyStream, readBytes } from '../../http/body.js';
 import type { AppEnv } from '../../http/env.js';
 import { sendFile } from '../../http/send-file.js';
+import { setIdleTimeout } from '../../lib/long-timer.js';
 import { RegistryError } from '../core/errors.js';
 import type { Gc } from '../gc.js';
 import type { RegistryService } from '../registry-service.js';
@@ -17,11 +18,18 @@ const hasBody = (c: Context<AppEnv>) => {
   return (len !== undefined && len !== '0') || c.req.header('transfer-encoding') !== undefined;
 };
 
-const contentRange = (header: string | undefined) => {
+/** The chunk's Content-Range; a Content-Length that disagrees with it is refused before a byte is read. */
+const contentRange = (c: Context<AppEnv>) => {
+  const header = c.req.header('content-range');
   if (header === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(header.trim());
   if (!m || Number(m[2]) < Number(m[1])) throw new RegistryError('BLOB_UPLOAD_INVALID', `bad Content-Range ${JSON.stringify(header)}`, { status: 416 });
-  return { start: Number(m[1]), end: Number(m[2]) };
+  const range = { start: Number(m[1]), end: Number(m[2]) };
+  const length = c.req.header('content-length');
+  if (length !== undefined && Number(length) !== range.end - range.start + 1) {
+    throw new RegistryError('SIZE_INVALID', `Content-Range ${header} is ${range.end - range.start + 1} bytes, Content-Length is ${length}`, { status: 416 });
+  }
+  return range;
 };
 
 const link = (path: string, n: number, last: string) => `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
@@ -58,13 +66,12 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
    */
   const withUploadTimeout = async <T>(c: Context<AppEnv>, work: () => Promise<T>): Promise<T> => {
     const socket = c.env?.incoming?.socket;
-    const onIdle = () => c.env?.incoming?.destroy(new Error('upload stalled'));
-    socket?.setTimeout(d.uploadTimeoutMs, onIdle);
+    const stop = socket ? setIdleTimeout(socket, d.uploadTimeoutMs, () => c.env?.incoming?.destroy(new Error('upload stalled'))) : undefined;
     try {
       return await work();
     } finally {
+      stop?.();
       socket?.setTimeout(0);
-      socket?.off('timeout', onIdle);
     }
   };
 
@@ -99,9 +106,8 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
         return c.body(new Uint8Array(bytes), 200, { 'Content-Type': row.mediaType, 'Docker-Content-Digest': row.digest, ETag: `"${row.digest}"` });
       }
       case 'manifest PUT': {
-        const declared = Number(c.req.header('content-length') ?? 0);
-        if (declared > MANIFEST_LIMIT) throw new RegistryError('MANIFEST_INVALID', `manifest larger than ${MANIFEST_LIMIT} bytes`, { status: 413 });
-        const bytes = new Uint8Array(await c.req.arrayBuffer());
+        // Cut at the limit as it arrives, Content-Length or not: never buffered past it.
+        const bytes = await readBytes(c, MANIFEST_LIMIT, () => new RegistryError('MANIFEST_INVALID', `manifest larger than ${MANIFEST_LIMIT} bytes`, { status: 413 }));
         const { digest, subject } = await registry.putManifest(repo, m[2]!, bytes, c.req.header('content-type'));
         const headers: Record<string, string> = { Location: `/v2/${repo}/manifests/${digest}`, 'Docker-Content-Digest': digest };
         if (subject) headers['OCI-Subject'] = subject;
@@ -146,7 +152,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
       }
       case 'upload PATCH': {
         const id = m[2]!;
-        const range = contentRange(c.req.header('content-range'));
+        const range = contentRange(c);
         const offset = await withUploadTimeout(c, () => uploads.patch(repo, id, range, bodyStream(c)));
         return c.body(null, 202, { Location: uploadLocation(repo, id), 'Docker-Upload-UUID': id, Range: `0-${Math.max(0, offset - 1)}`, 'Content-Length': '0' });
       }
@@ -154,7 +160,9 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
         const id = m[2]!;
         const digest = c.req.query('digest');
         if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT needs ?digest=<digest> to complete the upload');
-        const done = await withUploadTimeout(c, () => uploads.complete(repo, id, digest, hasBody(c) ? bodyStream(c) : undefined));
+        const body = hasBody(c);
+        const range = body ? contentRange(c) : undefined;
+        const done = await withUploadTimeout(c, () => uploads.complete(repo, id, digest, body ? bodyStream(c) : undefined, range));
         return c.body(null, 201, { Location: `/v2/${repo}/blobs/${done.digest}`, 'Docker-Content-Digest': done.digest, 'Content-Length': '0' });
       }
       case 'upload DELETE':

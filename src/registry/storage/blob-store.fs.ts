@@ -104,6 +104,16 @@ export const createBlobStore = async (root: string) => {
         throw isDiskFull(err.cause) ? storageFull() : err.cause;
       }
     },
+    /** Cuts an upload file back to `size` bytes (a refused chunk keeps none of its bytes). */
+    async truncateUpload(id: string, size: number): Promise<void> {
+      const fh = await open(uploadPath(id), 'r+').catch(() => undefined);
+      if (!fh) return;
+      try {
+        await fh.truncate(size);
+      } finally {
+        await fh.close();
+      }
+    },
     removeUpload: (id: string) => rm(uploadPath(id), { force: true }),
     removeBlob: (digest: string) => rm(blobPath(digest), { force: true }),
     /** Rewrites index.json so every tag is reachable offline as `repo:tag`. */
