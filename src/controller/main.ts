@@ -25,6 +25,7 @@ import { createRecipeService } from './recipes/recipe-service.js';
 import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
 import { loadOrCreateSecret } from './secret.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
+import { setLongTimeout } from '../lib/long-timer.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -135,12 +136,11 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
       clearInterval(watchdog);
       registry?.stop();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const timer = setLongTimeout(() => {
           (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         }, config.shutdownGraceMs);
-        timer.unref();
         server.close(() => {
-          clearTimeout(timer);
+          timer.clear();
           resolve();
         });
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();

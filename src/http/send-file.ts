@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { decideRange, ifRangeMatches } from './range.js';
+import { setIdleTimeout } from '../lib/long-timer.js';
 import { copyFileRange } from './file-stream.js';
 import type { AppEnv } from './env.js';
 
@@ -73,14 +74,13 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
     // The adapter's own marker (a native Response, read-only to us) tells it the reply is sent.
     outgoing.writeHead(status, headers);
     const socket = outgoing.socket;
-    const onIdle = () => outgoing.destroy();
-    if (opts.timeoutMs) socket?.setTimeout(opts.timeoutMs, onIdle);
+    const stopIdle = opts.timeoutMs && socket ? setIdleTimeout(socket, opts.timeoutMs, () => outgoing.destroy()) : undefined;
     await copyFileRange(path, start, end, outgoing).catch(() => {
       // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
       outgoing.destroy();
     });
     // Node resets the socket's timeout for keep-alive when the response finishes; only our listener goes.
-    if (opts.timeoutMs) socket?.off('timeout', onIdle);
+    stopIdle?.();
     return RESPONSE_ALREADY_SENT;
   }
   const webBody = withBody ? (Readable.toWeb(body()) as ReadableStream) : null;

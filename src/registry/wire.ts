@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RegistryConfig } from './config.js';
 import type { Db } from '../db/client.js';
+import { setLongInterval } from '../lib/long-timer.js';
 import { createGc } from './gc.js';
 import { registryAuth } from './http/auth.js';
 import { registerRegistryMetrics } from './http/metrics.js';
@@ -26,7 +27,7 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
   const onGc = registerRegistryMetrics(deps.metrics, meta.stats);
   const http = { registry, uploads, store, gc, onGc, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
   const timer = config.gcIntervalMs > 0
-    ? setInterval(() => {
+    ? setLongInterval(() => {
         gc.run(false).then(
           (report) => {
             onGc(report);
@@ -36,13 +37,12 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
         );
       }, config.gcIntervalMs)
     : undefined;
-  timer?.unref();
   return {
     routes: createRegistryRoutes(http),
     admin: createAdminRoutes(http),
     auth: registryAuth(config.auth),
     gc,
-    stop: () => clearInterval(timer),
+    stop: () => timer?.clear(),
   };
 };
 export type EmbeddedRegistry = Awaited<ReturnType<typeof createEmbeddedRegistry>>;

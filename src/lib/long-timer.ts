@@ -1,0 +1,86 @@
+/**
+ * Timers for durations an operator may set to months or years. Node holds a delay of at most
+ * 2^31-1 ms (24.8 days); a longer one is replaced by 1 ms with only a warning, so a GC interval of
+ * `1000h` would run GC without pause and an idle limit of `1000h` would cut every upload at once.
+ * These helpers wait the whole duration, in steps Node can hold.
+ */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+export interface LongTimer {
+  clear(): void;
+}
+
+/** Calls `fn` once after `ms`, however long. Unref'd: it never keeps the process alive. */
+export const setLongTimeout = (fn: () => void, ms: number, maxStep = TIMER_MAX_MS): LongTimer => {
+  let timer: NodeJS.Timeout | undefined;
+  let left = Math.max(0, ms);
+  const arm = () => {
+    const step = Math.min(left, maxStep);
+    left -= step;
+    timer = setTimeout(() => (left > 0 ? arm() : fn()), step);
+    timer.unref();
+  };
+  arm();
+  return { clear: () => clearTimeout(timer) };
+};
+
+/** Calls `fn` every `ms`, however long; unref'd. */
+export const setLongInterval = (fn: () => void, ms: number, maxStep = TIMER_MAX_MS): LongTimer => {
+  let current: LongTimer | undefined;
+  let cleared = false;
+  const next = () => {
+    current = setLongTimeout(() => {
+      if (cleared) return;
+      next();
+      fn();
+    }, ms, maxStep);
+  };
+  next();
+  return {
+    clear: () => {
+      cleared = true;
+      current?.clear();
+    },
+  };
+};
+
+/** The parts of a socket an idle limit needs (net.Socket has them). */
+export interface IdleSocket {
+  setTimeout(ms: number, cb?: () => void): unknown;
+  on(event: 'timeout', cb: () => void): unknown;
+  off(event: 'timeout', cb: () => void): unknown;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
+/**
+ * Calls `onIdle` once `socket` has moved no byte for `ms`, however long; returns the function that
+ * removes the listener (the caller decides whether to disarm the socket's timer too: Node re-arms
+ * it for keep-alive when a response finishes). Past Node's maximum, each quiet stretch counts
+ * towards the limit and any byte moved in between starts the count again.
+ */
+export const setIdleTimeout = (socket: IdleSocket, ms: number, onIdle: () => void, maxStep = TIMER_MAX_MS): (() => void) => {
+  if (ms <= maxStep) {
+    socket.setTimeout(ms);
+    socket.on('timeout', onIdle);
+    return () => socket.off('timeout', onIdle);
+  }
+  let idle = 0;
+  let armed = maxStep;
+  let seen = socket.bytesRead + socket.bytesWritten;
+  const onStep = () => {
+    const moved = socket.bytesRead + socket.bytesWritten;
+    idle = (moved === seen ? idle : 0) + armed;
+    seen = moved;
+    if (idle >= ms) {
+      socket.setTimeout(0);
+      onIdle();
+      return;
+    }
+    armed = Math.min(maxStep, ms - idle);
+    socket.setTimeout(armed);
+  };
+  socket.setTimeout(armed);
+  socket.on('timeout', onStep);
+  return () => socket.off('timeout', onStep);
+};
