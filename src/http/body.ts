@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import yaml from 'js-yaml';
+import { documentShapeProblem, shapeMessage } from '../core/document-shape.js';
 import { DomainError, fieldError } from '../core/errors.js';
 import type { AppEnv } from './env.js';
 
@@ -12,12 +13,18 @@ const SNIFF_TYPES = new Set(['', 'application/x-www-form-urlencoded', 'text/plai
 const tooLarge = (limit: number) =>
   new DomainError('PAYLOAD_TOO_LARGE', `body: larger than the ${limit}-byte limit`, [{ path: 'body', message: `larger than ${limit} bytes` }]);
 
-/** Reads the request body as text, refusing more than `limit` bytes without buffering them. */
-const readText = async (c: Context, limit: number): Promise<string> => {
+/** Nesting no posted document needs; deeper is refused before zod or the database walk it. */
+const MAX_DEPTH = 64;
+
+/**
+ * Reads the request body, refusing more than `limit` bytes without buffering them (with or
+ * without a Content-Length: a chunked body is cut as it passes the limit).
+ */
+export const readBytes = async (c: Context, limit: number, refuse: () => Error = () => tooLarge(limit)): Promise<Buffer> => {
   const declared = Number(c.req.header('content-length') ?? Number.NaN);
-  if (declared > limit) throw tooLarge(limit);
+  if (declared > limit) throw refuse();
   const stream = c.req.raw.body;
-  if (!stream) return '';
+  if (!stream) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = stream.getReader();
@@ -27,11 +34,24 @@ const readText = async (c: Context, limit: number): Promise<string> => {
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+      throw refuse();
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+};
+
+const readText = async (c: Context, limit: number): Promise<string> => (await readBytes(c, limit)).toString('utf8');
+
+/**
+ * A parsed body within bounds: no deeper than MAX_DEPTH, and no larger once expanded than a few
+ * times the body (JSON and alias-free YAML expand to about their own size; anchors used the
+ * ordinary way, a little more).
+ */
+const bounded = (doc: unknown, bytes: number): unknown => {
+  const problem = documentShapeProblem(doc, { maxDepth: MAX_DEPTH, maxExpandedBytes: 4 * bytes + 64 * 1024 });
+  if (problem) throw fieldError('body', shapeMessage(problem));
+  return doc;
 };
 
 /**
@@ -51,29 +71,33 @@ export const readDocument = async (c: Context, limit: number): Promise<unknown> 
   const isYaml = YAML_TYPES.has(type) || (sniff && !/^\s*[[{]/.test(text));
   if (isYaml) {
     try {
-      return yaml.load(text, { schema: yaml.JSON_SCHEMA });
+      return bounded(yaml.load(text, { schema: yaml.JSON_SCHEMA }), text.length);
     } catch (err) {
       const e = err as yaml.YAMLException;
       const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
       throw fieldError('body', `YAML syntax error${where}: ${e.reason ?? e.message}`);
     }
   }
+  let doc: unknown;
   try {
-    return JSON.parse(text);
+    doc = JSON.parse(text);
   } catch (err) {
     throw fieldError('body', `JSON syntax error: ${(err as Error).message}`);
   }
+  return bounded(doc, text.length);
 };
 
 /** Reads an optional JSON body (empty allowed). */
 export const readOptionalJson = async (c: Context, limit: number): Promise<unknown> => {
   const text = await readText(c, limit);
   if (text.trim() === '') return {};
+  let doc: unknown;
   try {
-    return JSON.parse(text);
+    doc = JSON.parse(text);
   } catch (err) {
     throw fieldError('body', `JSON syntax error: ${(err as Error).message}`);
   }
+  return bounded(doc, text.length);
 };
 
 /** The request body as a Node stream (straight from the socket under @hono/node-server). */

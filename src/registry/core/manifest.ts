@@ -1,3 +1,4 @@
+import { documentShapeProblem, shapeMessage } from '../../core/document-shape.js';
 import { isDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 
@@ -37,12 +38,23 @@ export interface ParsedManifest {
 
 const invalid = (message: string) => new RegistryError('MANIFEST_INVALID', message);
 
+/** Annotations are a map of strings to strings wherever they appear (image-spec annotations.md). */
+const checkAnnotations = (v: unknown, where: string): Record<string, string> | null => {
+  if (v === undefined) return null;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid(`${where}: must be an object of strings`);
+  for (const [k, value] of Object.entries(v)) {
+    if (typeof value !== 'string') throw invalid(`${where}.${k}: must be a string`);
+  }
+  return v as Record<string, string>;
+};
+
 const descriptor = (v: unknown, where: string): Descriptor => {
   if (!v || typeof v !== 'object') throw invalid(`${where}: expected a descriptor object`);
   const d = v as Record<string, unknown>;
   if (typeof d.mediaType !== 'string' || d.mediaType === '') throw invalid(`${where}.mediaType: required`);
   if (typeof d.digest !== 'string' || !isDigest(d.digest)) throw invalid(`${where}.digest: not a valid digest`);
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw invalid(`${where}.size: not a size`);
+  checkAnnotations(d.annotations, `${where}.annotations`);
   return d as unknown as Descriptor;
 };
 
@@ -58,6 +70,8 @@ export const parseManifest = (bytes: Uint8Array, contentType: string | undefined
     throw invalid(`manifest is not JSON: ${(err as Error).message}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw invalid('manifest must be a JSON object');
+  const shape = documentShapeProblem(doc, { maxDepth: 32, maxExpandedBytes: 4 * bytes.length + 64 * 1024 });
+  if (shape) throw invalid(`manifest is ${shapeMessage(shape)}`);
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const ct = contentType?.split(';')[0]!.trim();
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
@@ -68,7 +82,7 @@ export const parseManifest = (bytes: Uint8Array, contentType: string | undefined
   if (!mediaType) mediaType = Array.isArray(doc.manifests) ? MEDIA.ociIndex : MEDIA.ociManifest;
   if (!MANIFEST_TYPES.has(mediaType)) throw new RegistryError('MANIFEST_INVALID', `unsupported manifest media type ${mediaType}`);
   const subject = doc.subject === undefined ? null : descriptor(doc.subject, 'subject');
-  const annotations = (doc.annotations as Record<string, string> | undefined) ?? null;
+  const annotations = checkAnnotations(doc.annotations, 'annotations');
   const artifactType = typeof doc.artifactType === 'string' ? doc.artifactType : null;
 
   if (INDEX_TYPES.has(mediaType)) {
