@@ -38,6 +38,28 @@ export const createGc = (deps: { meta: RegistryMeta; store: BlobStore; lock: Key
     return removed;
   };
 
+  const sweepOrphanBlobs = async (before: number, dryRun: boolean) => {
+    let files = 0;
+    let bytes = 0;
+    for (const alg of ['sha256', 'sha512']) {
+      const dir = join(store.root, 'blobs', alg);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name.endsWith('.tmp') || !/^[0-9a-f]+$/.test(name)) continue;
+        const digest = `${alg}:${name}`;
+        if (meta.knowsDigest(digest)) continue;
+        await deps.lock(digest, async () => {
+          const st = await stat(join(dir, name)).catch(() => undefined);
+          // Re-checked under the digest's lock: a push of the same content may have claimed it.
+          if (!st?.isFile() || st.mtimeMs > before || meta.knowsDigest(digest)) return;
+          if (!dryRun) await rm(join(dir, name), { force: true });
+          files++;
+          bytes += st.size;
+        });
+      }
+    }
+    return { files, bytes };
+  };
+
   const run = async (dryRun: boolean): Promise<GcReport> => {
     const started = performance.now();
     const now = deps.now();
@@ -69,6 +91,11 @@ export const createGc = (deps: { meta: RegistryMeta; store: BlobStore; lock: Key
       await sweepStrayFiles(join(store.root, 'uploads'), (id) => busy.has(id) || !!meta.upload(id), cutoff);
       for (const alg of ['sha256', 'sha512']) await sweepStrayFiles(join(store.root, 'blobs', alg), (n) => !n.endsWith('.tmp'), cutoff);
     }
+    // Blob and manifest files no row holds (a manifest whose rows GC removed, a crash between a
+    // write and its row), once older than the grace period; counted in a dry run too.
+    const orphans = await sweepOrphanBlobs(now - deps.graceMs, dryRun);
+    blobs += orphans.files;
+    bytes += orphans.bytes;
     return {
       dry_run: dryRun,
       blobs_deleted: blobs,

@@ -81,12 +81,19 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       }
       const parsed = parseManifest(bytes, contentType);
       await deps.lock(digest, async () => {
-        if ((await store.size(digest)) !== bytes.length) await store.writeBlob(digest, bytes);
-        meta.putManifest(
-          { repo, digest, mediaType: parsed.mediaType, size: bytes.length, artifactType: parsed.artifactType, subject: parsed.subject?.digest ?? null, annotations: parsed.annotations, createdAt: deps.now() },
-          parsed,
-          tag,
-        );
+        const wrote = (await store.size(digest)) !== bytes.length;
+        if (wrote) await store.writeBlob(digest, bytes);
+        try {
+          meta.putManifest(
+            { repo, digest, mediaType: parsed.mediaType, size: bytes.length, artifactType: parsed.artifactType, subject: parsed.subject?.digest ?? null, annotations: parsed.annotations, createdAt: deps.now() },
+            parsed,
+            tag,
+          );
+        } catch (err) {
+          // Refused (a blob it names is unknown, the database failed): leave no file behind.
+          if (wrote && !meta.knowsDigest(digest)) await store.removeBlob(digest);
+          throw err;
+        }
       });
       manifestBytes.set(digest, bytes);
       if (tag) await syncIndex();

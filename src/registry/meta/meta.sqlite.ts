@@ -65,12 +65,14 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
     ),
     blob: sqlite.prepare<[string], { size: number }>('SELECT size FROM reg_blobs WHERE digest = ?'),
     repoHasBlob: sqlite.prepare<[string, string], number>('SELECT 1 FROM reg_repo_blobs WHERE repo = ? AND digest = ?').pluck(),
+    knowsDigest: sqlite.prepare<[string, string], number>('SELECT 1 FROM reg_blobs WHERE digest = ? UNION ALL SELECT 1 FROM reg_manifests WHERE digest = ? LIMIT 1').pluck(),
   };
 
   const toRow = (r: typeof regManifests.$inferSelect): ManifestRow => r;
 
   return {
     blob: (digest) => hot.blob.get(digest),
+    knowsDigest: (digest) => hot.knowsDigest.get(digest, digest) !== undefined,
     repoHasBlob: (repo, digest) => hot.repoHasBlob.get(repo, digest) !== undefined,
     linkBlob: (repo, digest, size, now) =>
       db.transaction((tx) => {

@@ -21,6 +21,8 @@ export interface GcPlan {
 /** Registry metadata (repositories, tags, manifests and their references, uploads). */
 export interface RegistryMeta {
   blob(digest: string): { size: number } | undefined;
+  /** Whether any row (a blob, or a manifest in any repository) holds this digest: its file is in use. */
+  knowsDigest(digest: string): boolean;
   repoHasBlob(repo: string, digest: string): boolean;
   /** Records a verified blob and links it to the repository (refreshing its grace window). */
   linkBlob(repo: string, digest: string, size: number, now: number): void;
