@@ -14,3 +14,13 @@ export const readIsoFile = (iso: Uint8Array, name: string): string => {
     rmSync(dir, { recursive: true, force: true });
   }
 };
+
+/**
+ * The per-job bearer token in a task ISO, found in its bytes (task.json is stored uncompressed).
+ * For tests whose subject is the jobs API, not the ISO: they need no xorriso on the machine.
+ */
+export const taskTokenOf = (iso: Uint8Array): string => {
+  const m = /"token": "([^"]+)"/.exec(Buffer.from(iso).toString('latin1'));
+  if (!m) throw new Error('no "token" in the task ISO');
+  return m[1]!;
+};

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readIsoFile } from '../helpers/iso.js';
+import { taskTokenOf } from '../helpers/iso.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
 
 const recipe = {
@@ -27,7 +27,7 @@ describe('REEF_JOB_TIMEOUT', () => {
 
   it('fails a job with no report for the timeout, naming the reason and the last step', async () => {
     const { body: job } = await reef.json('POST', '/api/v1/jobs', { server_serial: 'SILENT-1', recipe });
-    const token = JSON.parse(readIsoFile(Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer()), 'task.json')).token;
+    const token = taskTokenOf(Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer()));
     const auth = { authorization: `Bearer ${token}` };
     expect((await reef.json('POST', `/api/v1/jobs/${job.job_id}/events`, { step: 'pull', message: 'pull: started' }, auth)).status).toBe(200);
     const failed = await waitFor(job.job_id, 'failed');
@@ -40,7 +40,7 @@ describe('REEF_JOB_TIMEOUT', () => {
 
   it('keeps a job alive while its agent keeps reporting', async () => {
     const { body: job } = await reef.json('POST', '/api/v1/jobs', { server_serial: 'CHATTY-1', recipe });
-    const token = JSON.parse(readIsoFile(Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer()), 'task.json')).token;
+    const token = taskTokenOf(Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer()));
     for (let i = 0; i < 6; i++) {
       await reef.json('POST', `/api/v1/jobs/${job.job_id}/events`, { step: 'pull', bytes_done: i, bytes_total: 10 }, { authorization: `Bearer ${token}` });
       await new Promise((r) => setTimeout(r, 700));

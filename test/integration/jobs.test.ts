@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestReef, type TestReef } from '../helpers/server.js';
-import { readIsoFile } from '../helpers/iso.js';
+import { taskTokenOf } from '../helpers/iso.js';
 
 const linux = JSON.parse(readFileSync('recipes/ubuntu-rootfs.json', 'utf8'));
 
@@ -23,7 +23,7 @@ const newJob = async (serial: string, extra: Record<string, unknown> = {}) => {
 /** The bearer token only the task ISO carries, read out of the ISO itself. */
 const tokenOf = async (job: { job_id: string }) => {
   const iso = Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer());
-  return JSON.parse(readIsoFile(iso, 'task.json')).token as string;
+  return taskTokenOf(iso);
 };
 
 const report = (id: string, token: string | undefined, body: unknown) =>
