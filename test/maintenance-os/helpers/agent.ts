@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readIsoFile } from '../../helpers/iso.js';
+import { taskTokenOf } from '../../helpers/iso.js';
 import { runReef } from '../../helpers/process.js';
 import type { TestReef } from '../../helpers/server.js';
 import { sh } from './disk.js';
@@ -12,7 +12,7 @@ export const jobWithTask = async (reef: TestReef, serial: string, recipe: unknow
   if (created.status !== 202) throw new Error(`job: ${created.status} ${JSON.stringify(created.body)}`);
   const jobId = created.body.job_id as string;
   const iso = Buffer.from(await (await reef.req(`/media/tasks/${jobId}/task.iso`)).arrayBuffer());
-  const token = JSON.parse(readIsoFile(iso, 'task.json')).token as string;
+  const token = taskTokenOf(iso);
   const task = await reef.json('GET', `/api/v1/jobs/${jobId}/task`, undefined, { authorization: `Bearer ${token}` });
   if (task.status !== 200) throw new Error(`task: ${task.status} ${JSON.stringify(task.body)}`);
   mkdirSync(dir, { recursive: true });
