@@ -62,6 +62,7 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_MAX_BODY               request body limit in bytes       (default 1048576)
   REEF_SHUTDOWN_GRACE         time given to in-flight requests  (default 10s)
   REEF_JOB_TIMEOUT            fail an active job with no report for this long (default 2h)
+  REEF_JOB_MAX_EVENTS         events one job keeps; later progress reports add none (default 10000)
 `;
 
 const version = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import { ConfigError, durationSetting as duration, optionalTextSetting as optionalText } from '../core/settings.js';
+import { ConfigError, countSetting, durationSetting as duration, optionalTextSetting as optionalText } from '../core/settings.js';
 import { type RegistryConfig, REGISTRY_SETTINGS, registryConfig } from '../registry/config.js';
 
 export { ConfigError };
@@ -53,6 +53,7 @@ const SERVER_SETTINGS = {
     .transform(Number),
   REEF_SHUTDOWN_GRACE: duration('10s'),
   REEF_JOB_TIMEOUT: duration('2h'),
+  REEF_JOB_MAX_EVENTS: countSetting(10_000),
 } as const;
 
 /** Every setting reef reads: the server's own, then each area's (one schema, one parse). */
@@ -80,6 +81,8 @@ export interface Config {
     cleanupSchedule: string;
   };
   webhookSecret: string | undefined;
+  /** Events one job keeps (REEF_JOB_MAX_EVENTS); past it progress reports add none, a final status still does. */
+  jobMaxEvents: number;
   /** An active job with no report for this long fails (REEF_JOB_TIMEOUT). */
   jobTimeoutMs: number;
   boot: { kernel?: string; initrd?: string; cmdline: string; iso?: string };
@@ -146,6 +149,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     },
     webhookSecret: s.REEF_WEBHOOK_SECRET,
     jobTimeoutMs: s.REEF_JOB_TIMEOUT,
+    jobMaxEvents: Math.max(1, s.REEF_JOB_MAX_EVENTS),
     boot: {
       ...(s.REEF_BOOT_KERNEL ? { kernel: s.REEF_BOOT_KERNEL } : {}),
       ...(s.REEF_BOOT_INITRD ? { initrd: s.REEF_BOOT_INITRD } : {}),

@@ -78,6 +78,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     taskIsoUrl: media.taskIsoUrl,
     publicUrl,
     webhookSecret: config.webhookSecret,
+    maxEventsPerJob: config.jobMaxEvents,
     now,
   });
   const isos = createIsoService({

@@ -78,10 +78,11 @@ export const openApiDocument = (serverUrl: string) => ({
       }),
       post: { ...op('Create a job; builds its task ISO', { requestBody: body('JobCreate', true) }), responses: { '202': { description: 'Queued' }, ...errors } },
     },
-    '/api/v1/jobs/{id}': { parameters: [pathParam('id')], get: op('Get a job with its events') },
+    '/api/v1/jobs/{id}': { parameters: [pathParam('id')], get: op('Get a job with its latest 100 events and events_total') },
     '/api/v1/jobs/{id}/cancel': { parameters: [pathParam('id')], post: op('Cancel an active job') },
     '/api/v1/jobs/{id}/events': {
       parameters: [pathParam('id')],
+      get: op('A page of the job\'s events, oldest first (?cursor=<next_cursor>&limit=1..1000, default 200)'),
       post: op('Maintenance OS callback: progress event or final status', { requestBody: body('JobEvent'), security: [{ jobToken: [] }] }),
     },
     '/api/v1/status-webhook/{serial}': {

@@ -32,6 +32,11 @@ export interface JobEvent {
   source: 'agent' | 'controller' | 'webhook' | 'operator';
 }
 
+/** An event as stored: with the id that orders a job's timeline and pages it. */
+export interface StoredJobEvent extends JobEvent {
+  id: number;
+}
+
 export type JobPatch = Partial<Pick<Job, 'status' | 'step' | 'bytesDone' | 'bytesTotal' | 'failedStep' | 'reason' | 'startedAt' | 'finishedAt' | 'updatedAt'>>;
 
 export interface JobFilter {
@@ -48,13 +53,17 @@ export interface JobStore {
   create(job: Job, machine: { serial: string; macs: string[] }, event: JobEvent): void;
   get(id: string): Job | undefined;
   list(filter: JobFilter): Job[];
-  events(id: string): JobEvent[];
+  /** The job's events in order, after event id `after` (exclusive), at most `limit`. */
+  events(id: string, page: { after?: number; limit: number }): StoredJobEvent[];
+  /** The job's last `n` events, in order. */
+  lastEvents(id: string, n: number): StoredJobEvent[];
+  eventCount(id: string): number;
   findActive(serial: string): Job | undefined;
   /** Active jobs last updated before `before`. */
   staleActive(before: number): Job[];
   hasDelivery(jobId: string, deliveryId: string): boolean;
-  /** Appends the event and applies the patch in one transaction. */
-  record(jobId: string, event: JobEvent, patch: JobPatch): void;
+  /** Appends the event (unless null) and applies the patch in one transaction. */
+  record(jobId: string, event: JobEvent | null, patch: JobPatch): void;
   countByStatus(): Record<JobStatus, number>;
   /** Finished jobs whose media is still on disk and that finished before `before`. */
   mediaExpired(before: number): string[];

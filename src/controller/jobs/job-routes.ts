@@ -17,6 +17,7 @@ export const createJobRoutes = (jobs: JobService, maxBody: number) =>
       return c.json(job, 202);
     })
     .get('/:id', (c) => c.json(jobs.get(c.req.param('id'))))
+    .get('/:id/events', (c) => c.json(jobs.events(c.req.param('id'), c.req.query())))
     .get('/:id/task', (c) => c.json(jobs.task(c.req.param('id'), bearer(c.req.header('authorization')))))
     .post('/:id/cancel', async (c) => {
       await readOptionalJson(c, maxBody);

@@ -7,7 +7,7 @@ import type { RecipeService } from '../recipes/recipe-service.js';
 import { parseWith } from '../../core/validate.js';
 import { JOB_ID, type JobTokens, newJobId, safeEqual } from './ids.js';
 import type { Job, JobEvent, JobPatch, JobStore } from './job-model.js';
-import { ACTIVE_STATUSES, type JobEventInput, jobCreateSchema, jobEventSchema, jobListQuerySchema, shoalWebhookSchema } from './job.schema.js';
+import { ACTIVE_STATUSES, type JobEventInput, jobCreateSchema, jobEventSchema, jobEventsQuerySchema, jobListQuerySchema, shoalWebhookSchema } from './job.schema.js';
 import { eventView, jobView } from './job-view.js';
 
 /** Where task ISOs go; the file-system adapter writes them atomically. */
@@ -34,10 +34,16 @@ export interface JobServiceDeps {
   taskIsoUrl: (jobId: string) => string;
   publicUrl: string;
   webhookSecret: string | undefined;
+  /** Events one job keeps (REEF_JOB_MAX_EVENTS). Past it, progress reports still update the job but add no event; a final status always does. */
+  maxEventsPerJob: number;
   now: () => number;
 }
 
-export type ReportOutcome = { ok: true; idempotent?: true; status: Job['status'] };
+/** `event_stored: false`: the job holds maxEventsPerJob events; the report moved the job on, its event was not kept. */
+export type ReportOutcome = { ok: true; idempotent?: true; status: Job['status']; event_stored?: false };
+
+/** The events a job view carries: the latest ones; the rest are at /api/v1/jobs/{id}/events. */
+export const EVENTS_IN_VIEW = 100;
 
 const isActive = (j: Job) => ACTIVE_STATUSES.includes(j.status);
 
@@ -91,9 +97,11 @@ export const createJobService = (deps: JobServiceDeps) => {
         message ||= 'provisioning succeeded';
       }
     }
+    // Bounded: an agent cannot grow one job without end; the final report is always kept.
+    const keep = input.status !== undefined || store.eventCount(job.id) < deps.maxEventsPerJob;
     store.record(
       job.id,
-      {
+      keep ? {
         time: t,
         level,
         step: input.step ?? input.failed_step ?? null,
@@ -102,10 +110,10 @@ export const createJobService = (deps: JobServiceDeps) => {
         bytesTotal: input.bytes_total ?? null,
         deliveryId: input.delivery_id ?? null,
         source,
-      },
+      } : null,
       patch,
     );
-    return { ok: true, status: patch.status ?? job.status };
+    return keep ? { ok: true, status: patch.status ?? job.status } : { ok: true, status: patch.status ?? job.status, event_stored: false };
   };
 
   return {
@@ -161,7 +169,16 @@ export const createJobService = (deps: JobServiceDeps) => {
 
     get(id: string) {
       const job = mustGet(id);
-      return { ...view(job), events: store.events(job.id).map(eventView) };
+      return { ...view(job), events_total: store.eventCount(job.id), events: store.lastEvents(job.id, EVENTS_IN_VIEW).map(eventView) };
+    },
+
+    /** A page of the job's events, oldest first; next_cursor is null on the last page. */
+    events(id: string, query: Record<string, string>) {
+      const job = mustGet(id);
+      const q = parseWith(jobEventsQuerySchema, query, 'query');
+      const items = store.events(job.id, { after: q.cursor, limit: q.limit + 1 });
+      const page = items.slice(0, q.limit);
+      return { items: page.map(eventView), next_cursor: items.length > q.limit ? String(page[page.length - 1]!.id) : null };
     },
 
     list(query: Record<string, string>) {

@@ -1,10 +1,10 @@
-import { and, asc, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { machineMacs, machines } from '../machines/machine.tables.js';
 import { jobEvents, jobs } from './job.tables.js';
 import { macInUse } from '../machines/machine-service.js';
 import type { Recipe } from '../../recipes/recipe-normalize.js';
-import type { Job, JobEvent, JobStore } from './job-model.js';
+import type { Job, JobStore, StoredJobEvent } from './job-model.js';
 import { ACTIVE_STATUSES, JOB_STATUSES, type JobStatus } from './job.schema.js';
 import { activeConflict } from './job-service.js';
 
@@ -52,14 +52,26 @@ export const createSqliteJobStore = (db: Db): JobStore => ({
     );
     return db.select().from(jobs).where(where).orderBy(desc(jobs.id)).limit(f.limit).all().map(toJob);
   },
-  events: (id) =>
+  events: (id, page) =>
+    db
+      .select()
+      .from(jobEvents)
+      .where(and(eq(jobEvents.jobId, id), page.after !== undefined ? gt(jobEvents.id, page.after) : undefined))
+      .orderBy(asc(jobEvents.id))
+      .limit(page.limit)
+      .all()
+      .map(({ jobId: _job, ...e }) => e as StoredJobEvent),
+  lastEvents: (id, n) =>
     db
       .select()
       .from(jobEvents)
       .where(eq(jobEvents.jobId, id))
-      .orderBy(asc(jobEvents.id))
+      .orderBy(desc(jobEvents.id))
+      .limit(n)
       .all()
-      .map(({ id: _id, jobId: _job, ...e }) => e as JobEvent),
+      .reverse()
+      .map(({ jobId: _job, ...e }) => e as StoredJobEvent),
+  eventCount: (id) => db.select({ n: sql<number>`count(*)` }).from(jobEvents).where(eq(jobEvents.jobId, id)).get()!.n,
   findActive: (serial) => {
     const row = db.select().from(jobs).where(and(eq(jobs.serial, serial), inArray(jobs.status, [...ACTIVE_STATUSES]))).get();
     return row ? toJob(row) : undefined;
@@ -75,7 +87,7 @@ export const createSqliteJobStore = (db: Db): JobStore => ({
     db.select({ id: jobEvents.id }).from(jobEvents).where(and(eq(jobEvents.jobId, jobId), eq(jobEvents.deliveryId, deliveryId))).get() !== undefined,
   record: (jobId, event, patch) =>
     db.transaction((tx) => {
-      tx.insert(jobEvents).values({ ...event, jobId }).run();
+      if (event) tx.insert(jobEvents).values({ ...event, jobId }).run();
       tx.update(jobs).set(patch).where(eq(jobs.id, jobId)).run();
     }),
   countByStatus: () => {

@@ -1,8 +1,9 @@
-import type { Job, JobEvent } from './job-model.js';
+import type { Job, StoredJobEvent } from './job-model.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export const eventView = (e: JobEvent) => ({
+export const eventView = (e: StoredJobEvent) => ({
+  event_id: e.id,
   time: iso(e.time),
   level: e.level,
   step: e.step,

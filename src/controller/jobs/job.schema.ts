@@ -75,3 +75,18 @@ export const jobListQuerySchema = z.strictObject({
   cursor: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'cursor must be a next_cursor value from a previous page').optional(),
 });
 export type JobListQuery = z.output<typeof jobListQuerySchema>;
+
+/** GET /api/v1/jobs/{id}/events: oldest first, `cursor` = the last event_id already read. */
+export const jobEventsQuerySchema = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'limit must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, 'limit must be between 1 and 1000')
+    .default(200),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, 'cursor must be a next_cursor value from a previous page')
+    .transform(Number)
+    .optional(),
+});
