@@ -20,6 +20,8 @@ export const DESCRIPTORS = {
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   STORAGE_FULL: { status: 507, message: 'registry storage is full' },
+  /** distribution's code for a registry that cannot serve the request now (503). */
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
 } as const;
 
 export type RegistryErrorCode = keyof typeof DESCRIPTORS;
