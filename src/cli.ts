@@ -15,6 +15,7 @@ const registryCli = () => import('./registry/cli.js');
 const pushCommand = async (argv: string[]) => (await registryCli()).pushCommand(argv);
 const pullCommand = async (argv: string[]) => (await registryCli()).pullCommand(argv);
 const gcCommand = async (argv: string[]) => (await registryCli()).gcCommand(argv);
+const registryCommand = async (argv: string[]) => (await registryCli()).registryCommand(argv);
 const isoCommand = async (argv: string[]) => (await import('./ignition/iso-cli.js')).isoCommand(argv);
 const ignitionCommand = async (argv: string[]) => (await import('./ignition/cli.js')).ignitionCommand(argv);
 const agentCommand = async (argv: string[]) => (await import('./maintenance-os/cli.js')).agentCommand(argv);
@@ -31,6 +32,9 @@ ${IGNITION_HELP.trimEnd()}
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [-u user:pass]
                         run the registry's garbage collection now
+  reef registry scrub [--server URL] [-u user:pass]
+                        re-hash every stored blob now; damaged ones are listed, moved aside so a
+                        push of the same content heals them (exit 3 when any was damaged)
   reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]
                         maintenance OS: partition, format, pull and lay down the job's image,
                         reporting each step to the controller (task from --task, the kernel
@@ -111,6 +115,8 @@ const main = async (argv: string[]): Promise<void> => {
       return pullCommand(argv.slice(1));
     case 'gc':
       return gcCommand(argv.slice(1));
+    case 'registry':
+      return registryCommand(argv.slice(1));
     case 'agent':
       return agentCommand(argv.slice(1));
     case 'iso':

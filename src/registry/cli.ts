@@ -42,12 +42,30 @@ export const pullCommand = async (argv: string[]) => {
 };
 
 /** `reef gc [--dry-run] [--server URL] [-u user:pass]` */
-export const gcCommand = async (argv: string[]) => {
-  const { values } = parseArgs({ args: argv, options: { 'dry-run': { type: 'boolean' }, server: { type: 'string' }, user: { type: 'string', short: 'u' } } });
+/** POSTs to one of the server's registry admin endpoints and prints its JSON report. */
+const adminCall = async (what: string, path: string, values: { server?: string; user?: string }): Promise<unknown> => {
   const server = (values.server ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const headers: Record<string, string> = values.user ? { Authorization: `Basic ${Buffer.from(values.user).toString('base64')}` } : {};
-  const res = await fetch(`${server}/admin/gc${values['dry-run'] ? '?dry_run=true' : ''}`, { method: 'POST', headers });
+  const res = await fetch(`${server}${path}`, { method: 'POST', headers });
   const text = await res.text();
-  if (!res.ok) throw new Error(`gc: HTTP ${res.status} ${text}`);
-  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+  if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${text}`);
+  const report = JSON.parse(text) as unknown;
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return report;
+};
+
+const ADMIN_OPTIONS = { server: { type: 'string' }, user: { type: 'string', short: 'u' } } as const;
+
+export const gcCommand = async (argv: string[]) => {
+  const { values } = parseArgs({ args: argv, options: { 'dry-run': { type: 'boolean' }, ...ADMIN_OPTIONS } });
+  await adminCall('gc', `/admin/gc${values['dry-run'] ? '?dry_run=true' : ''}`, values);
+};
+
+/** `reef registry scrub`: re-hash every stored blob now; exit 3 when any is damaged. */
+export const registryCommand = async (argv: string[]) => {
+  const [sub, ...rest] = argv;
+  if (sub !== 'scrub') throw new Error('usage: reef registry scrub [--server URL] [-u user:pass]');
+  const { values } = parseArgs({ args: rest, options: ADMIN_OPTIONS });
+  const report = (await adminCall('scrub', '/admin/scrub', values)) as { damaged?: unknown[] };
+  if (report.damaged?.length) process.exitCode = 3;
 };

@@ -14,6 +14,8 @@ export const REGISTRY_SETTINGS = {
   REGISTRY_ANONYMOUS_PULL: flagSetting(false),
   REGISTRY_GC_INTERVAL: durationSetting('1h'),
   REGISTRY_GC_GRACE_PERIOD: durationSetting('24h'),
+  REGISTRY_SCRUB_INTERVAL: durationSetting('0s'),
+  REGISTRY_SCRUB_RATE: countSetting(50 * 1024 * 1024),
   REGISTRY_MAX_CONCURRENT_UPLOADS: countSetting(8),
   REGISTRY_UPLOAD_TIMEOUT: durationSetting('1h'),
   REGISTRY_DOWNLOAD_TIMEOUT: durationSetting('30m'),
@@ -30,6 +32,10 @@ export interface RegistryConfig {
     | { mode: 'htpasswd'; file: string; anonymousPull: boolean };
   gcIntervalMs: number;
   gcGraceMs: number;
+  /** Re-hash every stored blob this often (REGISTRY_SCRUB_INTERVAL; 0 = only when asked). */
+  scrubIntervalMs: number;
+  /** Bytes per second a scrub reads at most (REGISTRY_SCRUB_RATE), leaving the disk to pulls. */
+  scrubBytesPerSecond: number;
   maxConcurrentUploads: number;
   uploadTimeoutMs: number;
   downloadTimeoutMs: number;
@@ -58,6 +64,8 @@ export const registryConfig = (s: RegistrySettings, dataDir: string): RegistryCo
   auth: registryAuth(s),
   gcIntervalMs: s.REGISTRY_GC_INTERVAL,
   gcGraceMs: s.REGISTRY_GC_GRACE_PERIOD,
+  scrubIntervalMs: s.REGISTRY_SCRUB_INTERVAL,
+  scrubBytesPerSecond: Math.max(1024 * 1024, s.REGISTRY_SCRUB_RATE),
   maxConcurrentUploads: Math.max(1, s.REGISTRY_MAX_CONCURRENT_UPLOADS),
   uploadTimeoutMs: s.REGISTRY_UPLOAD_TIMEOUT,
   downloadTimeoutMs: s.REGISTRY_DOWNLOAD_TIMEOUT,

@@ -61,11 +61,13 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       meta.unlinkBlob(repo, digest);
     },
     /** Cross-repo mount (or, without `from`, any blob the registry holds). Returns false when it cannot mount. */
-    mount(repo: string, digest: string, from: string | undefined): boolean {
+    /** Links an existing blob into `repo`; false (the client uploads it) when unknown, or when its file is gone (a scrub moved damaged bytes aside). */
+    async mount(repo: string, digest: string, from: string | undefined): Promise<boolean> {
       parseDigest(digest);
       if (from !== undefined) checkName(from);
       const row = meta.blob(digest);
       if (!row || (from !== undefined && !meta.repoHasBlob(from, digest))) return false;
+      if ((await store.size(digest)) !== row.size) return false;
       meta.linkBlob(repo, digest, row.size, deps.now());
       return true;
     },

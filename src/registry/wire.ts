@@ -5,6 +5,7 @@ import type { RegistryConfig } from './config.js';
 import type { Db } from '../db/client.js';
 import { setLongInterval } from '../lib/long-timer.js';
 import { createGc } from './gc.js';
+import { createScrubber, type ScrubReport } from './scrub.js';
 import { registryAuth } from './http/auth.js';
 import { registerRegistryMetrics } from './http/metrics.js';
 import { createAdminRoutes, createRegistryRoutes } from './http/routes.js';
@@ -24,8 +25,19 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
   const registry = createRegistryService({ meta, store, lock, now });
   await registry.syncIndex();
   const gc = createGc({ meta, store, lock, uploads, now, graceMs: config.gcGraceMs, uploadExpiryMs: config.uploadTimeoutMs });
-  const onGc = registerRegistryMetrics(deps.metrics, meta.stats);
-  const http = { registry, uploads, store, gc, onGc, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
+  const scrubber = createScrubber({ meta, store, lock, bytesPerSecond: config.scrubBytesPerSecond });
+  const { onGc, onScrub: countScrub } = registerRegistryMetrics(deps.metrics, meta.stats);
+  const onScrub = (report: ScrubReport) => {
+    countScrub(report);
+    for (const d of report.damaged) deps.log.warn({ event: 'registry.blob.damaged', digest: d.digest, problem: d.problem, detail: d.detail }, 'registry scrub: damaged blob');
+    deps.log.info({ scrub: { ...report, damaged: report.damaged.length } }, 'registry scrub');
+  };
+  const scrub = async () => {
+    const report = await scrubber.run();
+    onScrub(report);
+    return report;
+  };
+  const http = { registry, uploads, store, gc, onGc, scrub, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
   const timer = config.gcIntervalMs > 0
     ? setLongInterval(() => {
         gc.run(false).then(
@@ -37,12 +49,20 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
         );
       }, config.gcIntervalMs)
     : undefined;
+  const scrubTimer = config.scrubIntervalMs > 0
+    ? setLongInterval(() => {
+        scrub().catch((err) => deps.log.error({ err }, 'registry scrub failed'));
+      }, config.scrubIntervalMs)
+    : undefined;
   return {
     routes: createRegistryRoutes(http),
     admin: createAdminRoutes(http),
     auth: registryAuth(config.auth),
     gc,
-    stop: () => timer?.clear(),
+    stop: () => {
+      timer?.clear();
+      scrubTimer?.clear();
+    },
   };
 };
 export type EmbeddedRegistry = Awaited<ReturnType<typeof createEmbeddedRegistry>>;

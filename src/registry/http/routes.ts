@@ -4,6 +4,7 @@ import type { AppEnv } from '../../http/env.js';
 import { sendFile } from '../../http/send-file.js';
 import { setIdleTimeout } from '../../lib/long-timer.js';
 import { RegistryError } from '../core/errors.js';
+import type { ScrubReport } from '../scrub.js';
 import type { Gc } from '../gc.js';
 import type { RegistryService } from '../registry-service.js';
 import type { BlobStore } from '../storage/blob-store.fs.js';
@@ -54,6 +55,8 @@ export interface RegistryHttpDeps {
   uploadTimeoutMs: number;
   downloadTimeoutMs: number;
   onGc?: (report: Awaited<ReturnType<Gc['run']>>) => void;
+  /** Runs (or joins) a scrub and reports it. */
+  scrub: () => Promise<ScrubReport>;
 }
 
 export const createRegistryRoutes = (d: RegistryHttpDeps) => {
@@ -135,7 +138,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
       case 'uploads POST': {
         const mount = c.req.query('mount');
         const digest = c.req.query('digest');
-        if (mount !== undefined && registry.mount(repo, mount, c.req.query('from'))) {
+        if (mount !== undefined && (await registry.mount(repo, mount, c.req.query('from')))) {
           return c.body(null, 201, { Location: `/v2/${repo}/blobs/${mount}`, 'Docker-Content-Digest': mount });
         }
         if (digest !== undefined) {
@@ -193,9 +196,12 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
   return app;
 };
 
-export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'gc' | 'onGc'>) =>
-  new Hono<AppEnv>().post('/gc', async (c) => {
-    const report = await d.gc.run(c.req.query('dry_run') === 'true');
-    d.onGc?.(report);
-    return c.json(report);
-  });
+export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'gc' | 'onGc' | 'scrub'>) =>
+  new Hono<AppEnv>()
+    .post('/gc', async (c) => {
+      const report = await d.gc.run(c.req.query('dry_run') === 'true');
+      d.onGc?.(report);
+      return c.json(report);
+    })
+    // Re-hashes every blob now (at REGISTRY_SCRUB_RATE) and answers with the report.
+    .post('/scrub', async (c) => c.json(await d.scrub()));

@@ -65,6 +65,7 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
     ),
     blob: sqlite.prepare<[string], { size: number }>('SELECT size FROM reg_blobs WHERE digest = ?'),
     repoHasBlob: sqlite.prepare<[string, string], number>('SELECT 1 FROM reg_repo_blobs WHERE repo = ? AND digest = ?').pluck(),
+    allBlobs: sqlite.prepare<[], { digest: string; size: number }>('SELECT digest, size FROM reg_blobs ORDER BY digest'),
     knowsDigest: sqlite.prepare<[string, string], number>('SELECT 1 FROM reg_blobs WHERE digest = ? UNION ALL SELECT 1 FROM reg_manifests WHERE digest = ? LIMIT 1').pluck(),
   };
 
@@ -73,6 +74,8 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
   return {
     blob: (digest) => hot.blob.get(digest),
     knowsDigest: (digest) => hot.knowsDigest.get(digest, digest) !== undefined,
+    // A snapshot: iterating a statement would hold the connection while the scrub awaits its reads.
+    allBlobs: () => hot.allBlobs.all(),
     repoHasBlob: (repo, digest) => hot.repoHasBlob.get(repo, digest) !== undefined,
     linkBlob: (repo, digest, size, now) =>
       db.transaction((tx) => {

@@ -23,6 +23,8 @@ export interface RegistryMeta {
   blob(digest: string): { size: number } | undefined;
   /** Whether any row (a blob, or a manifest in any repository) holds this digest: its file is in use. */
   knowsDigest(digest: string): boolean;
+  /** Every blob row (layers, configs and manifests), in digest order, read lazily. */
+  allBlobs(): Iterable<{ digest: string; size: number }>;
   repoHasBlob(repo: string, digest: string): boolean;
   /** Records a verified blob and links it to the repository (refreshing its grace window). */
   linkBlob(repo: string, digest: string, size: number, now: number): void;
