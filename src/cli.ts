@@ -67,6 +67,7 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_SHUTDOWN_GRACE         time given to in-flight requests  (default 10s)
   REEF_JOB_TIMEOUT            fail an active job with no report for this long (default 2h)
   REEF_JOB_MAX_EVENTS         events one job keeps; later progress reports add none (default 10000)
+  REEF_SPACE_RESERVE          bytes kept free on the data disk for deletions and GC (default 16777216)
 `;
 
 const version = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

@@ -54,6 +54,7 @@ const SERVER_SETTINGS = {
   REEF_SHUTDOWN_GRACE: duration('10s'),
   REEF_JOB_TIMEOUT: duration('2h'),
   REEF_JOB_MAX_EVENTS: countSetting(10_000),
+  REEF_SPACE_RESERVE: countSetting(16 * 1024 * 1024),
 } as const;
 
 /** Every setting reef reads: the server's own, then each area's (one schema, one parse). */
@@ -81,6 +82,8 @@ export interface Config {
     cleanupSchedule: string;
   };
   webhookSecret: string | undefined;
+  /** Bytes held on the data disk (REEF_SPACE_RESERVE) so deletions and GC can run once it is full. */
+  spaceReserveBytes: number;
   /** Events one job keeps (REEF_JOB_MAX_EVENTS); past it progress reports add none, a final status still does. */
   jobMaxEvents: number;
   /** An active job with no report for this long fails (REEF_JOB_TIMEOUT). */
@@ -150,6 +153,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     webhookSecret: s.REEF_WEBHOOK_SECRET,
     jobTimeoutMs: s.REEF_JOB_TIMEOUT,
     jobMaxEvents: Math.max(1, s.REEF_JOB_MAX_EVENTS),
+    spaceReserveBytes: s.REEF_SPACE_RESERVE,
     boot: {
       ...(s.REEF_BOOT_KERNEL ? { kernel: s.REEF_BOOT_KERNEL } : {}),
       ...(s.REEF_BOOT_INITRD ? { initrd: s.REEF_BOOT_INITRD } : {}),

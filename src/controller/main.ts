@@ -26,6 +26,7 @@ import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
 import { loadOrCreateSecret } from './secret.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
+import { createSpaceReserve } from '../lib/space-reserve.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -98,8 +99,11 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
       return `database: ${(err as Error).message}`;
     }
   };
+  // Held back on the data disk (beside reef.db) for the deletions and GC that free space once it is full.
+  const reserve = createSpaceReserve(join(config.dataDir, 'space.reserve'), config.spaceReserveBytes);
+  if (!reserve.restore()) log.warn({ bytes: config.spaceReserveBytes }, 'no room for the space reserve under the data directory; it is made once there is');
   const registry = config.registry.enabled
-    ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now })
+    ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve })
     : undefined;
   const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, registry });
   routing.fetch = (req, env) => app.fetch(req, env as never);

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError } from '../core/errors.js';
+import { isDiskFull } from '../lib/atomic-file.js';
 import type { AppEnv } from './env.js';
 import { STATUS_OF } from './status.js';
 
@@ -18,6 +19,9 @@ export const apiErrorResponse = (
   message: string,
   details: ErrorBody['error']['details'] = [],
 ): Response => c.json({ error: { code, message, details }, request_id: c.get('requestId') ?? '' } satisfies ErrorBody, status);
+
+/** What an operator can do about a full disk, with reef's own API. */
+export const DISK_FULL_MESSAGE = 'no space left under the data directory; nothing was changed. Free space: delete tags (DELETE /v2/<repo>/manifests/<tag>) and run POST /admin/gc, or remove finished jobs\' media';
 
 /** Maps the errors of one area into reef's envelope, or returns undefined to leave them to the next. */
 export type ApiErrorMapper = (err: Error, c: Context<AppEnv>) => Response | undefined;
@@ -42,6 +46,10 @@ export const createApiErrorHandler =
     if (err instanceof HTTPException) {
       const status = err.status;
       return apiErrorResponse(c, status, status === 401 ? 'UNAUTHORIZED' : 'HTTP_ERROR', err.message || 'request failed');
+    }
+    if (isDiskFull(err)) {
+      c.get('log')?.error({ err: (err as Error).message }, 'no space left under the data directory');
+      return apiErrorResponse(c, 507, 'STORAGE_FULL', DISK_FULL_MESSAGE);
     }
     c.get('log')?.error({ err }, 'unhandled error');
     return apiErrorResponse(c, 500, 'INTERNAL', 'internal error; see the server log with this request_id');

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 
-/** True for "no space left" (and quota) errors: callers turn these into their storage-full error. */
-export const isDiskFull = (err: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
+/**
+ * True for "no space left" errors: the file system's (and quota's), and SQLite's SQLITE_FULL
+ * (its file could not grow). Callers turn these into their storage-full error.
+ */
+export const isDiskFull = (err: unknown): boolean => ['ENOSPC', 'EDQUOT', 'SQLITE_FULL'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 /**
  * Writes `data` to `path` atomically: a temp file beside it, fsync, rename. On failure the temp

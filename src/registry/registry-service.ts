@@ -60,8 +60,10 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       blobIn(checkName(repo), digest);
       meta.unlinkBlob(repo, digest);
     },
-    /** Cross-repo mount (or, without `from`, any blob the registry holds). Returns false when it cannot mount. */
-    /** Links an existing blob into `repo`; false (the client uploads it) when unknown, or when its file is gone (a scrub moved damaged bytes aside). */
+    /**
+     * Cross-repo mount (or, without `from`, any blob the registry holds). False (the client uploads
+     * it) when unknown, or when its file is gone (a scrub moved damaged bytes aside).
+     */
     async mount(repo: string, digest: string, from: string | undefined): Promise<boolean> {
       parseDigest(digest);
       if (from !== undefined) checkName(from);

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { RegistryConfig } from './config.js';
 import type { Db } from '../db/client.js';
 import { setLongInterval } from '../lib/long-timer.js';
+import type { SpaceReserve } from '../lib/space-reserve.js';
 import { createGc } from './gc.js';
 import { createScrubber, type ScrubReport } from './scrub.js';
 import { registryAuth } from './http/auth.js';
@@ -16,7 +17,7 @@ import { createKeyedLock } from './storage/keyed-lock.js';
 import { createUploads } from './uploads.js';
 
 /** Builds the embedded registry (store → meta → services → routes) and its GC schedule. */
-export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db: Db; sqlite: Database.Database; metrics: Registry; log: Logger; now: () => number }) => {
+export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db: Db; sqlite: Database.Database; metrics: Registry; log: Logger; now: () => number; reserve?: SpaceReserve }) => {
   const { config, now } = deps;
   const store = await createBlobStore(config.storage);
   const meta = createSqliteRegistryMeta(deps.db, deps.sqlite);
@@ -37,7 +38,7 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
     onScrub(report);
     return report;
   };
-  const http = { registry, uploads, store, gc, onGc, scrub, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
+  const http = { registry, uploads, store, gc, onGc, scrub, reserve: deps.reserve, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
   const timer = config.gcIntervalMs > 0
     ? setLongInterval(() => {
         gc.run(false).then(

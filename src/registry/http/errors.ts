@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { apiErrorResponse } from '../../http/errors.js';
+import { apiErrorResponse, DISK_FULL_MESSAGE } from '../../http/errors.js';
+import { isDiskFull } from '../../lib/atomic-file.js';
 import type { AppEnv } from '../../http/env.js';
 import { RegistryError } from '../core/errors.js';
 
@@ -12,6 +13,10 @@ export const registryErrorHandler = (err: Error, c: Context<AppEnv>): Response =
     for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
     if (err.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Basic realm="reef"');
     return c.json(body(err.code, err.message, err.detail), err.status as ContentfulStatusCode);
+  }
+  if (isDiskFull(err)) {
+    c.get('log')?.error({ err: (err as Error).message }, 'registry: no space left');
+    return c.json(body('STORAGE_FULL', DISK_FULL_MESSAGE, null), 507);
   }
   c.get('log')?.error({ err }, 'registry: unhandled error');
   return c.json(body('UNKNOWN', 'internal error; see the server log', { request_id: c.get('requestId') }), 500);

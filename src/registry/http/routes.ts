@@ -3,6 +3,7 @@ import { bodyStream, readBytes } from '../../http/body.js';
 import type { AppEnv } from '../../http/env.js';
 import { sendFile } from '../../http/send-file.js';
 import { setIdleTimeout } from '../../lib/long-timer.js';
+import { type SpaceReserve, withSpaceReserve } from '../../lib/space-reserve.js';
 import { RegistryError } from '../core/errors.js';
 import type { ScrubReport } from '../scrub.js';
 import type { Gc } from '../gc.js';
@@ -55,6 +56,8 @@ export interface RegistryHttpDeps {
   uploadTimeoutMs: number;
   downloadTimeoutMs: number;
   onGc?: (report: Awaited<ReturnType<Gc['run']>>) => void;
+  /** Space held back on the data disk for deletions and GC once it is full. */
+  reserve?: SpaceReserve;
   /** Runs (or joins) a scrub and reports it. */
   scrub: () => Promise<ScrubReport>;
 }
@@ -116,8 +119,9 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
         if (subject) headers['OCI-Subject'] = subject;
         return c.body(null, 201, headers);
       }
+      // Deletions free space, so on a full disk they use the reserve for their own database writes.
       case 'manifest DELETE':
-        await registry.deleteManifest(repo, m[2]!);
+        await withSpaceReserve(d.reserve, () => registry.deleteManifest(repo, m[2]!));
         return c.body(null, 202);
       case 'blob GET':
       case 'blob HEAD': {
@@ -133,7 +137,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
         return res;
       }
       case 'blob DELETE':
-        await registry.deleteBlob(repo, m[2]!);
+        await withSpaceReserve(d.reserve, () => registry.deleteBlob(repo, m[2]!));
         return c.body(null, 202, { 'Docker-Content-Digest': m[2]! });
       case 'uploads POST': {
         const mount = c.req.query('mount');
@@ -169,7 +173,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
         return c.body(null, 201, { Location: `/v2/${repo}/blobs/${done.digest}`, 'Docker-Content-Digest': done.digest, 'Content-Length': '0' });
       }
       case 'upload DELETE':
-        await uploads.cancel(repo, m[2]!);
+        await withSpaceReserve(d.reserve, () => uploads.cancel(repo, m[2]!));
         return c.body(null, 204);
       case 'referrers GET': {
         const artifactType = c.req.query('artifactType');
@@ -196,10 +200,11 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
   return app;
 };
 
-export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'gc' | 'onGc' | 'scrub'>) =>
+export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'gc' | 'onGc' | 'scrub' | 'reserve'>) =>
   new Hono<AppEnv>()
     .post('/gc', async (c) => {
-      const report = await d.gc.run(c.req.query('dry_run') === 'true');
+      // GC needs no new space: on a full disk its database writes use the reserve.
+      const report = await withSpaceReserve(d.reserve, () => d.gc.run(c.req.query('dry_run') === 'true'));
       d.onGc?.(report);
       return c.json(report);
     })
