@@ -65,6 +65,7 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_BOOT_ISO               live ISO served as /media/tasks/<job>/boot.iso for sanboot
   REEF_MAX_BODY               request body limit in bytes       (default 1048576)
   REEF_SHUTDOWN_GRACE         time given to in-flight requests  (default 10s)
+  REEF_BODY_TIMEOUT           a JSON/YAML or manifest body must arrive within this, else 408 (default 30s)
   REEF_JOB_TIMEOUT            fail an active job with no report for this long (default 2h)
   REEF_JOB_MAX_EVENTS         events one job keeps; later progress reports add none (default 10000)
   REEF_SPACE_RESERVE          bytes kept free on the data disk for deletions and GC (default 16777216)

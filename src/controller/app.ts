@@ -33,6 +33,8 @@ export interface AppDeps {
   ready: () => string | null;
   publicUrl: string;
   maxBodyBytes: number;
+  /** REEF_BODY_TIMEOUT, read by every whole-body reader (http/body.ts). */
+  bodyTimeoutMs: number;
   /** The embedded OCI registry (/v2 and /admin), when enabled. */
   registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv> };
 }
@@ -44,6 +46,7 @@ export const createApp = (d: AppDeps) => {
   app.use('*', async (c, next) => {
     const start = performance.now();
     c.set('log', d.log.child({ req_id: c.get('requestId') }));
+    c.set('bodyTimeoutMs', d.bodyTimeoutMs);
     await next();
     // Path only: query strings may carry media signatures; Authorization is never logged.
     d.log.info(

@@ -52,6 +52,7 @@ const SERVER_SETTINGS = {
     .default(String(1024 * 1024))
     .transform(Number),
   REEF_SHUTDOWN_GRACE: duration('10s'),
+  REEF_BODY_TIMEOUT: duration('30s'),
   REEF_JOB_TIMEOUT: duration('2h'),
   REEF_JOB_MAX_EVENTS: countSetting(10_000),
   REEF_SPACE_RESERVE: countSetting(16 * 1024 * 1024),
@@ -90,6 +91,8 @@ export interface Config {
   jobTimeoutMs: number;
   boot: { kernel?: string; initrd?: string; cmdline: string; iso?: string };
   maxBodyBytes: number;
+  /** A document or manifest body must arrive whole within this (REEF_BODY_TIMEOUT); else 408. */
+  bodyTimeoutMs: number;
   shutdownGraceMs: number;
   configFile: string | undefined;
   registry: RegistryConfig;
@@ -162,6 +165,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     },
     maxBodyBytes: s.REEF_MAX_BODY,
     shutdownGraceMs: s.REEF_SHUTDOWN_GRACE,
+    bodyTimeoutMs: s.REEF_BODY_TIMEOUT,
     configFile,
     registry: registryConfig(s, s.REEF_DATA_DIR),
   };

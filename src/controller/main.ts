@@ -105,7 +105,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const registry = config.registry.enabled
     ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve })
     : undefined;
-  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, registry });
+  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
   const retention = createMediaRetention({ jobs: jobStore, media: taskMedia, retentionMs: config.media.retentionMs, now });

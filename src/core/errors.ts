@@ -16,6 +16,7 @@ export type DomainErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'STORAGE_FULL'
+  | 'REQUEST_TIMEOUT'
   | 'INTERNAL';
 
 export class DomainError extends Error {

@@ -16,32 +16,61 @@ const tooLarge = (limit: number) =>
 /** Nesting no posted document needs; deeper is refused before zod or the database walk it. */
 const MAX_DEPTH = 64;
 
+const timedOut = (ms: number) =>
+  new DomainError('REQUEST_TIMEOUT', `body: did not arrive within ${Math.round(ms / 1000)} s (REEF_BODY_TIMEOUT); send it at once`, [
+    { path: 'body', message: 'arrived too slowly' },
+  ]);
+
+export interface BodyRefusals {
+  tooLarge?: () => Error;
+  timeout?: (ms: number) => Error;
+}
+
 /**
  * Reads the request body, refusing more than `limit` bytes without buffering them (with or
- * without a Content-Length: a chunked body is cut as it passes the limit).
+ * without a Content-Length: a chunked body is cut as it passes the limit), and refusing a body
+ * that takes longer than REEF_BODY_TIMEOUT to arrive: a client trickling a byte every few seconds
+ * is answered 408 and its connection closed, instead of holding a socket for as long as it likes.
  */
-export const readBytes = async (c: Context, limit: number, refuse: () => Error = () => tooLarge(limit)): Promise<Buffer> => {
+export const readBytes = async (c: Context<AppEnv>, limit: number, refuse: BodyRefusals = {}): Promise<Buffer> => {
+  const tooBig = refuse.tooLarge ?? (() => tooLarge(limit));
   const declared = Number(c.req.header('content-length') ?? Number.NaN);
-  if (declared > limit) throw refuse();
+  if (declared > limit) throw tooBig();
   const stream = c.req.raw.body;
   if (!stream) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw refuse();
+  const timeoutMs = c.get('bodyTimeoutMs');
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = timeoutMs
+    ? new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      })
+    : undefined;
+  try {
+    for (;;) {
+      const next = deadline ? await Promise.race([reader.read(), deadline]) : await reader.read();
+      if (next === 'timeout') {
+        await reader.cancel().catch(() => {});
+        c.header('Connection', 'close');
+        throw (refuse.timeout ?? timedOut)(timeoutMs!);
+      }
+      if (next.done) break;
+      total += next.value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooBig();
+      }
+      chunks.push(next.value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks);
 };
 
-const readText = async (c: Context, limit: number): Promise<string> => (await readBytes(c, limit)).toString('utf8');
+const readText = async (c: Context<AppEnv>, limit: number): Promise<string> => (await readBytes(c, limit)).toString('utf8');
 
 /**
  * A parsed body within bounds: no deeper than MAX_DEPTH, and no larger once expanded than a few
@@ -58,7 +87,7 @@ const bounded = (doc: unknown, bytes: number): unknown => {
  * Parses a JSON or YAML (Content-Type: application/yaml) body. YAML is read with the JSON
  * schema, so `on`, dates and the like stay strings as the user wrote them.
  */
-export const readDocument = async (c: Context, limit: number): Promise<unknown> => {
+export const readDocument = async (c: Context<AppEnv>, limit: number): Promise<unknown> => {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   const sniff = SNIFF_TYPES.has(type);
   if (!sniff && !YAML_TYPES.has(type) && !JSON_TYPES.has(type) && !type.endsWith('+json')) {
@@ -88,7 +117,7 @@ export const readDocument = async (c: Context, limit: number): Promise<unknown> 
 };
 
 /** Reads an optional JSON body (empty allowed). */
-export const readOptionalJson = async (c: Context, limit: number): Promise<unknown> => {
+export const readOptionalJson = async (c: Context<AppEnv>, limit: number): Promise<unknown> => {
   const text = await readText(c, limit);
   if (text.trim() === '') return {};
   let doc: unknown;

@@ -11,5 +11,6 @@ export const STATUS_OF: Record<DomainErrorCode, ContentfulStatusCode> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   STORAGE_FULL: 507,
+  REQUEST_TIMEOUT: 408,
   INTERNAL: 500,
 };

@@ -18,6 +18,7 @@ export const REGISTRY_SETTINGS = {
   REGISTRY_SCRUB_RATE: countSetting(50 * 1024 * 1024),
   REGISTRY_MAX_CONCURRENT_UPLOADS: countSetting(8),
   REGISTRY_UPLOAD_TIMEOUT: durationSetting('1h'),
+  REGISTRY_UPLOAD_STALL: durationSetting('30s'),
   REGISTRY_DOWNLOAD_TIMEOUT: durationSetting('30m'),
 } as const;
 
@@ -38,6 +39,8 @@ export interface RegistryConfig {
   scrubBytesPerSecond: number;
   maxConcurrentUploads: number;
   uploadTimeoutMs: number;
+  /** An upload request that receives under 1 KiB in this long is cut, freeing its slot (REGISTRY_UPLOAD_STALL; 0 = never). */
+  uploadStallMs: number;
   downloadTimeoutMs: number;
 }
 
@@ -68,5 +71,6 @@ export const registryConfig = (s: RegistrySettings, dataDir: string): RegistryCo
   scrubBytesPerSecond: Math.max(1024 * 1024, s.REGISTRY_SCRUB_RATE),
   maxConcurrentUploads: Math.max(1, s.REGISTRY_MAX_CONCURRENT_UPLOADS),
   uploadTimeoutMs: s.REGISTRY_UPLOAD_TIMEOUT,
+  uploadStallMs: s.REGISTRY_UPLOAD_STALL,
   downloadTimeoutMs: s.REGISTRY_DOWNLOAD_TIMEOUT,
 });

@@ -38,7 +38,7 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
     onScrub(report);
     return report;
   };
-  const http = { registry, uploads, store, gc, onGc, scrub, reserve: deps.reserve, uploadTimeoutMs: config.uploadTimeoutMs, downloadTimeoutMs: config.downloadTimeoutMs };
+  const http = { registry, uploads, store, gc, onGc, scrub, reserve: deps.reserve, uploadTimeoutMs: config.uploadTimeoutMs, uploadStallMs: config.uploadStallMs, downloadTimeoutMs: config.downloadTimeoutMs };
   const timer = config.gcIntervalMs > 0
     ? setLongInterval(() => {
         gc.run(false).then(

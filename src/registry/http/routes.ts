@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { bodyStream, readBytes } from '../../http/body.js';
 import type { AppEnv } from '../../http/env.js';
 import { sendFile } from '../../http/send-file.js';
-import { setIdleTimeout } from '../../lib/long-timer.js';
+import { setIdleTimeout, setLongInterval } from '../../lib/long-timer.js';
 import { type SpaceReserve, withSpaceReserve } from '../../lib/space-reserve.js';
 import { RegistryError } from '../core/errors.js';
 import type { ScrubReport } from '../scrub.js';
@@ -14,6 +14,8 @@ import { registryErrorHandler } from './errors.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
+/** An upload request receiving less than this in REGISTRY_UPLOAD_STALL is a trickle, and is cut. */
+const STALL_BYTES = 1024;
 
 const hasBody = (c: Context<AppEnv>) => {
   const len = c.req.header('content-length');
@@ -54,6 +56,8 @@ export interface RegistryHttpDeps {
   store: BlobStore;
   gc: Gc;
   uploadTimeoutMs: number;
+  /** Under STALL_BYTES received in this long, an upload request is cut (REGISTRY_UPLOAD_STALL; 0 = never). */
+  uploadStallMs: number;
   downloadTimeoutMs: number;
   onGc?: (report: Awaited<ReturnType<Gc['run']>>) => void;
   /** Space held back on the data disk for deletions and GC once it is full. */
@@ -68,14 +72,25 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
 
   /**
    * An upload that makes no progress for REGISTRY_UPLOAD_TIMEOUT is cut (an inactivity limit,
-   * so a 10 GiB WIM over a slow but live link is never cut for being long).
+   * so a 10 GiB WIM over a slow but live link is never cut for being long), and so is one that
+   * trickles: under 1 KiB in REGISTRY_UPLOAD_STALL. Either way its upload slot is freed.
    */
   const withUploadTimeout = async <T>(c: Context<AppEnv>, work: () => Promise<T>): Promise<T> => {
     const socket = c.env?.incoming?.socket;
-    const stop = socket ? setIdleTimeout(socket, d.uploadTimeoutMs, () => c.env?.incoming?.destroy(new Error('upload stalled'))) : undefined;
+    const cut = (why: string) => c.env?.incoming?.destroy(new Error(why));
+    const stop = socket ? setIdleTimeout(socket, d.uploadTimeoutMs, () => cut('upload stalled')) : undefined;
+    let seen = socket?.bytesRead ?? 0;
+    const watch =
+      socket && d.uploadStallMs > 0
+        ? setLongInterval(() => {
+            if (socket.bytesRead - seen < STALL_BYTES) cut(`upload slower than ${STALL_BYTES} bytes in ${d.uploadStallMs} ms`);
+            seen = socket.bytesRead;
+          }, d.uploadStallMs)
+        : undefined;
     try {
       return await work();
     } finally {
+      watch?.clear();
       stop?.();
       socket?.setTimeout(0);
     }
@@ -113,7 +128,10 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
       }
       case 'manifest PUT': {
         // Cut at the limit as it arrives, Content-Length or not: never buffered past it.
-        const bytes = await readBytes(c, MANIFEST_LIMIT, () => new RegistryError('MANIFEST_INVALID', `manifest larger than ${MANIFEST_LIMIT} bytes`, { status: 413 }));
+        const bytes = await readBytes(c, MANIFEST_LIMIT, {
+          tooLarge: () => new RegistryError('MANIFEST_INVALID', `manifest larger than ${MANIFEST_LIMIT} bytes`, { status: 413 }),
+          timeout: (ms) => new RegistryError('MANIFEST_INVALID', `the manifest did not arrive within ${Math.round(ms / 1000)} s (REEF_BODY_TIMEOUT)`, { status: 408 }),
+        });
         const { digest, subject } = await registry.putManifest(repo, m[2]!, bytes, c.req.header('content-type'));
         const headers: Record<string, string> = { Location: `/v2/${repo}/manifests/${digest}`, 'Docker-Content-Digest': digest };
         if (subject) headers['OCI-Subject'] = subject;
