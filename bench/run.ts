@@ -12,7 +12,8 @@
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_AGENT_RUNS (3: agent pull+extract vs curl | tar -x, needs root and loop devices),
  *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
- *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part.
+ *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part,
+ *   BENCH_GC_BLOBS (100000: the large scale; the small one is a tenth) for the gc part.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,13 +33,14 @@ import { distributionVersion } from './registry-procs.js';
 import { registryMarkdown, writeRegistryResults } from './registry-results.js';
 import { writeResultsSection } from './report.js';
 import { EMBED_BEGIN, EMBED_END, embedBench, embedMarkdown } from './embed-bench.js';
+import { GC_BEGIN, GC_END, gcBench, gcMarkdown } from './gc-bench.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry', 'embed', 'agent', 'prestage'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage'] as const;
 /** BENCH_ONLY: one part or a comma-separated list (they run in PARTS order, in one reef process). */
 const ONLY_PARTS = ONLY.split(',').map((p) => p.trim()).filter(Boolean);
 for (const p of ONLY_PARTS) {
@@ -58,6 +60,7 @@ const params = {
   prestageImages: num('BENCH_PRESTAGE_IMAGES', 50),
   prestageBytes: num('BENCH_PRESTAGE_BYTES', 2 * 2 ** 30),
   prestageRuns: num('BENCH_PRESTAGE_RUNS', 2),
+  gcBlobs: num('BENCH_GC_BLOBS', 100_000),
   only: ONLY || 'all',
 };
 
@@ -153,6 +156,18 @@ const main = async () => {
         onServer: (s) => servers.push(s),
       });
 
+  const gc = !runs('gc')
+    ? null
+    : await gcBench({
+        repoRoot,
+        scratchDir: join(runDir, 'gc'),
+        scales: [
+          { blobs: params.gcBlobs / 10, manifests: params.gcBlobs / 100, repos: params.gcBlobs / 1000 },
+          { blobs: params.gcBlobs, manifests: params.gcBlobs / 10, repos: params.gcBlobs / 100 },
+        ],
+        onServer: (s) => servers.push(s),
+      });
+
   const agent = !runs('agent') ? null : await agentBench(reef, { repoRoot, benchDir, scratchDir: runDir, runs: num('BENCH_AGENT_RUNS', 3) });
   const embed = !runs('embed') ? null : await embedBench({
         repoRoot,
@@ -168,7 +183,7 @@ const main = async () => {
 
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, embed, agent, prestage };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -203,6 +218,10 @@ const main = async () => {
     const file = join(repoRoot, 'bench', 'RESULTS.md');
     writePrestageResults(file, prestage, date, { ...system, loadavgAtEnd });
     console.log(`prestage figures written to ${file}`);
+  }
+  if (gc) {
+    console.log(`gc ${gc.results.at(-1)!.blobs} blobs in ${gc.results.at(-1)!.gcSeconds.toFixed(2)} s (target < ${gc.target.seconds}) ${gc.pass.seconds ? 'PASS' : 'FAIL'}, growth ${gc.timeFactor.toFixed(2)}x for ${gc.sizeFactor}x ${gc.pass.linear ? 'PASS' : 'FAIL'}`);
+    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), GC_BEGIN, GC_END, gcMarkdown(gc, date, { ...system, loadavgAtEnd }));
   }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);

@@ -1,3 +1,4 @@
+import { unlinkSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegistryMeta } from './meta/meta.js';
@@ -21,6 +22,19 @@ export interface GcReport {
  * with it. Files are then removed under the per-digest lock, re-checking that no upload has
  * brought the blob back in between.
  */
+const REMOVE_BATCH = 512;
+
+/** unlink, where a file already gone is fine; true when this call removed it. */
+const removeFile = (path: string): boolean => {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+};
+
 export const createGc = (deps: { meta: RegistryMeta; store: BlobStore; lock: KeyedLock; uploads: Uploads; now: () => number; graceMs: number; uploadExpiryMs: number }) => {
   const { meta, store } = deps;
   let running: Promise<GcReport> | undefined;
@@ -72,7 +86,21 @@ export const createGc = (deps: { meta: RegistryMeta; store: BlobStore; lock: Key
       blobs = plan.blobs.length;
       bytes = plan.blobs.reduce((n, b) => n + b.size, 0);
     } else {
-      for (const b of plan.blobs) {
+      // Removed in batches, synchronously (a page-cache unlink takes microseconds; an await per
+      // file made 55,000 removals take 9 s), handing the event loop back between batches. A digest
+      // whose lock is held (an upload committing it right now) is left to the lock.
+      const contended: typeof plan.blobs = [];
+      for (let i = 0; i < plan.blobs.length; i += REMOVE_BATCH) {
+        for (const b of plan.blobs.slice(i, i + REMOVE_BATCH)) {
+          if (deps.lock.held(b.digest)) contended.push(b);
+          else if (!meta.blob(b.digest) && removeFile(store.blobPath(b.digest))) {
+            blobs++;
+            bytes += b.size;
+          }
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      for (const b of contended) {
         await deps.lock(b.digest, async () => {
           if (meta.blob(b.digest)) return; // uploaded again since the sweep: keep it
           await store.removeBlob(b.digest);

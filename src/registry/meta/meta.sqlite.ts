@@ -54,6 +54,10 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
       SELECT rb.repo, rb.digest FROM reg_repo_blobs rb JOIN reg_blobs b ON b.digest = rb.digest
       WHERE b.created_at <= @cutoff AND NOT EXISTS (SELECT 1 FROM live_links ll WHERE ll.repo = rb.repo AND ll.digest = rb.digest)`),
     repos: sqlite.prepare(`SELECT repo FROM reg_manifests UNION SELECT repo FROM reg_repo_blobs UNION SELECT repo FROM reg_uploads`),
+    // Per-row deletes of a sweep, prepared once (drizzle built and prepared each of them: 1.6 s of a 100,000-blob GC).
+    deleteRefs: sqlite.prepare<[string, string]>('DELETE FROM reg_manifest_refs WHERE repo = ? AND parent = ?'),
+    deleteManifest: sqlite.prepare<[string, string]>('DELETE FROM reg_manifests WHERE repo = ? AND digest = ?'),
+    deleteLink: sqlite.prepare<[string, string]>('DELETE FROM reg_repo_blobs WHERE repo = ? AND digest = ?'),
   };
   const repoCount = () => gcQueries.repos.all().length;
   // The lookups behind every manifest and blob GET/HEAD, prepared once: building the query
@@ -146,8 +150,8 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
         const deadManifests = gcQueries.deadManifests.all({ cutoff }) as { repo: string; digest: string }[];
         if (!dryRun) {
           for (const m of deadManifests) {
-            db.delete(regManifestRefs).where(and(eq(regManifestRefs.repo, m.repo), eq(regManifestRefs.parent, m.digest))).run();
-            db.delete(regManifests).where(and(eq(regManifests.repo, m.repo), eq(regManifests.digest, m.digest))).run();
+            gcQueries.deleteRefs.run(m.repo, m.digest);
+            gcQueries.deleteManifest.run(m.repo, m.digest);
           }
         }
         // With dead manifests gone (or, in a dry run, still present but unmarked), the blob query
@@ -161,9 +165,7 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
             db.delete(regRepoBlobs).where(inArray(regRepoBlobs.digest, part)).run();
             db.delete(regBlobs).where(inArray(regBlobs.digest, part)).run();
           }
-          for (const l of gcQueries.staleLinks.all({ cutoff }) as { repo: string; digest: string }[]) {
-            db.delete(regRepoBlobs).where(and(eq(regRepoBlobs.repo, l.repo), eq(regRepoBlobs.digest, l.digest))).run();
-          }
+          for (const l of gcQueries.staleLinks.all({ cutoff }) as { repo: string; digest: string }[]) gcQueries.deleteLink.run(l.repo, l.digest);
         }
         return { blobs, manifests: deadManifests.length, uploads, repositories: dryRun ? 0 : reposBefore - repoCount() };
       };
