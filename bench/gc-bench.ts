@@ -72,7 +72,7 @@ export const seedGcStore = (dataDir: string, scale: GcScale): { live: { repo: st
       // Even manifests are tagged (kept); odd ones are untagged, and with their blobs, garbage.
       const tag = m % 2 === 0 ? `t${m}` : null;
       const parsed = parseManifest(bytes, doc.mediaType);
-      meta.putManifest({ repo, digest, mediaType: doc.mediaType, size: bytes.length, artifactType: parsed.artifactType, subject: null, annotations: null, createdAt: old }, parsed, tag);
+      meta.putManifest({ repo, digest, mediaType: doc.mediaType, size: bytes.length, artifactType: parsed.artifactType, subject: null, annotations: null, createdAt: old }, parsed, tag ? [tag] : []);
       if (tag) live.push({ repo, tag });
     }
   })();

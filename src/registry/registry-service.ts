@@ -15,6 +15,8 @@ export interface Page<T> {
 
 const MAX_PAGE = 10_000;
 const MAX_MANIFEST = 4 * 1024 * 1024;
+/** `?tag=` parameters one manifest push may carry (the spec asks for at least 10). */
+const MAX_TAG_PARAMS = 100;
 /** Manifest bytes kept in memory, by digest (immutable, so never stale): a GET by tag reads no file. */
 const MANIFEST_CACHE_BYTES = 16 * 1024 * 1024;
 
@@ -36,10 +38,14 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
     return row;
   };
 
+  /**
+   * A pull's reference to a digest. A reference that cannot be a tag names no manifest: 404
+   * MANIFEST_UNKNOWN, as the spec says for any manifest not found (only a push refuses it, 400).
+   */
   const resolve = (repo: string, reference: string): string => {
     if (isDigest(reference)) return reference;
     if (reference.includes(':')) parseDigest(reference);
-    checkTag(reference);
+    if (!isTag(reference)) throw new RegistryError('MANIFEST_UNKNOWN', `no manifest ${repo}:${reference} (not a valid tag)`, { detail: { tag: reference } });
     const digest = meta.tag(repo, reference);
     if (!digest) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${repo}:${reference} is unknown`, { detail: { tag: reference } });
     return digest;
@@ -73,11 +79,16 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       meta.linkBlob(repo, digest, row.size, deps.now());
       return true;
     },
-    async putManifest(repo: string, reference: string, bytes: Uint8Array, contentType: string | undefined) {
+    /**
+     * PUT by tag, or by digest with any number of `?tag=` parameters (distribution-spec: tags set
+     * in the same transaction as the manifest; every tag checked before anything is written).
+     */
+    async putManifest(repo: string, reference: string, bytes: Uint8Array, contentType: string | undefined, tagParams: string[] = []) {
       checkName(repo);
       if (bytes.length > MAX_MANIFEST) throw new RegistryError('MANIFEST_INVALID', `manifest larger than ${MAX_MANIFEST} bytes`);
       const byDigest = isDigest(reference);
-      const tag = byDigest ? null : checkTag(reference);
+      if (tagParams.length > MAX_TAG_PARAMS) throw new RegistryError('TAG_INVALID', `at most ${MAX_TAG_PARAMS} tag parameters per push`, { status: 414 });
+      const tags = [...new Set([...(byDigest ? [] : [reference]), ...tagParams])].map((t) => checkTag(t));
       const algorithm = byDigest ? parseDigest(reference).algorithm : 'sha256';
       const digest = digestOf(bytes, algorithm);
       if (byDigest && digest !== reference) {
@@ -91,7 +102,7 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
           meta.putManifest(
             { repo, digest, mediaType: parsed.mediaType, size: bytes.length, artifactType: parsed.artifactType, subject: parsed.subject?.digest ?? null, annotations: parsed.annotations, createdAt: deps.now() },
             parsed,
-            tag,
+            tags,
           );
         } catch (err) {
           // Refused (a blob it names is unknown, the database failed): leave no file behind.
@@ -100,8 +111,8 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
         }
       });
       manifestBytes.set(digest, bytes);
-      if (tag) await syncIndex();
-      return { digest, subject: parsed.subject?.digest ?? null };
+      if (tags.length) await syncIndex();
+      return { digest, subject: parsed.subject?.digest ?? null, tags };
     },
     async manifest(repo: string, reference: string) {
       checkName(repo);

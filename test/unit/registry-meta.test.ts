@@ -26,7 +26,7 @@ describe('sqlite registry meta: the prepared lookups', () => {
   ];
   for (const [i, r] of rows.entries()) {
     const parsed: ParsedManifest = { mediaType: r.mediaType, kind: 'image', blobs: [d('1')], manifests: [], subject: null, artifactType: r.artifactType, annotations: r.annotations };
-    meta.putManifest(r, parsed, i === 0 ? 'v1' : null);
+    meta.putManifest(r, parsed, i === 0 ? ['v1'] : []);
   }
 
   it('map manifest rows exactly as drizzle reads them (subject, artifactType, annotations, with and without)', () => {

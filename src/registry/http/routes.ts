@@ -4,6 +4,7 @@ import type { AppEnv } from '../../http/env.js';
 import { sendFile } from '../../http/send-file.js';
 import { setIdleTimeout, setLongInterval } from '../../lib/long-timer.js';
 import { type SpaceReserve, withSpaceReserve } from '../../lib/space-reserve.js';
+import { isDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import type { ScrubReport } from '../scrub.js';
 import type { Gc } from '../gc.js';
@@ -132,9 +133,12 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
           tooLarge: () => new RegistryError('MANIFEST_INVALID', `manifest larger than ${MANIFEST_LIMIT} bytes`, { status: 413 }),
           timeout: (ms) => new RegistryError('MANIFEST_INVALID', `the manifest did not arrive within ${Math.round(ms / 1000)} s (REEF_BODY_TIMEOUT)`, { status: 408 }),
         });
-        const { digest, subject } = await registry.putManifest(repo, m[2]!, bytes, c.req.header('content-type'));
+        const tagParams = isDigest(m[2]!) ? (c.req.queries('tag') ?? []) : [];
+        const { digest, subject, tags } = await registry.putManifest(repo, m[2]!, bytes, c.req.header('content-type'), tagParams);
         const headers: Record<string, string> = { Location: `/v2/${repo}/manifests/${digest}`, 'Docker-Content-Digest': digest };
         if (subject) headers['OCI-Subject'] = subject;
+        // Every tag set, as the spec asks when a push by digest carries ?tag= parameters.
+        if (tagParams.length) headers['OCI-Tag'] = tags.join(', ');
         return c.body(null, 201, headers);
       }
       // Deletions free space, so on a full disk they use the reserve for their own database writes.

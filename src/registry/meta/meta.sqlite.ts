@@ -87,7 +87,7 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
         tx.insert(regRepoBlobs).values({ repo, digest }).onConflictDoNothing().run();
       }),
     unlinkBlob: (repo, digest) => db.delete(regRepoBlobs).where(and(eq(regRepoBlobs.repo, repo), eq(regRepoBlobs.digest, digest))).run().changes > 0,
-    putManifest: (m, parsed, tag) =>
+    putManifest: (m, parsed, tags) =>
       db.transaction((tx) => {
         // Checked inside the transaction that inserts: a GC sweep (also one transaction) either
         // ran before (the blob row is gone and this PUT fails) or runs after (the blob is marked).
@@ -109,7 +109,7 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
         for (const child of parsed.manifests) {
           tx.insert(regManifestRefs).values({ repo: m.repo, parent: m.digest, child, kind: 'manifest' }).onConflictDoNothing().run();
         }
-        if (tag) {
+        for (const tag of tags) {
           tx.insert(regTags).values({ repo: m.repo, tag, digest: m.digest, updatedAt: m.createdAt })
             .onConflictDoUpdate({ target: [regTags.repo, regTags.tag], set: { digest: m.digest, updatedAt: m.createdAt } }).run();
         }

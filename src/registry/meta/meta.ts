@@ -29,8 +29,8 @@ export interface RegistryMeta {
   /** Records a verified blob and links it to the repository (refreshing its grace window). */
   linkBlob(repo: string, digest: string, size: number, now: number): void;
   unlinkBlob(repo: string, digest: string): boolean;
-  /** Inserts a manifest (and tag) in one transaction; MANIFEST_BLOB_UNKNOWN when references are missing. */
-  putManifest(m: ManifestRow, parsed: ParsedManifest, tag: string | null): void;
+  /** Inserts a manifest and its tags in one transaction; MANIFEST_BLOB_UNKNOWN when references are missing. */
+  putManifest(m: ManifestRow, parsed: ParsedManifest, tags: string[]): void;
   manifest(repo: string, digest: string): ManifestRow | undefined;
   tag(repo: string, tag: string): string | undefined;
   deleteTag(repo: string, tag: string): boolean;
