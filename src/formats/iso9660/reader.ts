@@ -39,6 +39,10 @@ export class IsoFormatError extends Error {
 const MAX_DIR_BYTES = 16 * 1024 * 1024;
 /** Volume descriptors searched before giving up on a terminator. */
 const MAX_DESCRIPTORS = 64;
+/** Components a path lookup follows: no live ISO nests deeper; a crafted path may ask for thousands. */
+export const MAX_PATH_DEPTH = 64;
+/** Directory bytes one path lookup may read in all (a crafted image makes each listing 16 MiB). */
+const MAX_WALK_BYTES = 64 * 1024 * 1024;
 
 const readExactly = (src: ReadAt, position: number, length: number): Promise<Buffer> =>
   readFully(src, Buffer.alloc(length), position, () => new IsoFormatError(`not an ISO 9660 image: it ends before byte ${position + length}`));
@@ -137,12 +141,22 @@ export const readEntry = (src: ReadAt, vol: IsoVolume, entry: IsoEntry, max = 64
 /**
  * Finds `path` (components separated by '/', compared case-insensitively with the ISO names)
  * from the root; each component may list several accepted spellings (`IGNINFO.JSO|IGNINFO.JSON`).
- * Returns undefined when any component is missing.
+ * Returns undefined when any component is missing. Bounded whatever the image or the path: at
+ * most MAX_PATH_DEPTH components and MAX_WALK_BYTES of directories, and a directory met twice
+ * on the way (a record pointing back at an ancestor: a loop no real image has) is refused.
  */
 export const findPath = async (src: ReadAt, vol: IsoVolume, path: string): Promise<IsoEntry | undefined> => {
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length > MAX_PATH_DEPTH) throw new IsoFormatError(`path of ${parts.length} components; at most ${MAX_PATH_DEPTH} are followed`);
   let cur: IsoEntry = vol.root;
-  for (const part of path.split('/').filter(Boolean)) {
+  const seen = new Set<number>();
+  let read = 0;
+  for (const part of parts) {
     if (!cur.directory) return undefined;
+    if (seen.has(cur.extent)) throw new IsoFormatError(`directory loop: the directory at block ${cur.extent} contains itself`);
+    seen.add(cur.extent);
+    read += cur.size;
+    if (read > MAX_WALK_BYTES) throw new IsoFormatError(`path lookup read over ${MAX_WALK_BYTES} bytes of directories`);
     const wanted = part.toUpperCase().split('|');
     const next = (await listDirectory(src, vol, cur)).find((e) => wanted.includes(e.name.toUpperCase()));
     if (!next) return undefined;
