@@ -19,11 +19,17 @@ export const detectCompression = (head: Buffer): Compression => {
   return 'none';
 };
 
+/** Longest member name taken, in bytes: Linux's PATH_MAX less its NUL; GNU tar could not create a longer one anyway. */
+export const MAX_MEMBER_NAME = 4095;
+
 /**
- * Why a tar member name is refused, or null when it is safe: absolute paths, `..` components, and
- * paths that run through a symlink the archive itself created (a symlink escape).
+ * Why a tar member name is refused, or null when it is safe: absolute paths, `..` components,
+ * paths that run through a symlink the archive itself created (a symlink escape), and names over
+ * PATH_MAX. The length comes first: it bounds the prefix checks below, which would otherwise
+ * grow with the square of a crafted name's components (minutes for a 396-byte gzipped tar).
  */
 export const unsafeMember = (name: string, symlinks: Set<string>): string | null => {
+  if (Buffer.byteLength(name) > MAX_MEMBER_NAME) return `name of ${Buffer.byteLength(name)} bytes, over ${MAX_MEMBER_NAME} (PATH_MAX)`;
   if (name.startsWith('/')) return 'absolute path';
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) return 'path with ..';

@@ -11,6 +11,8 @@ export interface TarMember {
 }
 
 const BLOCK = 512;
+/** Largest pax extended header or GNU long name/link body taken: real ones are a few hundred bytes; a 1 GiB one is refused, not buffered. */
+export const MAX_META_BYTES = 1024 * 1024;
 
 const cstring = (b: Buffer, start: number, len: number) => {
   const end = b.indexOf(0, start);
@@ -64,6 +66,7 @@ export const createTarScanner = (onMember: (m: TarMember) => void) => {
     const size = (!isMeta ? pending.size : undefined) ?? octal(h, 124, 12);
     const padded = Math.ceil(size / BLOCK) * BLOCK;
     if (type === 'x' || type === 'L' || type === 'K') {
+      if (size > MAX_META_BYTES) throw new Error(`tar: a ${type === 'x' ? 'pax extended header' : 'GNU long name'} of ${size} bytes; at most ${MAX_META_BYTES} are taken`);
       metaType = type;
       metaWanted = size;
       meta = [];
