@@ -147,15 +147,25 @@ const resources = (config: Obj): [string, Obj][] => {
   return out;
 };
 
+/** What a `compression: gzip` data URL may expand to while checked: more is a bomb, not a config. */
+export const MAX_GUNZIP_BYTES = 64 * 1024 * 1024;
+
 const dataUrlRule = (config: Obj, issues: IgnitionIssue[]): void => {
   for (const [path, r] of resources(config)) {
     const source = str(r.source);
     if (source === undefined || !isDataUrl(source)) continue;
     try {
       const { data } = decodeDataUrl(source);
-      if (r.compression === 'gzip') gunzipSync(data);
+      // Bounded: a few hundred KB of gzip can stand for gigabytes.
+      if (r.compression === 'gzip') gunzipSync(data, { maxOutputLength: MAX_GUNZIP_BYTES });
     } catch (err) {
-      const what = err instanceof DataUrlError ? err.message : `compression is gzip but the data does not gunzip (${(err as Error).message})`;
+      const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      const what =
+        err instanceof DataUrlError
+          ? err.message
+          : tooBig
+            ? `compression is gzip and the data expands past ${MAX_GUNZIP_BYTES} bytes; refused unchecked (a gzip bomb, or a file too large for a config)`
+            : `compression is gzip but the data does not gunzip (${(err as Error).message})`;
       issues.push({ path: childPath(path, err instanceof DataUrlError ? 'source' : 'compression'), message: what });
     }
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDataUrl } from '../../src/ignition/data-url.js';
 import { readLoaderScript } from '../../src/ignition/precache/loader-script.js';
+import { MAX_GUNZIP_BYTES } from '../../src/ignition/rules.js';
 import { validateIgnition } from '../../src/ignition/validate.js';
 import { buildDist, reefResult } from '../helpers/process.js';
 
@@ -135,4 +137,19 @@ describe('reef ignition (CLI)', () => {
     expect(v.code).toBe(1);
     expect(v.stderr).toContain('storage.files[0].mode: mode 644 looks like octal');
   }, 180_000);
+});
+
+describe('reef ignition validate on a gzip bomb', () => {
+  it('refuses a data: URL that expands past the bound, naming the field, without expanding it all', () => {
+    // 128 KB of gzip standing for 128 MiB of zeros.
+    const bomb = gzipSync(Buffer.alloc(2 * MAX_GUNZIP_BYTES));
+    const config = {
+      ignition: { version: '3.2.0' },
+      storage: { files: [{ path: '/etc/bomb', mode: 420, contents: { compression: 'gzip', source: `data:;base64,${bomb.toString('base64')}` } }] },
+    };
+    const issues = validateIgnition(config);
+    expect(issues).toEqual([
+      { path: 'storage.files[0].contents.compression', message: `compression is gzip and the data expands past ${MAX_GUNZIP_BYTES} bytes; refused unchecked (a gzip bomb, or a file too large for a config)` },
+    ]);
+  });
 });
