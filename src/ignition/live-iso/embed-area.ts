@@ -4,6 +4,7 @@
  * `IMAGES/IGNITION.IMG`. Only the volume descriptors and the directories on the way are read.
  */
 import { IsoFormatError, type IsoVolume, type ReadAt, findPath, readVolume } from '../../formats/iso9660/reader.js';
+import { PVD_LBA, SECTOR_SIZE } from '../../formats/iso9660/constants.js';
 import { LiveIsoError } from './errors.js';
 
 export interface EmbedArea {
@@ -41,7 +42,60 @@ const readIgninfo = async (src: ReadAt, vol: IsoVolume, size: number, extent: nu
   return { file: i.file, offset: i.offset as number | undefined, length: i.length as number | undefined };
 };
 
-/** Finds the embed area; throws LiveIsoError NOT_LIVE_ISO when the image has none. */
+interface Range {
+  start: number;
+  end: number;
+  what: string;
+}
+
+/**
+ * The byte ranges an embed area must never cover: the system area and every volume descriptor up
+ * to the terminator, each descriptor's root directory and path tables, and the directories on the
+ * way to the files found. Writing a config over any of them leaves an ISO nothing can read.
+ */
+const structureRanges = async (src: ReadAt, vol: IsoVolume, dirs: { extent: number; size: number; name: string }[]): Promise<Range[]> => {
+  const roots: Range[] = [];
+  const pathTables: Range[] = [];
+  const vd = Buffer.alloc(SECTOR_SIZE);
+  let lba = PVD_LBA;
+  for (; lba < PVD_LBA + 64; lba++) {
+    const { bytesRead } = await src.read(vd, 0, SECTOR_SIZE, lba * SECTOR_SIZE);
+    if (bytesRead < SECTOR_SIZE || vd[0] === 255) break;
+    if (vd[0] !== 1 && vd[0] !== 2) continue;
+    const bs = vd.readUInt16LE(128) || vol.blockSize;
+    const size = vd.readUInt32LE(132);
+    const tables = [vd.readUInt32LE(140), vd.readUInt32LE(144), vd.readUInt32BE(148), vd.readUInt32BE(152)];
+    for (const t of tables) if (t) pathTables.push({ start: t * bs, end: t * bs + size, what: 'a path table' });
+    const root = vd.readUInt32LE(156 + 2) * bs;
+    roots.push({ start: root, end: root + vd.readUInt32LE(156 + 10), what: 'a root directory' });
+  }
+  // Named in this order when an area overlaps several.
+  return [
+    { start: 0, end: (lba + 1) * SECTOR_SIZE, what: 'the system area and volume descriptors' },
+    ...roots,
+    ...dirs.map((d) => ({ start: d.extent * vol.blockSize, end: d.extent * vol.blockSize + d.size, what: `the directory ${d.name || '/'}` })),
+    ...pathTables,
+  ];
+};
+
+/** Refuses an area that overlaps the ISO's own structure, before anything is written. */
+const checkArea = async (src: ReadAt, vol: IsoVolume, area: EmbedArea, dirPaths: string[]): Promise<EmbedArea> => {
+  const dirs: { extent: number; size: number; name: string }[] = [{ ...vol.root, name: '/' }];
+  for (const p of dirPaths) {
+    const d = await findPath(src, vol, p);
+    if (d?.directory) dirs.push({ extent: d.extent, size: d.size, name: p });
+  }
+  for (const r of await structureRanges(src, vol, dirs)) {
+    if (area.offset < r.end && r.start < area.offset + area.length) {
+      throw new LiveIsoError('NOT_LIVE_ISO', `the embed area (${area.file}, bytes ${area.offset}-${area.offset + area.length - 1}) overlaps ${r.what} (bytes ${r.start}-${r.end - 1}); writing there would leave the ISO unreadable, so it is refused`);
+    }
+  }
+  return area;
+};
+
+const parentOf = (path: string) => path.split('/').filter(Boolean).slice(0, -1).join('/');
+
+/** Finds the embed area; throws LiveIsoError NOT_LIVE_ISO when the image has none, or one that overlaps the image's own structure. */
 export const locateEmbedArea = async (src: ReadAt): Promise<EmbedArea> => {
   let vol: IsoVolume;
   try {
@@ -56,10 +110,13 @@ export const locateEmbedArea = async (src: ReadAt): Promise<EmbedArea> => {
       if (offset + length > target.size || length <= 0) {
         throw new LiveIsoError('NOT_LIVE_ISO', `coreos/igninfo.json: offset ${offset} + length ${length} lies outside ${info.file} (${target.size} bytes)`);
       }
-      return { offset: target.extent * vol.blockSize + offset, length, file: info.file, via: 'igninfo.json' };
+      const area: EmbedArea = { offset: target.extent * vol.blockSize + offset, length, file: info.file, via: 'igninfo.json' };
+      return await checkArea(src, vol, area, ['COREOS', parentOf(info.file)].filter(Boolean));
     }
     const img = await findPath(src, vol, IGNITION_IMG);
-    if (img && !img.directory && img.size > 0) return { offset: img.extent * vol.blockSize, length: img.size, file: 'images/ignition.img', via: 'images/ignition.img' };
+    if (img && !img.directory && img.size > 0) {
+      return await checkArea(src, vol, { offset: img.extent * vol.blockSize, length: img.size, file: 'images/ignition.img', via: 'images/ignition.img' }, ['IMAGES']);
+    }
   } catch (err) {
     if (err instanceof IsoFormatError) throw new LiveIsoError('NOT_LIVE_ISO', err.message);
     throw err;
