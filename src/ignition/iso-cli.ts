@@ -3,7 +3,9 @@
  * coreos-installer. Exit 2 for bad flags or input (with the flag named), 1 for an ISO without an
  * embedded config (show) or a damaged embed area.
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Compression, COMPRESSIONS } from './live-iso/compressions.js';
 import { checkIgnitionConfig } from './live-iso/config-check.js';
@@ -45,10 +47,25 @@ const readConfig = async (from: string): Promise<Buffer> => {
   return bytes;
 };
 
+/** The one ISO named, checked to be a file reef can read at offsets (a pipe or FIFO cannot be). */
 const oneIso = (positionals: string[], flagIn: string | undefined, verb: string): string => {
   const isos = [...(flagIn ? [flagIn] : []), ...positionals];
   if (isos.length !== 1) throw new UsageError(`reef iso ${verb}: give exactly one ISO (--in or a path)\n${USAGE}`);
-  return isos[0]!;
+  const iso = isos[0]!;
+  const st = statSync(iso, { throwIfNoEntry: false });
+  if (!st) throw new UsageError(`${iso}: no such file`);
+  if (!st.isFile() && !st.isBlockDevice()) {
+    throw new UsageError(`${iso}: not a regular file or block device (a pipe or FIFO cannot be read at offsets; save the ISO to a file first)`);
+  }
+  return iso;
+};
+
+/** `--out` must name a file in a directory that exists. */
+const checkOut = (out: string | undefined): void => {
+  if (out === undefined) return;
+  const dir = dirname(resolve(out));
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--out ${out}: the directory ${dir} does not exist`);
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--out ${out}: is a directory; name the output file`);
 };
 
 const embed = async (argv: string[]) => {
@@ -64,6 +81,7 @@ const embed = async (argv: string[]) => {
     },
   });
   const input = oneIso(positionals, values.in, 'embed');
+  checkOut(values.out);
   if (!values.ignition) throw new UsageError(`--ignition: required (a file, or - for stdin)\n${USAGE}`);
   if (!(COMPRESSIONS as readonly string[]).includes(values.compression)) throw new UsageError(`--compression: must be xz or gzip, not ${JSON.stringify(values.compression)}`);
   // Start the copy first: reading the config, loading the codecs and locating the area overlap it.
@@ -91,6 +109,7 @@ const show = async (argv: string[]) => {
 const reset = async (argv: string[]) => {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { in: { type: 'string' }, out: { type: 'string', short: 'o' } } });
   const input = oneIso(positionals, values.in, 'reset');
+  checkOut(values.out);
   const area = await (await liveIso()).resetIgnition({ input, output: values.out });
   process.stderr.write(`reef: cleared the ${area.length}-byte Ignition area of ${values.out ?? input}\n`);
 };
@@ -114,6 +133,7 @@ export const isoCommand = async (argv: string[]): Promise<void> => {
     if (err instanceof LiveIsoError) return fail(err.code === 'NOT_EMBEDDED' || err.code === 'BAD_AREA' ? 1 : 2, err.message);
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') return fail(2, `${e.path ?? ''}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
     if (e.code === 'ENOSPC') return fail(1, `no space left on the device: ${e.message}`);
-    throw err;
+    // Anything else still ends in one line, not a stack trace.
+    return fail(1, e.message ?? String(err));
   }
 };

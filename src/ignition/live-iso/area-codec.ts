@@ -51,11 +51,18 @@ export const decodeArea = (area: Buffer): { config: Buffer; compression: Compres
     } else {
       throw new LiveIsoError('BAD_AREA', 'the embed area holds data that is neither xz nor gzip');
     }
-    const member = readNewc(cpio).find((m) => m.name.replace(/^(\.\/|\/)+/, '') === CONFIG_NAME);
+    // The kernel unpacks the cpio in order, a later entry replacing an earlier one of the same
+    // name: the config Ignition reads is the last config.ign, and it must be a regular file.
+    const member = readNewc(cpio).findLast((m) => m.name.replace(/^(\.\/|\/)+/, '') === CONFIG_NAME);
     if (!member) throw new LiveIsoError('BAD_AREA', `the embed area's cpio has no ${CONFIG_NAME}`);
+    if ((member.mode & 0o170000) !== 0o100000) {
+      throw new LiveIsoError('BAD_AREA', `the embed area's ${CONFIG_NAME} is not a regular file (mode ${member.mode.toString(8)}); Ignition would not read it`);
+    }
     return { config: member.data, compression };
   } catch (err) {
-    if (err instanceof XzFormatError || err instanceof CpioError || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new LiveIsoError('BAD_AREA', `the embed area expands past ${MAX_DECODED} bytes (a gzip bomb, or not an Ignition area); refused`);
+    if (err instanceof XzFormatError || err instanceof CpioError || code?.startsWith('Z_')) {
       throw new LiveIsoError('BAD_AREA', `the embed area is damaged: ${(err as Error).message}`);
     }
     throw err;
