@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import yaml from 'js-yaml';
 import { documentShapeProblem, shapeMessage } from '../core/document-shape.js';
 import { DomainError, fieldError } from '../core/errors.js';
+import { type LongTimer, setLongTimeout } from '../lib/long-timer.js';
 import type { AppEnv } from './env.js';
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
@@ -42,10 +43,10 @@ export const readBytes = async (c: Context<AppEnv>, limit: number, refuse: BodyR
   let total = 0;
   const reader = stream.getReader();
   const timeoutMs = c.get('bodyTimeoutMs');
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const deadline = timeoutMs
     ? new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        timer = setLongTimeout(() => resolve('timeout'), timeoutMs);
       })
     : undefined;
   try {
@@ -65,7 +66,7 @@ export const readBytes = async (c: Context<AppEnv>, limit: number, refuse: BodyR
       chunks.push(next.value);
     }
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
   }
   return Buffer.concat(chunks);
 };

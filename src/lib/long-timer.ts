@@ -56,8 +56,8 @@ export interface IdleSocket {
 /**
  * Calls `onIdle` once `socket` has moved no byte for `ms`, however long; returns the function that
  * removes the listener (the caller decides whether to disarm the socket's timer too: Node re-arms
- * it for keep-alive when a response finishes). Past Node's maximum, each quiet stretch counts
- * towards the limit and any byte moved in between starts the count again.
+ * it for keep-alive when a response finishes). Past Node's maximum, the byte counters are polled
+ * every `maxStep`: each quiet step counts towards the limit, any byte moved starts it again.
  */
 export const setIdleTimeout = (socket: IdleSocket, ms: number, onIdle: () => void, maxStep = TIMER_MAX_MS): (() => void) => {
   if (ms <= maxStep) {
@@ -65,22 +65,19 @@ export const setIdleTimeout = (socket: IdleSocket, ms: number, onIdle: () => voi
     socket.on('timeout', onIdle);
     return () => socket.off('timeout', onIdle);
   }
+  // Past Node's maximum the socket's own timer cannot be used at all (Node's HTTP server destroys
+  // a socket whose timer fires with no request listener), so the byte counters are polled.
   let idle = 0;
-  let armed = maxStep;
   let seen = socket.bytesRead + socket.bytesWritten;
-  const onStep = () => {
+  const poll = setInterval(() => {
     const moved = socket.bytesRead + socket.bytesWritten;
-    idle = (moved === seen ? idle : 0) + armed;
+    idle = moved === seen ? idle + maxStep : 0;
     seen = moved;
     if (idle >= ms) {
-      socket.setTimeout(0);
+      clearInterval(poll);
       onIdle();
-      return;
     }
-    armed = Math.min(maxStep, ms - idle);
-    socket.setTimeout(armed);
-  };
-  socket.setTimeout(armed);
-  socket.on('timeout', onStep);
-  return () => socket.off('timeout', onStep);
+  }, maxStep);
+  poll.unref();
+  return () => clearInterval(poll);
 };

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isDiskFull } from './atomic-file.js';
 
 /**
- * A file of zeros held on the data disk so that, once the disk is full, the operations that free
+ * A file held on the data disk so that, once the disk is full, the operations that free
  * space (deleting tags, GC) still have room for their own database writes: they release it and
  * try again. Re-made once there is room again.
  */
@@ -15,7 +16,8 @@ export interface SpaceReserve {
 }
 
 export const createSpaceReserve = (file: string, bytes: number): SpaceReserve => {
-  const zeros = Buffer.alloc(Math.min(bytes, 1024 * 1024));
+  // Random, not zeros: a compressing file system (ZFS, btrfs with compression) would store zeros in next to nothing.
+  const filler = randomBytes(Math.max(1, Math.min(bytes, 1024 * 1024)));
   const size = () => {
     try {
       return statSync(file).size;
@@ -38,7 +40,7 @@ export const createSpaceReserve = (file: string, bytes: number): SpaceReserve =>
       if (fs.bavail * fs.bsize < 2 * (bytes - at)) return false;
       const fd = openSync(file, 'a', 0o600);
       try {
-        while (at < bytes) at += writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - at), at);
+        while (at < bytes) at += writeSync(fd, filler, 0, Math.min(filler.length, bytes - at), at);
         return true;
       } catch (err) {
         if (!isDiskFull(err)) throw err;

@@ -76,6 +76,8 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       const row = meta.blob(digest);
       if (!row || (from !== undefined && !meta.repoHasBlob(from, digest))) return false;
       if ((await store.size(digest)) !== row.size) return false;
+      // Re-checked after the await, then linked in the same tick: a GC may have swept it meanwhile.
+      if (!meta.blob(digest)) return false;
       meta.linkBlob(repo, digest, row.size, deps.now());
       return true;
     },
@@ -123,17 +125,25 @@ export const createRegistryService = (deps: { meta: RegistryMeta; store: BlobSto
       // come from the cache or the file.
       let bytes = manifestBytes.get(digest);
       if (bytes === undefined) {
-        bytes = await store.readAll(digest);
+        bytes = await store.readAll(digest).catch((err: NodeJS.ErrnoException) => {
+          // Its file is gone (a scrub moved damaged bytes aside): unknown until pushed again.
+          if (err.code === 'ENOENT') throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${repo}@${digest} is missing from storage; push it again`, { detail: { digest } });
+          throw err;
+        });
         // Only bytes that match their digest are kept; a damaged file is served as it is, as before.
         if (bytes.length === row.size && digestOf(bytes, parseDigest(digest).algorithm) === digest) manifestBytes.set(digest, bytes);
       }
       return { row, bytes };
     },
-    manifestHead(repo: string, reference: string) {
+    async manifestHead(repo: string, reference: string) {
       checkName(repo);
       const digest = resolve(repo, reference);
       const row = meta.manifest(repo, digest);
       if (!row) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${repo}@${digest} is unknown`, { detail: { digest } });
+      // As GET: a manifest whose file is gone is unknown (the cache spares the stat for hot ones).
+      if (!manifestBytes.get(digest) && (await store.size(digest)) === undefined) {
+        throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${repo}@${digest} is missing from storage; push it again`, { detail: { digest } });
+      }
       return row;
     },
     /** DELETE by tag removes the tag; by digest removes the manifest and every tag on it. */

@@ -68,6 +68,8 @@ export const createScrubber = (deps: { meta: RegistryMeta; store: BlobStore; loc
       else if (got.size !== blob.size) found = { digest: blob.digest, problem: 'size', detail: `${got.size} bytes on disk, ${blob.size} recorded` };
       else if (got.digest !== blob.digest) found = { digest: blob.digest, problem: 'digest', detail: `the file hashes to ${got.digest}` };
       if (!found) continue;
+      // GC may have removed it since the snapshot: that is not damage.
+      if (!meta.blob(blob.digest)) continue;
       damaged.push(found);
       if (found.problem === 'missing') continue;
       await deps.lock(blob.digest, async () => {

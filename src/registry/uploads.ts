@@ -22,7 +22,10 @@ interface Session {
 
 /** Lets a write whose client went away settle, so the reported offset is what is on disk. */
 const settled = async (s: Session) => {
-  if (s.writing) await Promise.race([s.writing.catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
+  if (!s.writing) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([s.writing.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+  clearTimeout(timer);
 };
 
 const busy = () => new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { status: 416 });
@@ -54,6 +57,9 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
     if (!s) {
       // After a restart: the file on disk is the truth; the digest will be recomputed.
       const size = (await store.uploadSize(id)) ?? 0;
+      // Another request may have rebuilt it during the await: one session, so one writer.
+      const again = sessions.get(id);
+      if (again) return again;
       s = { offset: size, hash: size === 0 ? hasher('sha256') : undefined, writing: undefined, body: undefined };
       sessions.set(id, s);
     }

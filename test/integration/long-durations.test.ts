@@ -19,6 +19,7 @@ beforeAll(async () => {
     REGISTRY_UPLOAD_TIMEOUT: '1000h',
     REGISTRY_DOWNLOAD_TIMEOUT: '400d',
     REEF_SHUTDOWN_GRACE: '1000h',
+    REEF_BODY_TIMEOUT: '1000h',
   });
 });
 afterAll(() => {
@@ -51,6 +52,15 @@ describe('durations of months and years', () => {
     await sleep(1500);
     held.end(Buffer.alloc(10, 2));
     expect((await held.response).status).toBe(202);
+  });
+
+  it('REEF_BODY_TIMEOUT=1000h: a document body sent in two parts is read, not cut after 1 ms', async () => {
+    const recipe = JSON.stringify({ task_target: 'install-linux.target', target_disk: '/dev/sda', oci_url: 'reef.local/os/x:1', partitions: [{ mount: '/', size: '0', fstype: 'ext4' }] });
+    const held = openRequest(`${reef.url}/api/v1/recipes?name=split`, 'POST', { 'content-type': 'application/json', 'content-length': String(recipe.length) });
+    await held.write(Buffer.from(recipe.slice(0, 20)));
+    await sleep(100);
+    held.end(Buffer.from(recipe.slice(20)));
+    expect((await held.response).status).toBe(201);
   });
 
   it('REEF_SHUTDOWN_GRACE=1000h: SIGTERM lets a request in flight finish, then exits', async () => {

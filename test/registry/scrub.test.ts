@@ -2,7 +2,9 @@
  * Scrub: stored blobs re-hashed at a bounded rate; damage found, reported (report, metric, log)
  * and moved aside, so a push of the same content heals it instead of being skipped as present.
  */
-import { existsSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reefResult } from '../helpers/process.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
@@ -71,6 +73,31 @@ describe('scrub', () => {
     const damaged = await reefResult(['registry', 'scrub', '--server', reef.url]);
     expect(damaged.code).toBe(3);
     expect(JSON.parse(damaged.stdout).damaged).toEqual([{ digest: blob.digest, problem: 'size', detail: '1 bytes on disk, 20000 recorded' }]);
+  });
+
+  it('a quarantined manifest reads as unknown (GET and HEAD 404, not 500) until pushed again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-scrub-manifest-'));
+    let r = await startTestReef({ REGISTRY_GC_INTERVAL: '24h' }, dir);
+    try {
+      const img = await pushImage(client(r.url), r.url, 'scrub/manifest', 'v1');
+      writeFileSync(blobFile(storageOf(r), img.manifest.digest), Buffer.concat([img.manifest.bytes.subarray(0, 10), Buffer.from('X'), img.manifest.bytes.subarray(11)]));
+      const report = (await (await r.req('/admin/scrub', { method: 'POST' })).json()) as { damaged: { digest: string }[] };
+      expect(report.damaged.map((d) => d.digest)).toEqual([img.manifest.digest]);
+      // A fresh server: nothing cached.
+      await r.stop();
+      r = await startTestReef({ REGISTRY_GC_INTERVAL: '24h' }, dir);
+      const fc = client(r.url);
+      const get = await fc('/v2/scrub/manifest/manifests/v1', { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      expect(get.status).toBe(404);
+      expect(((await get.json()) as any).errors[0].code).toBe('MANIFEST_UNKNOWN');
+      expect((await fc('/v2/scrub/manifest/manifests/v1', { method: 'HEAD' })).status).toBe(404);
+      const again = await fc('/v2/scrub/manifest/manifests/v1', { method: 'PUT', headers: { 'content-type': img.manifest.mediaType }, body: img.manifest.bytes });
+      expect(again.status).toBe(201);
+      expect((await fc('/v2/scrub/manifest/manifests/v1', { method: 'HEAD' })).status).toBe(200);
+    } finally {
+      await r.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('REGISTRY_SCRUB_RATE bounds the read rate', async () => {

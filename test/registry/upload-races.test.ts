@@ -86,11 +86,13 @@ describe('Content-Range is the contract of a chunk', () => {
     const mismatch = await f(location, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream', 'content-range': '100-109' }, body: Buffer.alloc(50, 2) });
     await expectOciError(mismatch, 416, 'SIZE_INVALID');
     expect(await uploadedBytes(location)).toBe(100);
-    // Chunked, no Content-Length: stopped at the first byte past the range, and cut back.
+    // Chunked, no Content-Length: stopped at the first byte past the range, cut back, and answered.
     const held = openRequest(location, 'PATCH', { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked', 'content-range': '100-109' });
     await held.write(Buffer.alloc(30, 3));
     held.end();
-    await held.response.catch(() => undefined);
+    const answer = await held.response;
+    expect(answer.status).toBe(416);
+    expect(JSON.parse(answer.body).errors[0].code).toBe('SIZE_INVALID');
     expect(await settle(() => uploadedBytes(location), (n) => n === 100)).toBe(100);
     // The upload goes on from where it was, and the blob is right.
     const rest = Buffer.alloc(50, 4);

@@ -22,7 +22,10 @@ const parseBasic = (header: string | undefined): { user: string; pass: string } 
 export const registryAuth = (auth: RegistryConfig['auth']): MiddlewareHandler<AppEnv> => {
   if (auth.mode === 'none') return async (_c, next) => next();
   const check = createCredentialCheck(auth);
-  const failures = createFailureLimiter({ max: 10, windowMs: 60_000 });
+  // Per user from an address, so one misconfigured agent behind a site's NAT or a reverse proxy
+  // does not lock out the others; and per address, looser, so guessing across names is slowed too.
+  const perUser = createFailureLimiter({ max: 10, windowMs: 60_000 });
+  const perAddress = createFailureLimiter({ max: 100, windowMs: 60_000 });
   return async (c, next) => {
     const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
     const creds = parseBasic(c.req.header('authorization'));
@@ -31,11 +34,18 @@ export const registryAuth = (auth: RegistryConfig['auth']): MiddlewareHandler<Ap
       throw new RegistryError('UNAUTHORIZED', 'authentication required');
     }
     const address = c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
-    const wait = failures.retryAfter(address);
+    let ok: boolean;
+    try {
+      // A credential verified lately passes at once, whatever others from the same address did.
+      if (check.cached(creds.user, creds.pass)) return next();
+    } catch (err) {
+      if (!(err instanceof CredentialsUnavailable)) throw err;
+    }
+    const userKey = `${address}\0${creds.user}`;
+    const wait = Math.max(perUser.retryAfter(userKey), perAddress.retryAfter(address));
     if (wait > 0) {
       throw new RegistryError('TOOMANYREQUESTS', `too many failed logins from this address; retry in ${wait} s`, { headers: { 'Retry-After': String(wait) } });
     }
-    let ok: boolean;
     try {
       ok = await check(creds.user, creds.pass);
     } catch (err) {
@@ -44,7 +54,8 @@ export const registryAuth = (auth: RegistryConfig['auth']): MiddlewareHandler<Ap
       throw new RegistryError('UNAVAILABLE', 'registry logins are unavailable: the server cannot read its password file; see the server log');
     }
     if (ok) return next();
-    failures.fail(address);
+    perUser.fail(userKey);
+    perAddress.fail(address);
     throw new RegistryError('UNAUTHORIZED', 'wrong user name or password');
   };
 };

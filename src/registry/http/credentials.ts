@@ -73,7 +73,15 @@ export const createCredentialCheck = (auth: Exclude<RegistryConfig['auth'], { mo
     verified.set(key, Date.now() + cacheMs);
   };
 
-  return async (user: string, pass: string): Promise<boolean> => {
+  /** Whether this credential was verified lately (and the file has not changed since): no hashing. */
+  const cached = (user: string, pass: string): boolean => {
+    if (auth.mode === 'basic') return same(user, auth.username) && same(pass, auth.password);
+    users!();
+    const until = verified.get(sha(`${user}\0${pass}`).toString('hex'));
+    return until !== undefined && until > Date.now();
+  };
+
+  const check = async (user: string, pass: string): Promise<boolean> => {
     if (auth.mode === 'basic') return same(user, auth.username) && same(pass, auth.password);
     const table = users!();
     const key = sha(`${user}\0${pass}`).toString('hex');
@@ -88,4 +96,5 @@ export const createCredentialCheck = (auth: Exclude<RegistryConfig['auth'], { mo
     }
     return false;
   };
+  return Object.assign(check, { cached });
 };

@@ -1,3 +1,4 @@
+import { PassThrough, type Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { bodyStream, readBytes } from '../../http/body.js';
 import type { AppEnv } from '../../http/env.js';
@@ -21,6 +22,19 @@ const STALL_BYTES = 1024;
 const hasBody = (c: Context<AppEnv>) => {
   const len = c.req.header('content-length');
   return (len !== undefined && len !== '0') || c.req.header('transfer-encoding') !== undefined;
+};
+
+/**
+ * A chunked body (no Content-Length) under a Content-Range goes through a stream of its own, so
+ * that the upload, stopping it at the first byte past the range, destroys that stream and not the
+ * request's socket: the client gets its 416 and Node drains the rest. Only this rare case pays
+ * for the extra stream.
+ */
+const rangeLimited = (c: Context<AppEnv>, range: { start: number; end: number } | undefined): Readable => {
+  const body = bodyStream(c);
+  if (!range || c.req.header('content-length') !== undefined) return body;
+  c.header('Connection', 'close');
+  return body.pipe(new PassThrough());
 };
 
 /** The chunk's Content-Range; a Content-Length that disagrees with it is refused before a byte is read. */
@@ -84,7 +98,10 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
     const watch =
       socket && d.uploadStallMs > 0
         ? setLongInterval(() => {
-            if (socket.bytesRead - seen < STALL_BYTES) cut(`upload slower than ${STALL_BYTES} bytes in ${d.uploadStallMs} ms`);
+            // It polices the body's arrival only: once the body is in, the server's own work
+            // (re-hashing a big upload, fsync, the digest lock) may take as long as it takes.
+            const arrived = c.env?.incoming?.complete === true;
+            if (!arrived && socket.bytesRead - seen < STALL_BYTES) cut(`upload slower than ${STALL_BYTES} bytes in ${d.uploadStallMs} ms`);
             seen = socket.bytesRead;
           }, d.uploadStallMs)
         : undefined;
@@ -121,7 +138,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
       case 'manifest HEAD': {
         const ref = m[2]!;
         if (method === 'HEAD') {
-          const row = registry.manifestHead(repo, ref);
+          const row = await registry.manifestHead(repo, ref);
           return c.body(null, 200, { 'Content-Type': row.mediaType, 'Content-Length': String(row.size), 'Docker-Content-Digest': row.digest, ETag: `"${row.digest}"` });
         }
         const { row, bytes } = await registry.manifest(repo, ref);
@@ -182,7 +199,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
       case 'upload PATCH': {
         const id = m[2]!;
         const range = contentRange(c);
-        const offset = await withUploadTimeout(c, () => uploads.patch(repo, id, range, bodyStream(c)));
+        const offset = await withUploadTimeout(c, () => uploads.patch(repo, id, range, rangeLimited(c, range)));
         return c.body(null, 202, { Location: uploadLocation(repo, id), 'Docker-Upload-UUID': id, Range: `0-${Math.max(0, offset - 1)}`, 'Content-Length': '0' });
       }
       case 'upload PUT': {
@@ -191,7 +208,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
         if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT needs ?digest=<digest> to complete the upload');
         const body = hasBody(c);
         const range = body ? contentRange(c) : undefined;
-        const done = await withUploadTimeout(c, () => uploads.complete(repo, id, digest, body ? bodyStream(c) : undefined, range));
+        const done = await withUploadTimeout(c, () => uploads.complete(repo, id, digest, body ? rangeLimited(c, range) : undefined, range));
         return c.body(null, 201, { Location: `/v2/${repo}/blobs/${done.digest}`, 'Docker-Content-Digest': done.digest, 'Content-Length': '0' });
       }
       case 'upload DELETE':
