@@ -1,4 +1,5 @@
 import { OciClientError, type OciClient } from '../../registry/client/oci-client.js';
+import { isDigest } from '../../registry/core/digest.js';
 import type { ArchiveBlob } from './image-archive.js';
 
 export interface Platform {
@@ -34,6 +35,30 @@ interface Doc {
   layers?: ArchiveBlob[];
 }
 
+/**
+ * A descriptor from a registry's manifest, checked before anything uses it: its digest becomes a
+ * file name in the archive and its size a byte count, so only sha256/sha512 hex digests and
+ * whole non-negative sizes are taken (a digest like `sha256:../../x` would be a path).
+ */
+const checked = (d: unknown, where: string, repo: string, manifest: string): ArchiveBlob => {
+  const x = (d ?? {}) as { digest?: unknown; size?: unknown; mediaType?: unknown };
+  if (typeof x.digest !== 'string' || !isDigest(x.digest)) {
+    throw new OciClientError(`${repo}@${manifest}: ${where}.digest ${JSON.stringify(x.digest)} is not a sha256 or sha512 digest`, 502);
+  }
+  if (typeof x.size !== 'number' || !Number.isSafeInteger(x.size) || x.size < 0) {
+    throw new OciClientError(`${repo}@${manifest}: ${where}.size ${JSON.stringify(x.size)} is not a whole number of bytes`, 502);
+  }
+  return { digest: x.digest, size: x.size, mediaType: typeof x.mediaType === 'string' ? x.mediaType : '' };
+};
+
+const parse = (bytes: Buffer, repo: string, digest: string): Doc => {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as Doc;
+  } catch (err) {
+    throw new OciClientError(`${repo}@${digest}: the manifest is not JSON (${(err as Error).message})`, 502);
+  }
+};
+
 const matches = (want: Platform, got: Platform | undefined) =>
   !!got && got.os === want.os && got.architecture === want.architecture && (!want.variant || got.variant === want.variant);
 
@@ -44,7 +69,7 @@ const matches = (want: Platform, got: Platform | undefined) =>
  */
 export const resolveImage = async (client: OciClient, repo: string, reference: string, platform: Platform = LINUX_AMD64, signal?: AbortSignal): Promise<ResolvedImage> => {
   let m = await client.getManifest(repo, reference, signal);
-  let doc = JSON.parse(m.bytes.toString('utf8')) as Doc;
+  let doc = parse(m.bytes, repo, m.digest);
   let index: ResolvedImage['index'];
   if (Array.isArray(doc.manifests)) {
     index = { digest: m.digest, bytes: m.bytes };
@@ -53,14 +78,17 @@ export const resolveImage = async (client: OciClient, repo: string, reference: s
       const have = doc.manifests.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : '?')).join(', ');
       throw new OciClientError(`${repo}@${m.digest} is a multi-platform index without ${platform.os}/${platform.architecture} (it has ${have || 'nothing'})`, 404);
     }
+    if (typeof pick.digest !== 'string' || !isDigest(pick.digest)) {
+      throw new OciClientError(`${repo}@${m.digest}: the index entry for ${platform.os}/${platform.architecture} has digest ${JSON.stringify(pick.digest)}, not a sha256 or sha512 digest`, 502);
+    }
     m = await client.getManifest(repo, pick.digest, signal);
-    doc = JSON.parse(m.bytes.toString('utf8')) as Doc;
+    doc = parse(m.bytes, repo, m.digest);
   }
   if (doc.schemaVersion !== 2 || !doc.config || !Array.isArray(doc.layers)) {
     throw new OciClientError(`${repo}@${m.digest} is not an image manifest reef can archive (schema ${doc.schemaVersion}, ${doc.mediaType ?? m.mediaType})`, 415);
   }
-  const layers = doc.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
-  const config = { digest: doc.config.digest, size: doc.config.size, mediaType: doc.config.mediaType };
+  const layers = doc.layers.map((l, i) => checked(l, `layers[${i}]`, repo, m.digest));
+  const config = checked(doc.config, 'config', repo, m.digest);
   return { repo, digest: m.digest, bytes: m.bytes, mediaType: doc.mediaType ?? m.mediaType, blobs: [config, ...layers], layers, ...(index ? { index } : {}) };
 };
 
