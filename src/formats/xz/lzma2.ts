@@ -30,6 +30,8 @@ export const decodeLzma2 = (input: Uint8Array, start: number, end: number, out: 
       if (control === 0x01) {
         out.dictStart = out.length;
         needDictReset = false;
+        // As liblzma: a dictionary reset means the next LZMA chunk must set new properties.
+        needProps = true;
       } else if (needDictReset) {
         throw new XzFormatError('corrupt LZMA2 data: first chunk does not reset the dictionary');
       }

@@ -135,6 +135,7 @@ const readBlock = (cur: Cursor, check: number, out: Output): { unpadded: number;
   const propsLen = h.vli();
   const props = h.take(propsLen);
   if (id !== FILTER_LZMA2 || propsLen !== 1 || props[0]! > 40) throw new XzFormatError(`unsupported .xz filter 0x${id.toString(16)} (only LZMA2)`);
+  if (h.buf.subarray(h.pos).some((b) => b !== 0)) throw new XzFormatError('corrupt .xz data: non-zero block header padding');
   const start = out.length;
   const dataStart = cur.pos;
   cur.pos = decodeLzma2(cur.buf, dataStart, cur.buf.length, out);
@@ -165,7 +166,7 @@ const readStream = (cur: Cursor, out: Output): void => {
   for (const b of blocks) {
     if (cur.vli() !== b.unpadded || cur.vli() !== b.uncompressed) throw new XzFormatError('corrupt .xz data: index does not match the blocks');
   }
-  cur.take((4 - ((cur.pos - indexStart) % 4)) % 4);
+  if (cur.take((4 - ((cur.pos - indexStart) % 4)) % 4).some((b) => b !== 0)) throw new XzFormatError('corrupt .xz data: non-zero index padding');
   const indexLen = cur.pos - indexStart;
   expectCrc('index', cur.buf.subarray(indexStart, cur.pos), cur.take(4));
   const footer = cur.take(12);
@@ -183,8 +184,12 @@ export const decodeXz = (input: Uint8Array, maxOutput = 64 * 1024 * 1024): Buffe
   const cur = new Cursor(input, 0);
   for (;;) {
     readStream(cur, out);
+    const padStart = cur.pos;
     while (cur.pos < input.length && input[cur.pos] === 0) cur.pos++;
+    // The zeros that fill an embed area to its end are not the format's; padding between two
+    // streams is, and comes in whole 4-byte units (xz -t refuses anything else).
     if (cur.pos >= input.length) break;
+    if ((cur.pos - padStart) % 4 !== 0) throw new XzFormatError('corrupt .xz data: stream padding is not a multiple of 4 bytes');
   }
   return Buffer.from(out.buf.subarray(0, out.length));
 };
