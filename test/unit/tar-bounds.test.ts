@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MAX_MEMBER_NAME, unsafeMember } from '../../src/maintenance-os/extract.js';
-import { createTarScanner, MAX_META_BYTES, type TarMember } from '../../src/maintenance-os/tar-scan.js';
+import { createTarCanonicalizer as createTarScanner, MAX_META_BYTES, type TarMember } from '../../src/maintenance-os/tar-canonical.js';
 
 /** A ustar header block: name, type, size (octal), checksum filled in. */
 const header = (name: string, type: string, size: number): Buffer => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTarScanner, type TarMember } from '../../src/maintenance-os/tar-scan.js';
+import { createTarCanonicalizer as createTarScanner, type TarMember } from '../../src/maintenance-os/tar-canonical.js';
 
 /** Members GNU tar wrote, seen by the scanner when fed in chunks of `size` bytes. */
 const scan = (archive: Buffer, size: number) => {
