@@ -26,7 +26,13 @@ describe('/boot.ipxe', () => {
     const unknown = await script('serial=NEVER-SEEN');
     expect(unknown.status).toBe(200);
     expect(unknown.text).toMatch(/^#!ipxe\n/);
-    expect(unknown.text).toContain('sanboot --no-describe --drive 0x80 || exit');
+    // BIOS sanboots the disk; UEFI (and a failed sanboot) exits with failure so the firmware
+    // tries its next boot option: a plain `exit` returns success and stops it in its setup screen.
+    const lines = unknown.text.split('\n');
+    expect(lines).toContain('iseq ${platform} efi && goto reef_uefi ||');
+    expect(lines).toContain('sanboot --no-describe --drive 0x80 || goto reef_failed');
+    expect(lines.filter((l) => l.startsWith('exit'))).toEqual(['exit 1', 'exit 1']);
+    expect(lines.indexOf(':reef_uefi')).toBeGreaterThan(lines.indexOf('sanboot --no-describe --drive 0x80 || goto reef_failed'));
     await reef.json('POST', '/api/v1/machines', { serial: 'IDLE-1', macs: ['52:54:00:00:00:01'] });
     expect((await script('mac=52:54:00:00:00:01')).text).toContain('no active job for IDLE-1');
   });
