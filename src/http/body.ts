@@ -84,6 +84,17 @@ const bounded = (doc: unknown, bytes: number): unknown => {
   return doc;
 };
 
+/** A JSON body parsed and bounded, or a 400 naming `body`. */
+const parseJson = (text: string): unknown => {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw fieldError('body', `JSON syntax error: ${(err as Error).message}`);
+  }
+  return bounded(doc, text.length);
+};
+
 /**
  * Parses a JSON or YAML (Content-Type: application/yaml) body. YAML is read with the JSON
  * schema, so `on`, dates and the like stay strings as the user wrote them.
@@ -108,26 +119,13 @@ export const readDocument = async (c: Context<AppEnv>, limit: number): Promise<u
       throw fieldError('body', `YAML syntax error${where}: ${e.reason ?? e.message}`);
     }
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw fieldError('body', `JSON syntax error: ${(err as Error).message}`);
-  }
-  return bounded(doc, text.length);
+  return parseJson(text);
 };
 
 /** Reads an optional JSON body (empty allowed). */
 export const readOptionalJson = async (c: Context<AppEnv>, limit: number): Promise<unknown> => {
   const text = await readText(c, limit);
-  if (text.trim() === '') return {};
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw fieldError('body', `JSON syntax error: ${(err as Error).message}`);
-  }
-  return bounded(doc, text.length);
+  return text.trim() === '' ? {} : parseJson(text);
 };
 
 /** The request body as a Node stream (straight from the socket under @hono/node-server). */

@@ -118,7 +118,6 @@ export const createTarCanonicalizer = (onMember: (m: TarMember) => void) => {
   let longName: string | undefined;
   let longLink: string | undefined;
   let ended = false;
-  let written = false;
 
   const onHeader = (h: Buffer, out: Buffer[]) => {
     if (h.every((x) => x === 0)) {
@@ -202,7 +201,6 @@ export const createTarCanonicalizer = (onMember: (m: TarMember) => void) => {
     const shortName = nameFits ? name : name.slice(-99).replace(/[^\x20-\x7e]/g, '_');
     const shortLink = linkFits ? linkname : '';
     out.push(header(shortName, type, realSize, { ...f, linkname: type === '1' || type === '2' ? shortLink : '' }));
-    written = true;
     pax = new Map();
     longName = undefined;
     longLink = undefined;
@@ -266,9 +264,6 @@ export const createTarCanonicalizer = (onMember: (m: TarMember) => void) => {
     },
     get ended() {
       return ended;
-    },
-    get started() {
-      return written;
     },
   };
 };

@@ -144,8 +144,9 @@ export const readEntry = (src: ReadAt, vol: IsoVolume, entry: IsoEntry, max = 64
  * Returns undefined when any component is missing. Bounded whatever the image or the path: at
  * most MAX_PATH_DEPTH components and MAX_WALK_BYTES of directories, and a directory met twice
  * on the way (a record pointing back at an ancestor: a loop no real image has) is refused.
+ * `onDirectory` is told each directory the lookup lists, the root first.
  */
-export const findPath = async (src: ReadAt, vol: IsoVolume, path: string): Promise<IsoEntry | undefined> => {
+export const findPath = async (src: ReadAt, vol: IsoVolume, path: string, onDirectory?: (dir: IsoEntry) => void): Promise<IsoEntry | undefined> => {
   const parts = path.split('/').filter(Boolean);
   if (parts.length > MAX_PATH_DEPTH) throw new IsoFormatError(`path of ${parts.length} components; at most ${MAX_PATH_DEPTH} are followed`);
   let cur: IsoEntry = vol.root;
@@ -157,6 +158,7 @@ export const findPath = async (src: ReadAt, vol: IsoVolume, path: string): Promi
     seen.add(cur.extent);
     read += cur.size;
     if (read > MAX_WALK_BYTES) throw new IsoFormatError(`path lookup read over ${MAX_WALK_BYTES} bytes of directories`);
+    onDirectory?.(cur);
     const wanted = part.toUpperCase().split('|');
     const next = (await listDirectory(src, vol, cur)).find((e) => wanted.includes(e.name.toUpperCase()));
     if (!next) return undefined;

@@ -3,7 +3,7 @@
  * `{file, offset?, length?}` naming the area inside an ISO file, else the whole of
  * `IMAGES/IGNITION.IMG`. Only the volume descriptors and the directories on the way are read.
  */
-import { IsoFormatError, type IsoVolume, type ReadAt, findPath, readVolume } from '../../formats/iso9660/reader.js';
+import { type IsoEntry, IsoFormatError, type IsoVolume, type ReadAt, findPath, readVolume } from '../../formats/iso9660/reader.js';
 import { PVD_LBA, SECTOR_SIZE } from '../../formats/iso9660/constants.js';
 import { LiveIsoError } from './errors.js';
 
@@ -53,7 +53,7 @@ interface Range {
  * to the terminator, each descriptor's root directory and path tables, and the directories on the
  * way to the files found. Writing a config over any of them leaves an ISO nothing can read.
  */
-const structureRanges = async (src: ReadAt, vol: IsoVolume, dirs: { extent: number; size: number; name: string }[]): Promise<Range[]> => {
+const structureRanges = async (src: ReadAt, vol: IsoVolume, dirs: IsoEntry[]): Promise<Range[]> => {
   const roots: Range[] = [];
   const pathTables: Range[] = [];
   const vd = Buffer.alloc(SECTOR_SIZE);
@@ -73,18 +73,13 @@ const structureRanges = async (src: ReadAt, vol: IsoVolume, dirs: { extent: numb
   return [
     { start: 0, end: (lba + 1) * SECTOR_SIZE, what: 'the system area and volume descriptors' },
     ...roots,
-    ...dirs.map((d) => ({ start: d.extent * vol.blockSize, end: d.extent * vol.blockSize + d.size, what: `the directory ${d.name || '/'}` })),
+    ...dirs.map((d) => ({ start: d.extent * vol.blockSize, end: d.extent * vol.blockSize + d.size, what: `the directory ${d.rrName ?? (d.name || '/')}` })),
     ...pathTables,
   ];
 };
 
 /** Refuses an area that overlaps the ISO's own structure, before anything is written. */
-const checkArea = async (src: ReadAt, vol: IsoVolume, area: EmbedArea, dirPaths: string[]): Promise<EmbedArea> => {
-  const dirs: { extent: number; size: number; name: string }[] = [{ ...vol.root, name: '/' }];
-  for (const p of dirPaths) {
-    const d = await findPath(src, vol, p);
-    if (d?.directory) dirs.push({ extent: d.extent, size: d.size, name: p });
-  }
+const checkArea = async (src: ReadAt, vol: IsoVolume, area: EmbedArea, dirs: IsoEntry[]): Promise<EmbedArea> => {
   for (const r of await structureRanges(src, vol, dirs)) {
     if (area.offset < r.end && r.start < area.offset + area.length) {
       throw new LiveIsoError('NOT_LIVE_ISO', `the embed area (${area.file}, bytes ${area.offset}-${area.offset + area.length - 1}) overlaps ${r.what} (bytes ${r.start}-${r.end - 1}); writing there would leave the ISO unreadable, so it is refused`);
@@ -93,17 +88,18 @@ const checkArea = async (src: ReadAt, vol: IsoVolume, area: EmbedArea, dirPaths:
   return area;
 };
 
-const parentOf = (path: string) => path.split('/').filter(Boolean).slice(0, -1).join('/');
-
 /** Finds the embed area; throws LiveIsoError NOT_LIVE_ISO when the image has none, or one that overlaps the image's own structure. */
 export const locateEmbedArea = async (src: ReadAt): Promise<EmbedArea> => {
   let vol: IsoVolume;
   try {
     vol = await readVolume(src);
-    const infoEntry = await findPath(src, vol, IGNINFO);
+    // Every directory the lookups below list, so the area can be checked against them.
+    const dirs: IsoEntry[] = [];
+    const seen = (d: IsoEntry) => void dirs.push(d);
+    const infoEntry = await findPath(src, vol, IGNINFO, seen);
     if (infoEntry && !infoEntry.directory) {
       const info = await readIgninfo(src, vol, infoEntry.size, infoEntry.extent);
-      const target = await findPath(src, vol, info.file);
+      const target = await findPath(src, vol, info.file, seen);
       if (!target || target.directory) throw new LiveIsoError('NOT_LIVE_ISO', `coreos/igninfo.json names ${info.file}, which is not a file in the ISO`);
       const offset = info.offset ?? 0;
       const length = info.length ?? target.size - offset;
@@ -111,11 +107,11 @@ export const locateEmbedArea = async (src: ReadAt): Promise<EmbedArea> => {
         throw new LiveIsoError('NOT_LIVE_ISO', `coreos/igninfo.json: offset ${offset} + length ${length} lies outside ${info.file} (${target.size} bytes)`);
       }
       const area: EmbedArea = { offset: target.extent * vol.blockSize + offset, length, file: info.file, via: 'igninfo.json' };
-      return await checkArea(src, vol, area, ['COREOS', parentOf(info.file)].filter(Boolean));
+      return await checkArea(src, vol, area, dirs);
     }
-    const img = await findPath(src, vol, IGNITION_IMG);
+    const img = await findPath(src, vol, IGNITION_IMG, seen);
     if (img && !img.directory && img.size > 0) {
-      return await checkArea(src, vol, { offset: img.extent * vol.blockSize, length: img.size, file: 'images/ignition.img', via: 'images/ignition.img' }, ['IMAGES']);
+      return await checkArea(src, vol, { offset: img.extent * vol.blockSize, length: img.size, file: 'images/ignition.img', via: 'images/ignition.img' }, dirs);
     }
   } catch (err) {
     if (err instanceof IsoFormatError) throw new LiveIsoError('NOT_LIVE_ISO', err.message);
