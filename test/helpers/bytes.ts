@@ -10,3 +10,10 @@ export const noise = (length: number, seed: number): Buffer => {
   }
   return out;
 };
+
+/** `n` as 4 little-endian bytes (a CRC32 field). */
+export const le32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { padBlock, paxRecord, tarHeader } from '../helpers/tar.js';
 import { createTarCanonicalizer as createTarScanner, type TarMember } from '../../src/maintenance-os/tar-canonical.js';
 
 /** Members GNU tar wrote, seen by the scanner when fed in chunks of `size` bytes. */
@@ -56,41 +57,16 @@ describe('tar scanner', () => {
   });
 });
 
-/** One 512-byte ustar header with a correct checksum. */
-const header = (name: string, size: number, type: string) => {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  h.fill(' ', 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-};
-const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
 
 describe('tar scanner and pax sizes', () => {
   it('takes a member size from its pax header, as tar does, and so still sees the members after it', () => {
-    const record = (k: string, v: string) => {
-      const body = ` ${k}=${v}\n`;
-      let len = body.length + 1;
-      while (String(len).length + body.length !== len) len = String(len).length + body.length;
-      return `${len}${body}`;
-    };
-    const pax = Buffer.from(record('size', '1024'));
+    const pax = Buffer.from(paxRecord('size', '1024'));
     const archive = Buffer.concat([
-      header('PaxHeaders/big', pax.length, 'x'),
-      pad(pax),
-      header('big', 0, '0'), // the ustar field says 0; the pax record says 1024
+      tarHeader('PaxHeaders/big', 'x', pax.length),
+      padBlock(pax),
+      tarHeader('big', '0', 0), // the ustar field says 0; the pax record says 1024
       Buffer.alloc(1024),
-      header('/etc/evil', 0, '0'),
+      tarHeader('/etc/evil', '0', 0),
       Buffer.alloc(1024),
     ]);
     expect(execFileSync('tar', ['-tf', '-'], { input: archive, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] }).trim().split('\n')).toEqual(['big', '/etc/evil']);

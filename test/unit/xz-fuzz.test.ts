@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeXz } from '../../src/formats/xz/xz.js';
+import { le32 } from '../helpers/bytes.js';
 import { requireTool } from '../helpers/tools.js';
 
 /**
@@ -28,11 +29,6 @@ const rng = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
-const le32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
 
 /** Recomputes the container's CRC32s where their fields still parse: stream header, block header, index, footer. */
 const fixCrcs = (x: Buffer): Buffer => {

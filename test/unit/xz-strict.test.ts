@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Output } from '../../src/formats/xz/lzma-decoder.js';
 import { decodeLzma2, encodeLzma2 } from '../../src/formats/xz/lzma2.js';
 import { decodeXz } from '../../src/formats/xz/xz.js';
+import { le32 } from '../helpers/bytes.js';
 import { requireTool } from '../helpers/tools.js';
 
 /**
@@ -20,11 +21,6 @@ const xzTestAccepts = (bytes: Buffer): boolean => {
   const f = join(dir, `t-${Math.random().toString(36).slice(2)}.xz`);
   writeFileSync(f, bytes);
   return spawnSync('xz', ['-t', f]).status === 0;
-};
-const le32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
 };
 /** A real stream from xz itself (CRC32 check, one block). */
 const realStream = (): Buffer => execFileSync('xz', ['--check=crc32', '-z', '-c'], { input: Buffer.from('reef '.repeat(200)) });
