@@ -30,9 +30,10 @@ ${IGNITION_HELP.trimEnd()}
                         push one file (rootfs tarball, WIM) as an OCI artifact
   reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [-u user:pass]
                         pull a single-file artifact, digest verified, resumed after drops
-  reef gc [--dry-run] [--server URL] [-u user:pass]
-                        run the registry's garbage collection now
-  reef registry scrub [--server URL] [-u user:pass]
+  reef gc [--dry-run] [--server URL] [--token T] [--ca FILE]
+                        run the registry's garbage collection now (an operator token, or none
+                        on the controller itself under REEF_API_AUTH=local)
+  reef registry scrub [--server URL] [--token T] [--ca FILE]
                         re-hash every stored blob now; damaged ones are listed, moved aside so a
                         push of the same content heals them (exit 3 when any was damaged)
   reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]
@@ -47,6 +48,10 @@ ${IGNITION_HELP.trimEnd()}
                         remove the embedded Ignition config (zero the embed area)
   reef prestage partition|download ...
                         factory pre-staging: data partition, image pre-cache (reef prestage --help)
+  reef token create --name NAME --role viewer|operator|admin [--expires 90d]
+                        make an API token (printed once); also registry login with REGISTRY_AUTH_MODE=token
+  reef token list [--json] | reef token revoke NAME
+                        on the controller's box, against REEF_DATA_DIR
   reef --help           this text
   reef --version        print the version
 
@@ -69,18 +74,22 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_JOB_TIMEOUT            fail an active job with no report for this long (default 2h)
   REEF_JOB_MAX_EVENTS         events one job keeps; later progress reports add none (default 10000)
   REEF_SPACE_RESERVE          bytes kept free on the data disk for deletions and GC (default 16777216)
+  REEF_API_AUTH               token | local | none: who may call the API without a token;
+                              local = requests from loopback addresses  (default local)
+  REEF_METRICS_AUTH           open | token: /metrics needs a viewer token (default open)
+  REEF_AUTH_FAILURES          failed token checks per address per minute before 429 (default 30)
+  REEF_TLS                    off | auto: HTTPS with a site CA made under <data>/tls (default off)
+  REEF_TLS_CERT, REEF_TLS_KEY HTTPS with these PEM files (reloaded on SIGHUP)
+  REEF_BOOT_LISTEN            host:port of a plain-HTTP listener serving only boot scripts and media
 `;
 
 const version = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
-const serve = async (): Promise<void> => {
-  // The server's modules (hono, drizzle, SQLite, pino) load only for `serve`: they cost the
-  // other commands ~0.3 s of CPU at start.
+/** The server's settings, parsed once; a bad one ends the command with its message (exit 2). */
+const serverConfig = async () => {
   const { ConfigError, loadConfig } = await import('./controller/config.js');
-  const { startReef } = await import('./controller/main.js');
-  let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`reef: configuration error:\n${err.message.replace(/^/gm, '  ')}\n`);
@@ -88,6 +97,15 @@ const serve = async (): Promise<void> => {
     }
     throw err;
   }
+};
+
+const tokenCommand = async (argv: string[]) => (await import('./controller/auth/token-cli.js')).tokenCommand(argv, (await serverConfig()).dataDir);
+
+const serve = async (): Promise<void> => {
+  // The server's modules (hono, drizzle, SQLite, pino) load only for `serve`: they cost the
+  // other commands ~0.3 s of CPU at start.
+  const config = await serverConfig();
+  const { startReef } = await import('./controller/main.js');
   const reef = await startReef(config);
   process.stdout.write(`reef listening on ${reef.url} (public URL ${reef.publicUrl})\n`);
   const stop = (signal: string) => {
@@ -125,6 +143,8 @@ const main = async (argv: string[]): Promise<void> => {
       return isoCommand(argv.slice(1));
     case 'prestage':
       return prestageCommand(argv.slice(1));
+    case 'token':
+      return tokenCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
@@ -145,7 +165,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
     process.stderr.write(`reef: cannot listen: ${e.message}\n`);
-  } else if (e instanceof Error && (e.name === 'OciClientError' || e.name === 'RegistryError' || /^usage:|^reference |^-u /.test(e.message))) {
+  } else if (e instanceof Error && (e.name === 'OciClientError' || e.name === 'RegistryError' || /^usage:|^reference |^-u |^reef /.test(e.message))) {
     process.stderr.write(`reef: ${e.message}\n`);
   } else {
     process.stderr.write(`reef: ${e.stack ?? String(err)}\n`);

@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { BootService } from './boot/boot-service.js';
@@ -20,6 +20,10 @@ import { createPrestageIgnitionRoutes } from './prestage/ignition-routes.js';
 import { createRecipeRoutes } from './recipes/recipe-routes.js';
 import { registryErrorAsApiError, registryErrorHandler } from '../registry/http/errors.js';
 import type { RecipeService } from './recipes/recipe-service.js';
+import type { AuditLog } from './auth/audit.js';
+import { createAuditRoutes, createTokenRoutes } from './auth/auth-routes.js';
+import type { TokenService } from './auth/token-service.js';
+import { DomainError } from '../core/errors.js';
 
 export interface AppDeps {
   log: Logger;
@@ -35,6 +39,12 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** REEF_BODY_TIMEOUT, read by every whole-body reader (http/body.ts). */
   bodyTimeoutMs: number;
+  /** The gate in front of every route (auth/access.ts): the route table's rules, tokens, the audit. */
+  access: MiddlewareHandler<AppEnv>;
+  tokens: TokenService;
+  audit: AuditLog;
+  /** The site CA's certificate (PEM) when reef serves TLS with a CA clients should trust. */
+  caPem: () => string | undefined;
   /** The embedded OCI registry (/v2 and /admin), when enabled. */
   registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv> };
 }
@@ -55,29 +65,42 @@ export const createApp = (d: AppDeps) => {
     );
   });
   app.use('*', d.metrics.middleware);
+  app.use('*', d.access);
 
-  app.route('/', createOpsRoutes({ metrics: d.metrics, ready: d.ready }));
-  app.route('/api/v1/recipes', createRecipeRoutes(d.recipes, d.maxBodyBytes));
-  app.route('/api/v1/machines', createMachineRoutes(d.machines, d.maxBodyBytes));
-  app.route('/api/v1/jobs', createJobRoutes(d.jobs, d.maxBodyBytes));
-  app.route('/api/v1/status-webhook', createWebhookRoutes(d.jobs, d.maxBodyBytes));
-  app.route('/api/v1/prestage/ignition', createPrestageIgnitionRoutes());
-  app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(d.publicUrl)));
-  app.route('/api/v1/isos', createIsoRoutes(d.isos, d.maxBodyBytes));
-  app.route('/media/isos', createIsoMediaRoutes(d.isos, d.media));
-  app.route('/media', createMediaRoutes(d.media));
-  app.route('/', createBootRoutes(d.boot));
+  // Routes only (no middleware) in `routes`, so the route-table test can walk exactly these.
+  const routes = new Hono<AppEnv>();
+  routes.route('/', createOpsRoutes({ metrics: d.metrics, ready: d.ready }));
+  const caCert = (c: Context<AppEnv>) => {
+    const pem = d.caPem();
+    if (!pem) throw new DomainError('NOT_FOUND', 'reef has no site CA: it serves TLS only with REEF_TLS=auto');
+    return c.body(pem, 200, { 'Content-Type': 'application/x-pem-file', 'Cache-Control': 'no-cache' });
+  };
+  routes.get('/ca.crt', caCert);
+  // FastRegistry's path for the same certificate.
+  routes.get('/admin/certs/ca', caCert);
+  routes.route('/api/v1/recipes', createRecipeRoutes(d.recipes, d.maxBodyBytes));
+  routes.route('/api/v1/machines', createMachineRoutes(d.machines, d.maxBodyBytes));
+  routes.route('/api/v1/jobs', createJobRoutes(d.jobs, d.maxBodyBytes));
+  routes.route('/api/v1/status-webhook', createWebhookRoutes(d.jobs, d.maxBodyBytes));
+  routes.route('/api/v1/prestage/ignition', createPrestageIgnitionRoutes());
+  routes.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(d.publicUrl)));
+  routes.route('/api/v1/isos', createIsoRoutes(d.isos, d.maxBodyBytes));
+  routes.route('/api/v1/tokens', createTokenRoutes(d.tokens, d.maxBodyBytes));
+  routes.route('/api/v1/audit', createAuditRoutes(d.audit));
+  routes.route('/media/isos', createIsoMediaRoutes(d.isos, d.media));
+  routes.route('/media', createMediaRoutes(d.media));
+  routes.route('/', createBootRoutes(d.boot));
   if (d.registry) {
     app.use('/v2', d.registry.auth);
     app.use('/v2/*', d.registry.auth);
-    app.use('/admin/*', d.registry.auth);
-    app.route('/', d.registry.routes);
-    app.route('/admin', d.registry.admin);
+    routes.route('/', d.registry.routes);
+    routes.route('/admin', d.registry.admin);
   }
+  app.route('/', routes);
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
   const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError);
   app.onError((err, c) => (c.req.path === '/v2' || c.req.path.startsWith('/v2/') ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
   app.notFound(apiNotFound);
-  return app;
+  return Object.assign(app, { declaredRoutes: () => routes.routes.map((r) => ({ method: r.method, path: r.path })) });
 };

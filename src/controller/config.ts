@@ -56,6 +56,13 @@ const SERVER_SETTINGS = {
   REEF_JOB_TIMEOUT: duration('2h'),
   REEF_JOB_MAX_EVENTS: countSetting(10_000),
   REEF_SPACE_RESERVE: countSetting(16 * 1024 * 1024),
+  REEF_API_AUTH: z.enum(['token', 'local', 'none']).default('local'),
+  REEF_METRICS_AUTH: z.enum(['open', 'token']).default('open'),
+  REEF_AUTH_FAILURES: countSetting(30),
+  REEF_TLS: z.enum(['off', 'auto']).default('off'),
+  REEF_TLS_CERT: optionalText,
+  REEF_TLS_KEY: optionalText,
+  REEF_BOOT_LISTEN: listen.optional(),
 } as const;
 
 /** Every setting reef reads: the server's own, then each area's (one schema, one parse). */
@@ -96,7 +103,26 @@ export interface Config {
   shutdownGraceMs: number;
   configFile: string | undefined;
   registry: RegistryConfig;
+  auth: {
+    /** REEF_API_AUTH: `local` trusts loopback and demands a token from other addresses; `token` from everyone; `none` from nobody. */
+    mode: 'token' | 'local' | 'none';
+    metricsNeedToken: boolean;
+    failuresPerMinute: number;
+  };
+  /** HTTPS on REEF_LISTEN: with a certificate made under `<data>/tls` (auto), or the PEM files given. */
+  tls: { mode: 'off' } | { mode: 'auto'; dir: string } | { mode: 'files'; cert: string; key: string };
+  /** A plain-HTTP listener for what stock iPXE fetches: boot scripts and media (REEF_BOOT_LISTEN). */
+  bootListen: { host: string; port: number } | undefined;
 }
+
+const tlsConfig = (s: Parsed, dataDir: string): Config['tls'] => {
+  if (s.REEF_TLS_CERT || s.REEF_TLS_KEY) {
+    if (!s.REEF_TLS_CERT || !s.REEF_TLS_KEY) throw new ConfigError(`${s.REEF_TLS_CERT ? 'REEF_TLS_KEY' : 'REEF_TLS_CERT'}: required with ${s.REEF_TLS_CERT ? 'REEF_TLS_CERT' : 'REEF_TLS_KEY'}`);
+    if (s.REEF_TLS === 'auto') throw new ConfigError('REEF_TLS: auto makes its own certificate; leave it unset when REEF_TLS_CERT and REEF_TLS_KEY are given');
+    return { mode: 'files', cert: resolve(s.REEF_TLS_CERT), key: resolve(s.REEF_TLS_KEY) };
+  }
+  return s.REEF_TLS === 'auto' ? { mode: 'auto', dir: resolve(dataDir, 'tls') } : { mode: 'off' };
+};
 
 const readConfigFile = (file: string): Record<string, string> => {
   let doc: unknown;
@@ -168,5 +194,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     bodyTimeoutMs: s.REEF_BODY_TIMEOUT,
     configFile,
     registry: registryConfig(s, s.REEF_DATA_DIR),
+    auth: { mode: s.REEF_API_AUTH, metricsNeedToken: s.REEF_METRICS_AUTH === 'token', failuresPerMinute: Math.max(1, s.REEF_AUTH_FAILURES) },
+    tls: tlsConfig(s, s.REEF_DATA_DIR),
+    bootListen: s.REEF_BOOT_LISTEN,
   };
 };

@@ -24,6 +24,11 @@ import { createMetrics } from './ops/metrics.js';
 import { createRecipeService } from './recipes/recipe-service.js';
 import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
 import { loadOrCreateSecret } from './secret.js';
+import { createAccessGate, isLoopback } from './auth/access.js';
+import { ensureAdminToken } from './auth/admin-token.js';
+import { createAuditLog } from './auth/audit.js';
+import { createTokenService } from './auth/token-service.js';
+import { createSqliteTokenStore } from './auth/token-store.sqlite.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
 import { createSpaceReserve } from '../lib/space-reserve.js';
@@ -36,7 +41,17 @@ export interface RunningReef {
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
   close(): Promise<void>;
   sweepMedia(): Promise<{ removed: number; orphans: number }>;
+  /** Every route the app serves (method, path), for the route-table test. */
+  declaredRoutes(): { method: string; path: string }[];
 }
+
+/** Says at every start what is open that should not be on a network. */
+const warnOpenDoors = (config: Config, log: Logger) => {
+  if (config.auth.mode === 'none') log.warn('REEF_API_AUTH=none: anyone who can reach this port can change recipes, jobs and machines');
+  if (config.registry.enabled && config.registry.auth.mode === 'none' && !isLoopback(config.listen.host) && config.listen.host !== 'localhost') {
+    log.warn({ listen: `${config.listen.host}:${config.listen.port}` }, 'the registry accepts anonymous pushes and deletes (REGISTRY_AUTH_MODE=none) on a non-loopback listener: anyone on the network can replace the images machines install; set REGISTRY_AUTH_MODE=token');
+  }
+};
 
 /** Wires config → db → stores → services → app → server, and starts listening. */
 export const startReef = async (config: Config, opts: { log?: Logger } = {}): Promise<RunningReef> => {
@@ -102,10 +117,23 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   // Held back on the data disk (beside reef.db) for the deletions and GC that free space once it is full.
   const reserve = createSpaceReserve(join(config.dataDir, 'space.reserve'), config.spaceReserveBytes);
   if (!reserve.restore()) log.warn({ bytes: config.spaceReserveBytes }, 'no room for the space reserve under the data directory; it is made once there is');
+  const apiTokens = createTokenService({ store: createSqliteTokenStore(opened.db), now });
+  const audit = createAuditLog(opened.db);
+  const adminTokenFile = await ensureAdminToken(apiTokens, config.dataDir);
+  if (adminTokenFile) log.warn({ file: adminTokenFile }, `an admin API token was made; it is in ${adminTokenFile} (mode 0600), shown nowhere else`);
+  warnOpenDoors(config, log);
+  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute });
+  const verifyToken = (name: string, token: string) => {
+    const check = apiTokens.verifyNamed(name, token);
+    return check.ok ? { role: check.principal.role } : undefined;
+  };
   const registry = config.registry.enabled
-    ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve })
+    ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve, verifyToken })
     : undefined;
-  const app = createApp({ log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry });
+  const app = createApp({
+    log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
+    access, tokens: apiTokens, audit, caPem: () => undefined,
+  });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
   const retention = createMediaRetention({ jobs: jobStore, media: taskMedia, retentionMs: config.media.retentionMs, now });
@@ -154,5 +182,5 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     })();
     return closing;
   };
-  return { url, publicUrl, log, close, sweepMedia };
+  return { url, publicUrl, log, close, sweepMedia, declaredRoutes: app.declaredRoutes };
 };

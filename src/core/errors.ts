@@ -17,17 +17,22 @@ export type DomainErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'STORAGE_FULL'
   | 'REQUEST_TIMEOUT'
+  | 'TOO_MANY_REQUESTS'
   | 'INTERNAL';
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
   readonly details: FieldIssue[];
 
-  constructor(code: DomainErrorCode, message: string, details: FieldIssue[] = []) {
+  /** Seconds the client should wait before trying again (sent as Retry-After). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: DomainErrorCode, message: string, details: FieldIssue[] = [], opts: { retryAfter?: number } = {}) {
     super(message);
     this.name = 'DomainError';
     this.code = code;
     this.details = details;
+    this.retryAfter = opts.retryAfter;
   }
 }
 
@@ -48,3 +53,5 @@ export const conflict = (message: string): DomainError => new DomainError('CONFL
 
 export const unauthorized = (message: string): DomainError =>
   new DomainError('UNAUTHORIZED', message);
+
+export const forbidden = (message: string): DomainError => new DomainError('FORBIDDEN', message);

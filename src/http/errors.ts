@@ -41,6 +41,7 @@ export const createApiErrorHandler =
     if (err instanceof DomainError) {
       const status = STATUS_OF[err.code];
       if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="reef"');
+      if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
       return apiErrorResponse(c, status, err.code, err.message, err.details);
     }
     if (err instanceof HTTPException) {

@@ -12,5 +12,6 @@ export const STATUS_OF: Record<DomainErrorCode, ContentfulStatusCode> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   STORAGE_FULL: 507,
   REQUEST_TIMEOUT: 408,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
 };

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Agent, fetch } from 'undici';
 import { pullArtifact, pushArtifact } from './client/artifact.js';
 import { createOciClient } from './client/oci-client.js';
 import { parseImageRef } from './client/reference.js';
@@ -41,12 +43,16 @@ export const pullCommand = async (argv: string[]) => {
   process.stdout.write(`Pulled ${refText} to ${values.output} (${got.size} bytes, ${got.digest})\n`);
 };
 
-/** `reef gc [--dry-run] [--server URL] [-u user:pass]` */
-/** POSTs to one of the server's registry admin endpoints and prints its JSON report. */
-const adminCall = async (what: string, path: string, values: { server?: string; user?: string }): Promise<unknown> => {
+/**
+ * POSTs to one of the server's registry admin endpoints (`reef gc`, `reef registry scrub`) and
+ * prints its JSON report. They follow the API's rules: an operator token (`--token`), or none
+ * from the controller itself under REEF_API_AUTH=local; `--ca` trusts a site CA.
+ */
+const adminCall = async (what: string, path: string, values: { server?: string; token?: string; ca?: string }): Promise<unknown> => {
   const server = (values.server ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  const headers: Record<string, string> = values.user ? { Authorization: `Basic ${Buffer.from(values.user).toString('base64')}` } : {};
-  const res = await fetch(`${server}${path}`, { method: 'POST', headers });
+  const headers: Record<string, string> = values.token ? { Authorization: `Bearer ${values.token}` } : {};
+  const dispatcher = values.ca ? new Agent({ connect: { ca: readFileSync(values.ca, 'utf8') } }) : undefined;
+  const res = await fetch(`${server}${path}`, { method: 'POST', headers, ...(dispatcher ? { dispatcher } : {}) });
   const text = await res.text();
   if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${text}`);
   const report = JSON.parse(text) as unknown;
@@ -54,7 +60,7 @@ const adminCall = async (what: string, path: string, values: { server?: string; 
   return report;
 };
 
-const ADMIN_OPTIONS = { server: { type: 'string' }, user: { type: 'string', short: 'u' } } as const;
+const ADMIN_OPTIONS = { server: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' } } as const;
 
 export const gcCommand = async (argv: string[]) => {
   const { values } = parseArgs({ args: argv, options: { 'dry-run': { type: 'boolean' }, ...ADMIN_OPTIONS } });
@@ -64,7 +70,7 @@ export const gcCommand = async (argv: string[]) => {
 /** `reef registry scrub`: re-hash every stored blob now; exit 3 when any is damaged. */
 export const registryCommand = async (argv: string[]) => {
   const [sub, ...rest] = argv;
-  if (sub !== 'scrub') throw new Error('usage: reef registry scrub [--server URL] [-u user:pass]');
+  if (sub !== 'scrub') throw new Error('usage: reef registry scrub [--server URL] [--token T] [--ca FILE]');
   const { values } = parseArgs({ args: rest, options: ADMIN_OPTIONS });
   const report = (await adminCall('scrub', '/admin/scrub', values)) as { damaged?: unknown[] };
   if (report.damaged?.length) process.exitCode = 3;

@@ -7,7 +7,7 @@ import { ConfigError, countSetting, durationSetting, flagSetting, optionalTextSe
 export const REGISTRY_SETTINGS = {
   ENABLE_REGISTRY: flagSetting(true),
   REGISTRY_STORAGE: optionalTextSetting,
-  REGISTRY_AUTH_MODE: z.enum(['none', 'basic', 'htpasswd']).default('none'),
+  REGISTRY_AUTH_MODE: z.enum(['none', 'basic', 'htpasswd', 'token']).default('none'),
   REGISTRY_HTPASSWD_FILE: optionalTextSetting,
   REGISTRY_USERNAME: optionalTextSetting,
   REGISTRY_PASSWORD: optionalTextSetting,
@@ -30,7 +30,9 @@ export interface RegistryConfig {
   auth:
     | { mode: 'none' }
     | { mode: 'basic'; username: string; password: string; anonymousPull: boolean }
-    | { mode: 'htpasswd'; file: string; anonymousPull: boolean };
+    | { mode: 'htpasswd'; file: string; anonymousPull: boolean }
+    /** reef's API tokens as registry logins: user = token name, password = token; push and delete need `operator`. */
+    | { mode: 'token'; anonymousPull: boolean };
   gcIntervalMs: number;
   gcGraceMs: number;
   /** Re-hash every stored blob this often (REGISTRY_SCRUB_INTERVAL; 0 = only when asked). */
@@ -57,6 +59,8 @@ const registryAuth = (s: RegistrySettings): RegistryConfig['auth'] => {
       if (!s.REGISTRY_HTPASSWD_FILE) throw new ConfigError('REGISTRY_HTPASSWD_FILE: required when REGISTRY_AUTH_MODE=htpasswd');
       if (!existsSync(s.REGISTRY_HTPASSWD_FILE)) throw new ConfigError(`REGISTRY_HTPASSWD_FILE: ${s.REGISTRY_HTPASSWD_FILE} does not exist`);
       return { mode: 'htpasswd', file: s.REGISTRY_HTPASSWD_FILE, anonymousPull: s.REGISTRY_ANONYMOUS_PULL };
+    case 'token':
+      return { mode: 'token', anonymousPull: s.REGISTRY_ANONYMOUS_PULL };
   }
 };
 

@@ -7,7 +7,7 @@ import { setLongInterval } from '../lib/long-timer.js';
 import type { SpaceReserve } from '../lib/space-reserve.js';
 import { createGc } from './gc.js';
 import { createScrubber, type ScrubReport } from './scrub.js';
-import { registryAuth } from './http/auth.js';
+import { registryAuth, type RegistryTokenCheck } from './http/auth.js';
 import { registerRegistryMetrics } from './http/metrics.js';
 import { createAdminRoutes, createRegistryRoutes } from './http/routes.js';
 import { createSqliteRegistryMeta } from './meta/meta.sqlite.js';
@@ -17,7 +17,7 @@ import { createKeyedLock } from './storage/keyed-lock.js';
 import { createUploads } from './uploads.js';
 
 /** Builds the embedded registry (store → meta → services → routes) and its GC schedule. */
-export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db: Db; sqlite: Database.Database; metrics: Registry; log: Logger; now: () => number; reserve?: SpaceReserve }) => {
+export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db: Db; sqlite: Database.Database; metrics: Registry; log: Logger; now: () => number; reserve?: SpaceReserve; verifyToken?: RegistryTokenCheck }) => {
   const { config, now } = deps;
   const store = await createBlobStore(config.storage);
   const meta = createSqliteRegistryMeta(deps.db, deps.sqlite);
@@ -58,7 +58,7 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
   return {
     routes: createRegistryRoutes(http),
     admin: createAdminRoutes(http),
-    auth: registryAuth(config.auth),
+    auth: registryAuth(config.auth, { verifyToken: deps.verifyToken }),
     gc,
     stop: () => {
       timer?.clear();

@@ -43,7 +43,7 @@ export const spawnReef = async (env: Record<string, string>, opts: { built?: boo
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`reef did not start:\n${r.output()}`)), 30_000);
     r.child.stdout!.on('data', () => {
-      const m = /reef listening on (http:\/\/\S+)/.exec(r.output());
+      const m = /reef listening on (https?:\/\/\S+)/.exec(r.output());
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

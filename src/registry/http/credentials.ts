@@ -49,7 +49,7 @@ const bcryptHash = (hash: string | undefined) => (hash && /^\$2[aby]\$\d\d\$/.te
  * tell which names exist. bcrypt is slow on purpose: a verified credential is remembered, as a
  * hash, for a few minutes, in a bounded cache emptied whenever the file changes.
  */
-export const createCredentialCheck = (auth: Exclude<RegistryConfig['auth'], { mode: 'none' }>, opts: { cacheMs?: number; cacheSize?: number } = {}) => {
+export const createCredentialCheck = (auth: Extract<RegistryConfig['auth'], { mode: 'basic' | 'htpasswd' }>, opts: { cacheMs?: number; cacheSize?: number } = {}) => {
   const cacheMs = opts.cacheMs ?? 5 * 60_000;
   const cacheSize = opts.cacheSize ?? 256;
   const verified = new Map<string, number>();

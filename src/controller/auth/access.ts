@@ -1,0 +1,124 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import { DomainError, forbidden, unauthorized } from '../../core/errors.js';
+import type { AppEnv } from '../../http/env.js';
+import { STATUS_OF } from '../../http/status.js';
+import { createFailureLimiter } from '../../lib/failure-limiter.js';
+import { type AuditLog, auditObject } from './audit.js';
+import { type Principal, type Role, roleAllows } from './roles.js';
+import { createRuleLookup, type RouteRule } from './route-rules.js';
+import type { TokenService } from './token-service.js';
+
+export type ApiAuthMode = 'token' | 'local' | 'none';
+
+export interface AccessDeps {
+  mode: ApiAuthMode;
+  tokens: TokenService;
+  audit: AuditLog;
+  log: Logger;
+  now: () => number;
+  /** REEF_METRICS_AUTH: whether /metrics needs a viewer token. */
+  metricsNeedToken: boolean;
+  /** Failed token checks one address may make per minute before it is answered 429 (REEF_AUTH_FAILURES). */
+  failuresPerMinute: number;
+}
+
+export const isLoopback = (address: string | undefined): boolean =>
+  !!address && (address === '::1' || /^127\./.test(address) || /^::ffff:127\./i.test(address));
+
+export const sourceAddress = (c: Context<AppEnv>): string => c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
+
+const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Registry writes worth an audit line: a manifest put or deleted, a blob deleted (not every upload chunk). */
+const registryChange = (method: string, path: string) => (method === 'PUT' && /\/manifests\/[^/]+$/.test(path)) || (method === 'DELETE' && /\/(manifests|blobs)\/[^/]+$/.test(path));
+
+const bearerOf = (header: string | undefined): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+
+/**
+ * The one gate in front of every route: finds the route's rule in the route table, demands and
+ * checks a token where the rule names a role, refuses what the boot listener must not serve,
+ * limits failed token checks per address, and writes every change to the audit log.
+ * Tokens never reach a log line, an error message or the audit: only their names do.
+ */
+export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
+  const lookup = createRuleLookup();
+  const failures = createFailureLimiter({ max: d.failuresPerMinute, windowMs: 60_000 });
+
+  const needed = (rule: RouteRule): Role | undefined => {
+    if (rule === 'viewer' || rule === 'operator' || rule === 'admin') return rule;
+    if (rule === 'metrics' && d.metricsNeedToken) return 'viewer';
+    return undefined;
+  };
+
+  const authenticate = (c: Context<AppEnv>, need: Role, source: string): Principal => {
+    const token = bearerOf(c.req.header('authorization'));
+    let principal: Principal;
+    if (token !== undefined) {
+      const wait = failures.retryAfter(source);
+      if (wait > 0) throw new DomainError('TOO_MANY_REQUESTS', `too many failed token checks from ${source}; retry in ${wait} s`, [], { retryAfter: wait });
+      const check = d.tokens.verify(token);
+      if (!check.ok) {
+        failures.fail(source);
+        d.log.warn({ source, method: c.req.method, path: c.req.path, problem: check.problem }, 'API token refused');
+        throw unauthorized(check.problem === 'expired' ? 'the API token has expired' : 'the API token is not valid');
+      }
+      principal = check.principal;
+    } else if (d.mode === 'none') {
+      principal = { name: 'anonymous', role: 'admin', via: 'none' };
+    } else if (d.mode === 'local' && isLoopback(source)) {
+      principal = { name: 'local', role: 'admin', via: 'local' };
+    } else {
+      throw unauthorized(`${c.req.method} ${c.req.path} needs an API token (Authorization: Bearer <token>; make one with: reef token create --name NAME --role ${need})`);
+    }
+    c.set('principal', { name: principal.name, role: principal.role });
+    if (!roleAllows(principal.role, need)) throw forbidden(`token ${JSON.stringify(principal.name)} has the role ${principal.role}; ${c.req.method} ${c.req.path} needs ${need}`);
+    return principal;
+  };
+
+  return async (c, next) => {
+    const decl = lookup(c.req.method, c.req.path);
+    if (c.env?.listener === 'boot' && !decl?.boot) {
+      throw new DomainError('NOT_FOUND', `this plain-HTTP listener serves only boot scripts and media; use the TLS listener for ${c.req.path}`);
+    }
+    const rule: RouteRule = decl?.rule ?? 'admin';
+    const source = sourceAddress(c);
+    const need = needed(rule);
+    const audited = CHANGES.has(c.req.method) && (need !== undefined || (rule === 'registry' && registryChange(c.req.method, c.req.path)));
+    if (!audited) {
+      if (need) authenticate(c, need, source);
+      return next();
+    }
+    try {
+      if (need) authenticate(c, need, source);
+    } catch (err) {
+      // Known but not allowed (403) is recorded; unknown (401, 429) is a failed login, logged above.
+      if (err instanceof DomainError) record(c, source, STATUS_OF[err.code]);
+      throw err;
+    }
+    await next();
+    record(c, source, c.get('sentStatus') ?? c.res.status);
+  };
+
+  function record(c: Context<AppEnv>, source: string, status: number) {
+    const who = c.get('principal');
+    // A request refused before anyone was identified is a failed login, logged above, not a change.
+    if (!who) return;
+    const entry = {
+      at: d.now(),
+      requestId: c.get('requestId') ?? '',
+      method: c.req.method,
+      path: c.req.path,
+      actor: who.name,
+      role: who.role ?? null,
+      source,
+      status,
+      object: auditObject(c.req.path, c.res.headers.get('location') ?? undefined),
+    };
+    d.log.info({ audit: entry }, 'audit');
+    try {
+      d.audit.append(entry);
+    } catch (err) {
+      d.log.error({ err: (err as Error).message, audit: entry }, 'audit entry not stored in the database');
+    }
+  }
+};

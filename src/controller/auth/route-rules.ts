@@ -1,0 +1,94 @@
+import type { Role } from './roles.js';
+
+/**
+ * How a route is protected.
+ * - a role: an API token of at least that role (or a loopback request under REEF_API_AUTH=local);
+ * - `open`: anyone (health, boot scripts, the CA certificate, the API description);
+ * - `media`: anyone on the boot network, narrowed by signed URLs when REEF_MEDIA_SIGNING_SECRET is set (checked by the route);
+ * - `job-token`: the job's own token (HMAC of the controller secret and the job id), checked by the route;
+ * - `webhook`: the shared REEF_WEBHOOK_SECRET or the job token, checked by the route;
+ * - `metrics`: open, or `viewer` when REEF_METRICS_AUTH=token;
+ * - `registry`: the registry's own auth (REGISTRY_AUTH_MODE), which knows pulls from pushes.
+ */
+export type RouteRule = Role | 'open' | 'media' | 'job-token' | 'webhook' | 'metrics' | 'registry';
+
+export interface RouteDeclaration {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'ALL';
+  /** The route's path exactly as the app registers it (Hono syntax: `:param`, trailing `*`). */
+  path: string;
+  rule: RouteRule;
+  /** Served on the plain-HTTP boot listener (REEF_BOOT_LISTEN) too: what stock iPXE fetches. */
+  boot?: true;
+}
+
+/** Every route of every surface, with its rule. A route missing here fails test/integration/route-table.test.ts. */
+export const ROUTE_TABLE: readonly RouteDeclaration[] = [
+  { method: 'GET', path: '/healthz', rule: 'open' },
+  { method: 'GET', path: '/readyz', rule: 'open' },
+  { method: 'GET', path: '/metrics', rule: 'metrics' },
+  { method: 'GET', path: '/ca.crt', rule: 'open' },
+  { method: 'GET', path: '/admin/certs/ca', rule: 'open' },
+  { method: 'GET', path: '/boot.ipxe', rule: 'open', boot: true },
+  { method: 'GET', path: '/media/tasks/:id/task.iso', rule: 'media', boot: true },
+  { method: 'GET', path: '/media/tasks/:id/boot.iso', rule: 'media', boot: true },
+  { method: 'GET', path: '/media/isos/:file', rule: 'media', boot: true },
+  { method: 'GET', path: '/api/v1/openapi.json', rule: 'open' },
+
+  { method: 'GET', path: '/api/v1/recipes', rule: 'viewer' },
+  { method: 'POST', path: '/api/v1/recipes', rule: 'operator' },
+  { method: 'GET', path: '/api/v1/recipes/:name', rule: 'viewer' },
+  { method: 'PUT', path: '/api/v1/recipes/:name', rule: 'operator' },
+  { method: 'DELETE', path: '/api/v1/recipes/:name', rule: 'operator' },
+
+  { method: 'GET', path: '/api/v1/machines', rule: 'viewer' },
+  { method: 'POST', path: '/api/v1/machines', rule: 'operator' },
+  { method: 'GET', path: '/api/v1/machines/:serial', rule: 'viewer' },
+  { method: 'DELETE', path: '/api/v1/machines/:serial', rule: 'operator' },
+
+  { method: 'GET', path: '/api/v1/jobs', rule: 'viewer' },
+  { method: 'POST', path: '/api/v1/jobs', rule: 'operator' },
+  { method: 'GET', path: '/api/v1/jobs/:id', rule: 'viewer' },
+  { method: 'GET', path: '/api/v1/jobs/:id/events', rule: 'viewer' },
+  { method: 'POST', path: '/api/v1/jobs/:id/events', rule: 'job-token' },
+  { method: 'GET', path: '/api/v1/jobs/:id/task', rule: 'job-token' },
+  { method: 'POST', path: '/api/v1/jobs/:id/cancel', rule: 'operator' },
+  { method: 'POST', path: '/api/v1/status-webhook/:serial', rule: 'webhook' },
+
+  { method: 'GET', path: '/api/v1/prestage/ignition/discovery', rule: 'viewer' },
+  { method: 'GET', path: '/api/v1/prestage/ignition/pointer', rule: 'viewer' },
+  { method: 'GET', path: '/api/v1/prestage/ignition/assisted', rule: 'viewer' },
+  { method: 'GET', path: '/api/v1/prestage/ignition/siteconfig', rule: 'viewer' },
+  { method: 'GET', path: '/api/v1/isos/bases', rule: 'viewer' },
+  { method: 'PUT', path: '/api/v1/isos/bases/:name', rule: 'operator' },
+  { method: 'POST', path: '/api/v1/isos', rule: 'operator' },
+  { method: 'GET', path: '/api/v1/isos/:id', rule: 'viewer' },
+  { method: 'DELETE', path: '/api/v1/isos/:id', rule: 'operator' },
+
+  { method: 'GET', path: '/api/v1/tokens', rule: 'admin' },
+  { method: 'POST', path: '/api/v1/tokens', rule: 'admin' },
+  { method: 'DELETE', path: '/api/v1/tokens/:name', rule: 'admin' },
+  { method: 'GET', path: '/api/v1/audit', rule: 'admin' },
+
+  { method: 'ALL', path: '/v2', rule: 'registry' },
+  { method: 'ALL', path: '/v2/*', rule: 'registry' },
+  { method: 'POST', path: '/admin/gc', rule: 'operator' },
+  { method: 'POST', path: '/admin/scrub', rule: 'operator' },
+];
+
+const patternOf = (path: string): RegExp => {
+  const body = path
+    .split('/')
+    .map((seg) => (seg === '*' ? '.*' : seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${body}$`);
+};
+
+/** Finds the declaration of a request's route (HEAD is answered by GET routes, as Hono does). */
+export const createRuleLookup = (table: readonly RouteDeclaration[] = ROUTE_TABLE) => {
+  const compiled = table.map((d) => ({ d, re: patternOf(d.path) }));
+  return (method: string, path: string): RouteDeclaration | undefined => {
+    const m = method === 'HEAD' ? 'GET' : method;
+    // Exact routes before wildcards, so /v2/* never shadows a declared path.
+    return compiled.find(({ d, re }) => (d.method === m || d.method === 'ALL') && re.test(path))?.d;
+  };
+};
