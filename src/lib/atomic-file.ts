@@ -9,13 +9,15 @@ export const isDiskFull = (err: unknown): boolean => ['ENOSPC', 'EDQUOT', 'SQLIT
 
 /**
  * Writes `data` to `path` atomically: a temp file beside it, fsync, rename. On failure the temp
- * file is removed and the original error is rethrown.
+ * file is removed and the original error is rethrown. With `mode` the file gets exactly that
+ * mode (set on the temp file before any byte is written, whatever the umask): 0o600 for keys.
  */
 export const writeFileAtomic = async (path: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> => {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
     try {
+      if (opts.mode !== undefined) await fh.chmod(opts.mode);
       await fh.writeFile(data);
       await fh.sync();
     } finally {
