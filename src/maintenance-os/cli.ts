@@ -73,7 +73,7 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
   } catch (err) {
     // Tell the controller, or the job would wait for REEF_JOB_TIMEOUT.
     const reason = (err as Error).message;
-    await createReporter({ callbackUrl: task.callbackUrl, token: task.token, log })
+    await createReporter({ callbackUrl: task.callbackUrl, token: task.token, ca: task.ca, log })
       .send({ step: 'start', status: 'failed', failed_step: 'start', reason })
       .catch(() => {});
     process.stderr.write(`reef agent: ${reason}\n`);
@@ -83,7 +83,7 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
     process.stdout.write(`${task.recipe.task_target}\n`);
     return;
   }
-  const reporter = createReporter({ callbackUrl: values['dry-run'] ? null : task.callbackUrl, token: task.token, log });
+  const reporter = createReporter({ callbackUrl: values['dry-run'] ? null : task.callbackUrl, token: task.token, ca: task.ca, log });
   if (!task.callbackUrl) log(JSON.stringify({ level: 'warn', message: `no controller to report to (task from ${task.source}); events go to this output only` }));
   const ctx: AgentContext = {
     task,

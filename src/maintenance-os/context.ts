@@ -2,6 +2,7 @@ import type { Partition } from '../recipes/recipe-normalize.js';
 import { pickLayer, resolveManifest } from '../registry/client/artifact.js';
 import { createOciClient, type OciClient } from '../registry/client/oci-client.js';
 import { isLoopback } from '../registry/client/reference.js';
+import { isControllerOverHttps } from './controller-trust.js';
 import { partitionDevice } from './disk.js';
 import { type Runner, StepError } from './exec.js';
 import type { Reporter } from './reporter.js';
@@ -55,14 +56,19 @@ export const resolveArtifact = async (ctx: AgentContext, mediaTypes: string[]) =
   return { client, repo, layer };
 };
 
-/** The registry client for the recipe's oci_url: plain HTTP for loopback and for registries the task marks insecure. */
+/**
+ * The registry client for the recipe's oci_url: plain HTTP for loopback and for registries the
+ * task marks insecure; the controller's own over HTTPS (when it speaks HTTPS) with its CA.
+ */
 export const registryClient = (ctx: AgentContext, onProgress?: (done: number, total: number) => void): { client: OciClient; repo: string; reference: string } => {
   const oci = ctx.task.recipe.oci;
   if (!oci) throw new StepError('the recipe has no oci_url');
-  const plain = ctx.plainHttp || isLoopback(oci.registry) || ctx.task.insecureRegistries.includes(oci.registry);
+  const controller = isControllerOverHttps(ctx.task, oci.registry);
+  const plain = !!ctx.plainHttp || (!controller && (isLoopback(oci.registry) || ctx.task.insecureRegistries.includes(oci.registry)));
   const client = createOciClient({
     registry: oci.registry,
     plainHttp: plain,
+    ...(controller && !plain && ctx.task.ca !== null ? { ca: ctx.task.ca } : {}),
     ...(ctx.registryAuth ?? {}),
     retries: ctx.retries ?? 8,
     ...(onProgress ? { onProgress } : {}),

@@ -4,6 +4,8 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IsoFormatError, listDirectory, readEntry, readVolume } from '../formats/iso9660/reader.js';
+import { createControllerFetch, withBackoff } from './controller-http.js';
+import { fetchControllerCa, pinnedFingerprint, settleTrust } from './controller-trust.js';
 import { StepError } from './exec.js';
 import { isMounted, mountTable } from './mounts.js';
 import { parseCmdline, readTaskDir, readTaskPath, TASK_FILES, type Task, type TaskFiles, taskFromFiles } from './task.js';
@@ -29,24 +31,22 @@ export const readIsoFiles = async (iso: string): Promise<TaskFiles> => {
   }
 };
 
-/** Fetches the task from the controller (kernel command line boot: reef.controller=, reef.job=, reef.token=). */
-export const fetchTask = async (controller: string, job: string, token: string): Promise<Task> => {
+/**
+ * Fetches the task from the controller (kernel command line boot: reef.controller=, reef.job=,
+ * reef.token=); over HTTPS verified against `ca` when given. Network errors and 5xx are retried
+ * with backoff; a refusal or a certificate that does not verify ends it at once.
+ */
+export const fetchTask = async (controller: string, job: string, token: string, ca: string | null = null): Promise<Task> => {
   const url = `${controller.replace(/\/+$/, '')}/api/v1/jobs/${encodeURIComponent(job)}/task`;
-  let lastError = '';
-  for (let n = 0; n < 8; n++) {
-    try {
-      const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
-      const text = await res.text();
-      if (res.ok) return taskFromFiles((JSON.parse(text) as { files: TaskFiles }).files, url);
-      if (res.status < 500 && res.status !== 429) throw new StepError(`the controller refused the task at ${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
-      lastError = `HTTP ${res.status}`;
-    } catch (err) {
-      if (err instanceof StepError) throw err;
-      lastError = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** n)));
-  }
-  throw new StepError(`cannot fetch the task from ${url}: ${lastError}`);
+  const get = createControllerFetch(ca);
+  const task = await withBackoff(`cannot fetch the task from ${url}`, async () => {
+    const res = await get(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (res.ok) return taskFromFiles((JSON.parse(text) as { files: TaskFiles }).files, url);
+    if (res.status < 500 && res.status !== 429) throw new StepError(`the controller refused the task at ${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    throw new Error(`HTTP ${res.status}`);
+  });
+  return { ...task, ca: task.ca ?? ca };
 };
 
 /** A mounted filesystem labelled TASK_* (the task ISO attached as virtual media), or one we mount read-only. */
@@ -70,11 +70,14 @@ const findTaskMedia = async (): Promise<string | null> => {
   return target;
 };
 
-/** Finds the task: --task, else the kernel command line, else a TASK_* medium. */
-export const findTask = async (opts: { task?: string; cmdlineFile: string }): Promise<Task> => {
+/** The task from --task, else the kernel command line, else a TASK_* medium (its CA not checked yet). */
+const locateTask = async (opts: { task?: string; cmdlineFile: string }, cmdline: ReturnType<typeof parseCmdline>, pin: string | null): Promise<Task> => {
   if (opts.task) return readTaskPath(opts.task, readIsoFiles);
-  const cmdline = existsSync(opts.cmdlineFile) ? parseCmdline(readFileSync(opts.cmdlineFile, 'utf8')) : {};
-  if (cmdline.controller && cmdline.job && cmdline.token) return fetchTask(cmdline.controller, cmdline.job, cmdline.token);
+  if (cmdline.controller && cmdline.job && cmdline.token) {
+    // Over HTTPS with a pin, the controller's CA first (checked against the pin), then the task verified with it.
+    const ca = pin !== null && cmdline.controller.startsWith('https://') ? await fetchControllerCa(cmdline.controller, pin) : null;
+    return fetchTask(cmdline.controller, cmdline.job, cmdline.token, ca);
+  }
   if (cmdline.controller || cmdline.job || cmdline.token) {
     const missing = ['controller', 'job', 'token'].filter((k) => !cmdline[k as keyof typeof cmdline]).map((k) => `reef.${k}=`);
     throw new StepError(`the kernel command line names a reef task but lacks ${missing.join(', ')}`);
@@ -82,4 +85,15 @@ export const findTask = async (opts: { task?: string; cmdlineFile: string }): Pr
   const dir = await findTaskMedia();
   if (dir) return readTaskDir(dir);
   throw new StepError(`no task: give --task <dir|iso|recipe.json>, boot with reef.controller= reef.job= reef.token= on the kernel command line (${opts.cmdlineFile}), or attach the task ISO (label TASK_*)`);
+};
+
+/**
+ * Finds the task: --task, else the kernel command line, else a TASK_* medium; then settles the
+ * CA its calls to the controller trust (controller-trust.ts), checked against the kernel command
+ * line's reef.ca= pin when there is one.
+ */
+export const findTask = async (opts: { task?: string; cmdlineFile: string }): Promise<Task> => {
+  const cmdline = existsSync(opts.cmdlineFile) ? parseCmdline(readFileSync(opts.cmdlineFile, 'utf8')) : {};
+  const pin = pinnedFingerprint(cmdline.ca);
+  return settleTrust(await locateTask(opts, cmdline, pin), pin);
 };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ControllerUntrusted, createControllerFetch } from './controller-http.js';
 
 export interface AgentEvent {
   step?: string;
@@ -34,6 +35,8 @@ export interface Reporter {
 export interface ReporterOptions {
   callbackUrl: string | null;
   token: string | null;
+  /** PEM of the CA the controller's certificate must be signed by (Task.ca); null or absent: the system's trust store. */
+  ca?: string | null;
   /** Every event also goes here as one JSON line (the journal on the machine). */
   log: (line: string) => void;
   intervalMs?: number;
@@ -51,9 +54,11 @@ export const createReporter = (opts: ReporterOptions): Reporter => {
   const backoff = opts.backoffMs ?? 500;
   const now = opts.now ?? Date.now;
   const inFlight = new Set<Promise<void>>();
+  const callController = createControllerFetch(opts.ca ?? null);
   let lastProgress = 0;
   let progressBusy = false;
-  let rejected: ReportRejected | undefined;
+  /** The controller refused a report, or its certificate does not verify: every later report fails the same way. */
+  let rejected: ReportRejected | ControllerUntrusted | undefined;
 
   const post = async (body: AgentEvent & { delivery_id: string }, tries: number): Promise<void> => {
     if (!opts.callbackUrl) return;
@@ -61,7 +66,7 @@ export const createReporter = (opts: ReporterOptions): Reporter => {
       let status = 0;
       let text: string;
       try {
-        const res = await fetch(opts.callbackUrl, {
+        const res = await callController(opts.callbackUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
           body: JSON.stringify(body),
@@ -71,6 +76,10 @@ export const createReporter = (opts: ReporterOptions): Reporter => {
         text = await res.text();
         if (res.ok) return;
       } catch (err) {
+        if (err instanceof ControllerUntrusted) {
+          rejected = err;
+          throw err;
+        }
         text = (err as Error).message;
       }
       if (FATAL.has(status)) {

@@ -6,6 +6,7 @@ import { partitionScript } from '../ignition/prestage/partition-script.js';
 import { precacheDownload } from '../ignition/prestage/precache.js';
 import { partitionNode } from '../lib/partition-node.js';
 import type { AgentContext, Step } from './context.js';
+import { isControllerOverHttps } from './controller-trust.js';
 import { StepError } from './exec.js';
 import { parsePartitionTable } from './disk.js';
 import { ensureMounted } from './mounts.js';
@@ -83,12 +84,14 @@ export const prestageMountStep: Step = {
   },
 };
 
-/** The registry the images come from: --registry, else the controller's own. */
-const registryOf = (ctx: AgentContext): { registry: string; plainHttp: boolean } => {
-  if (ctx.registry) return { registry: ctx.registry, plainHttp: !!ctx.plainHttp || ctx.task.insecureRegistries.includes(ctx.registry) };
+/** The registry the images come from: --registry, else the controller's own (over HTTPS with its CA when it speaks HTTPS). */
+const registryOf = (ctx: AgentContext): { registry: string; plainHttp: boolean; ca?: string } => {
+  const withCa = (r: { registry: string; plainHttp: boolean }) =>
+    !r.plainHttp && ctx.task.ca !== null && isControllerOverHttps(ctx.task, r.registry) ? { ...r, ca: ctx.task.ca } : r;
+  if (ctx.registry) return withCa({ registry: ctx.registry, plainHttp: !!ctx.plainHttp || ctx.task.insecureRegistries.includes(ctx.registry) });
   if (!ctx.task.controllerUrl) throw new StepError('no registry to pre-cache from: the task names no controller; give --registry host:port');
   const url = new URL(ctx.task.controllerUrl);
-  return { registry: url.host, plainHttp: url.protocol === 'http:' || ctx.task.insecureRegistries.includes(url.host) };
+  return withCa({ registry: url.host, plainHttp: url.protocol === 'http:' || ctx.task.insecureRegistries.includes(url.host) });
 };
 
 /**
@@ -100,7 +103,7 @@ export const prestageDownloadStep: Step = {
   name: 'download',
   async run(ctx) {
     const p = prestageOf(ctx);
-    const { registry, plainHttp } = registryOf(ctx);
+    const { registry, plainHttp, ca } = registryOf(ctx);
     const what = [p.release ? `release ${p.release}` : '', p.ai_images.length ? `${p.ai_images.length} ai images` : '', p.ocp_images.length ? `${p.ocp_images.length} ocp images` : ''].filter(Boolean).join(', ');
     if (ctx.run.dryRun) {
       ctx.run.note(`download ${what} from ${registry} into ${dataDir(ctx)}`);
@@ -112,6 +115,7 @@ export const prestageDownloadStep: Step = {
     const summary = await precacheDownload({
       registry,
       plainHttp,
+      ...(ca !== undefined ? { ca } : {}),
       ...(ctx.registryAuth ? { auth: ctx.registryAuth } : {}),
       to: dataDir(ctx),
       ...(p.release ? { release: p.release } : {}),

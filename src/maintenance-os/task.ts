@@ -14,13 +14,21 @@ export interface Task {
   token: string | null;
   /** Registries reached over plain HTTP (the controller's own when it serves plain HTTP). */
   insecureRegistries: string[];
+  /**
+   * PEM of the controller's CA: the task ISO's ca.crt; once findTask has checked it against the
+   * kernel command line's pin (or fetched it from the controller), the one trust anchor of every
+   * HTTPS call to the controller. null: the system's trust store.
+   */
+  ca: string | null;
+  /** task.json's ca_fingerprint, as written (`sha256:<hex>`). */
+  caFingerprint: string | null;
   userData: string | null;
   metaData: string | null;
   unattendXml: string | null;
   source: string;
 }
 
-/** The task ISO's files by name (task.json, recipe.json, user-data, meta-data, unattend.xml). */
+/** The task ISO's files by name (task.json, recipe.json, user-data, meta-data, unattend.xml, ca.crt). */
 export type TaskFiles = Record<string, string>;
 
 const looksNormalised = (doc: Record<string, unknown>) =>
@@ -59,6 +67,8 @@ export const taskFromFiles = (files: TaskFiles, source: string): Task => {
     callbackUrl: str('callback_url'),
     token: str('token'),
     insecureRegistries: Array.isArray(task.insecure_registries) ? task.insecure_registries.filter((r): r is string => typeof r === 'string') : [],
+    ca: files['ca.crt'] ?? null,
+    caFingerprint: str('ca_fingerprint'),
     userData: files['user-data'] ?? recipe.user_data,
     metaData: files['meta-data'] ?? null,
     unattendXml: files['unattend.xml'] ?? recipe.unattend_xml,
@@ -67,7 +77,7 @@ export const taskFromFiles = (files: TaskFiles, source: string): Task => {
 };
 
 /** The files of a task ISO the agent reads (task-iso.ts writes them). */
-export const TASK_FILES = new Set(['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml', 'env']);
+export const TASK_FILES = new Set(['task.json', 'recipe.json', 'user-data', 'meta-data', 'unattend.xml', 'env', 'ca.crt']);
 
 /** A directory holding the task ISO's files (a mounted task ISO, or an extracted copy). */
 export const readTaskDir = (dir: string): Task => {
@@ -97,11 +107,11 @@ export const readTaskPath = async (path: string, readIsoFiles: (iso: string) => 
   return taskFromFiles(await readIsoFiles(path), path);
 };
 
-/** `reef.controller=` / `reef.job=` / `reef.token=` from a kernel command line. */
-export const parseCmdline = (cmdline: string): { controller?: string; job?: string; token?: string } => {
+/** `reef.controller=` / `reef.job=` / `reef.token=` / `reef.ca=` (the CA's fingerprint, as written) from a kernel command line. */
+export const parseCmdline = (cmdline: string): { controller?: string; job?: string; token?: string; ca?: string } => {
   const out: Record<string, string> = {};
   for (const word of cmdline.trim().split(/\s+/)) {
-    const m = /^reef\.(controller|job|token)=(.+)$/.exec(word);
+    const m = /^reef\.(controller|job|token|ca)=(.+)$/.exec(word);
     if (m) out[m[1]!] = m[2]!;
   }
   return out;

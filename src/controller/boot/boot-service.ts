@@ -1,4 +1,5 @@
 import { DomainError, fieldError } from '../../core/errors.js';
+import { parseFingerprint } from '../../lib/cert-fingerprint.js';
 import type { JobTokens } from '../jobs/ids.js';
 import type { JobStore } from '../jobs/job-model.js';
 import type { MachineService } from '../machines/machine-service.js';
@@ -10,6 +11,14 @@ export interface BootConfig {
   initrd?: string;
   cmdline: string;
 }
+
+/** `reef.ca=sha256:<hex>` for the fingerprint given, none without one. */
+const caPin = (fingerprint: string | undefined): string[] => {
+  if (fingerprint === undefined) return [];
+  const pin = parseFingerprint(fingerprint);
+  if (!pin) throw new Error(`the site CA fingerprint ${JSON.stringify(fingerprint)} is not a SHA-256 fingerprint`);
+  return [`reef.ca=${pin}`];
+};
 
 const absolute = (url: string, base: string) => (/^[a-z]+:\/\//i.test(url) ? url : `${base}/${url.replace(/^\/+/, '')}`);
 
@@ -24,6 +33,11 @@ export const createBootService = (deps: {
   now: () => number;
   /** Generated live ISOs (POST /api/v1/isos), for /boot.ipxe?iso=<id>. */
   isos?: { bootUrl(id: string): Promise<string> };
+  /**
+   * The site CA's fingerprint (`sha256:<hex>`; bare hex is taken too), asked for each script: the
+   * maintenance OS pins the CA by it (`reef.ca=`). None: the command line pins nothing.
+   */
+  caFingerprint?: () => string | undefined;
 }) => ({
   async isoScript(id: string): Promise<string> {
     if (!deps.isos) throw new DomainError('NOT_FOUND', 'live ISOs are not served by this controller');
@@ -51,6 +65,7 @@ export const createBootService = (deps: {
         `reef.controller=${deps.publicUrl}`,
         `reef.job=${job.id}`,
         `reef.token=${deps.tokens.issue(job.id)}`,
+        ...caPin(deps.caFingerprint?.()),
         ...cmdline.split(/\s+/).filter(Boolean),
       ];
       return chainScript({ jobId: job.id, kernelUrl: absolute(kernel, deps.publicUrl), initrdUrl: absolute(initrd, deps.publicUrl), args });

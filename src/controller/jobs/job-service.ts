@@ -20,6 +20,8 @@ export interface TaskIsoInput {
   job: Job;
   token: string;
   controllerUrl: string;
+  /** PEM of the controller's site CA: the task ISO carries it as ca.crt, task.json its fingerprint. */
+  caPem?: string;
 }
 
 export interface JobServiceDeps {
@@ -37,6 +39,8 @@ export interface JobServiceDeps {
   /** Events one job keeps (REEF_JOB_MAX_EVENTS). Past it, progress reports still update the job but add no event; a final status always does. */
   maxEventsPerJob: number;
   now: () => number;
+  /** The controller's site CA (PEM), asked for each task built: it may be made after start. None: tasks carry no CA. */
+  ca?: () => string | undefined;
 }
 
 /** `event_stored: false`: the job holds maxEventsPerJob events; the report moved the job on, its event was not kept. */
@@ -50,6 +54,11 @@ const isActive = (j: Job) => ACTIVE_STATUSES.includes(j.status);
 export const createJobService = (deps: JobServiceDeps) => {
   const { store, now } = deps;
   const view = (j: Job) => jobView(j, deps.taskIsoUrl(j.id));
+  /** What a task (ISO or fetched) is built from. */
+  const taskInput = (job: Job, token: string): TaskIsoInput => {
+    const caPem = deps.ca?.();
+    return { job, token, controllerUrl: deps.publicUrl, ...(caPem ? { caPem } : {}) };
+  };
 
   const mustGet = (id: string): Job => {
     const job = JOB_ID.test(id) ? store.get(id) : undefined;
@@ -146,7 +155,7 @@ export const createJobService = (deps: JobServiceDeps) => {
       };
       const active = store.findActive(job.serial);
       if (active) throw activeConflict(job.serial, active.id);
-      const iso = deps.buildTaskIso({ job, token: deps.tokens.issue(job.id), controllerUrl: deps.publicUrl });
+      const iso = deps.buildTaskIso(taskInput(job, deps.tokens.issue(job.id)));
       // The ISO is in place before the job row commits, so a committed job always has its ISO.
       await deps.media.write(job.id, iso);
       try {
@@ -211,7 +220,7 @@ export const createJobService = (deps: JobServiceDeps) => {
     task(id: string, bearer: string | undefined) {
       const job = this.authenticate(id, bearer);
       const files: Record<string, string> = {};
-      for (const f of deps.taskFiles({ job, token: bearer!, controllerUrl: deps.publicUrl })) files[f.name] = Buffer.from(f.data).toString('utf8');
+      for (const f of deps.taskFiles(taskInput(job, bearer!))) files[f.name] = Buffer.from(f.data).toString('utf8');
       return { job_id: job.id, status: job.status, files };
     },
 

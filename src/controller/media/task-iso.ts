@@ -1,15 +1,17 @@
 import { buildIso, type IsoFile } from '../../formats/iso9660/writer.js';
+import { certFingerprint } from '../../lib/cert-fingerprint.js';
 import type { TaskIsoInput } from '../jobs/job-service.js';
 
 const text = (s: string) => Buffer.from(s, 'utf8');
 
 /**
  * The task ISO of a job (DESIGN §4): volume id TASK_<job id>; recipe.json (the normalised
- * recipe); task.json (what the agent needs to call back: controller URL, job id, token);
+ * recipe); task.json (what the agent needs to call back: controller URL, job id, token, and the
+ * site CA's fingerprint); ca.crt (the site CA the agent verifies the controller with, DESIGN §9);
  * NoCloud user-data + meta-data when cloud-init applies; unattend.xml for Windows. Built in
  * memory (a few KiB), deterministic for a given job.
  */
-export const taskIsoFiles = ({ job, token, controllerUrl }: TaskIsoInput): IsoFile[] => {
+export const taskIsoFiles = ({ job, token, controllerUrl, caPem }: TaskIsoInput): IsoFile[] => {
   const r = job.recipe;
   const task = {
     schema_version: 'v1',
@@ -21,11 +23,13 @@ export const taskIsoFiles = ({ job, token, controllerUrl }: TaskIsoInput): IsoFi
     token,
     // The controller's own registry serves plain HTTP when the controller does (DESIGN §5).
     insecure_registries: controllerUrl.startsWith('http://') ? [new URL(controllerUrl).host] : [],
+    ...(caPem !== undefined ? { ca_fingerprint: certFingerprint(caPem, 'the site CA') } : {}),
     created_at: new Date(job.createdAt).toISOString(),
   };
   const files: IsoFile[] = [
     { name: 'recipe.json', data: text(`${JSON.stringify(r, null, 2)}\n`) },
     { name: 'task.json', data: text(`${JSON.stringify(task, null, 2)}\n`) },
+    ...(caPem !== undefined ? [{ name: 'ca.crt', data: text(caPem.endsWith('\n') ? caPem : `${caPem}\n`) }] : []),
   ];
   if (r.user_data !== null) {
     const meta = [`instance-id: ${job.id.toLowerCase()}`, ...(r.hostname ? [`local-hostname: ${r.hostname}`] : [])];

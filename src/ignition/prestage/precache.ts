@@ -16,6 +16,8 @@ export interface PrecacheOptions extends PlanSources {
   /** reef's registry, `host:port`. */
   registry: string;
   plainHttp?: boolean;
+  /** PEM of the CA the registry's certificate must be signed by (the controller's site CA); default: the system's trust store. */
+  ca?: string;
   auth?: { username: string; password: string };
   /** Directory to fill (the mounted data partition). */
   to: string;
@@ -89,7 +91,12 @@ export const precacheDownload = async (opts: PrecacheOptions): Promise<PrecacheS
   const emit = opts.onProgress ?? (() => {});
   const client =
     opts.client ??
-    createOciClient({ registry: opts.registry, plainHttp: opts.plainHttp, ...(opts.auth ? { username: opts.auth.username, password: opts.auth.password } : {}) });
+    createOciClient({
+      registry: opts.registry,
+      plainHttp: opts.plainHttp,
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      ...(opts.auth ? { username: opts.auth.username, password: opts.auth.password } : {}),
+    });
   const parallel = Math.max(1, opts.parallel ?? availableParallelism());
   const platform = opts.platform ?? LINUX_AMD64;
   const { signal, dispose } = followSignal(opts.signal);

@@ -9,16 +9,28 @@ export interface RawResponse {
 }
 
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+/** One keep-alive agent per CA given (a process talks to one or two registries). */
+const caAgents = new Map<string, https.Agent>();
 
-/** One HTTP request with a streamed body and a streamed answer (node:http, keep-alive). */
+/** The HTTPS agent: the system's trust store, or only `ca` (PEM) when given; hostnames are checked either way. */
+const httpsAgent = (ca: string | undefined): https.Agent => {
+  if (ca === undefined) return agents.https;
+  const known = caAgents.get(ca);
+  if (known) return known;
+  const agent = new https.Agent({ keepAlive: true, ca });
+  caAgents.set(ca, agent);
+  return agent;
+};
+
+/** One HTTP request with a streamed body and a streamed answer (node:http, keep-alive). `ca`: see httpsAgent. */
 export const rawRequest = (
   url: string,
-  init: { method: string; headers?: Record<string, string>; body?: Readable | Buffer; timeoutMs?: number; signal?: AbortSignal },
+  init: { method: string; headers?: Record<string, string>; body?: Readable | Buffer; timeoutMs?: number; signal?: AbortSignal; ca?: string },
 ): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(u, { method: init.method, headers: init.headers, agent: u.protocol === 'https:' ? agents.https : agents.http, signal: init.signal }, (res) =>
+    const req = mod.request(u, { method: init.method, headers: init.headers, agent: u.protocol === 'https:' ? httpsAgent(init.ca) : agents.http, signal: init.signal }, (res) =>
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
     );
     req.on('error', reject);

@@ -3,6 +3,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { certFingerprint } from '../../lib/cert-fingerprint.js';
+import { tlsVerifyCode, untrustedCertificateReason } from '../../lib/tls-errors.js';
 import { readAll, rawRequest, type RawResponse } from './http.js';
 import { ConsumerError, type OnBody, rawGet, UnsupportedFraming } from './raw-get.js';
 
@@ -15,6 +17,12 @@ export interface ClientOptions {
   username?: string;
   password?: string;
   retries?: number;
+  /**
+   * PEM of the one CA the registry's certificate must be signed by, instead of the system's
+   * trust store (the controller's site CA, pinned by the agent); implies HTTPS unless plainHttp
+   * says otherwise. A redirect to another host is verified against the system's trust store.
+   */
+  ca?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -22,8 +30,9 @@ export class OciClientError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'OciClientError';
   }
 }
@@ -38,8 +47,10 @@ const MANIFEST_ACCEPT = [
 
 /** A small OCI distribution client: streamed blob push/pull with resume and retries. */
 export const createOciClient = (opts: ClientOptions) => {
-  const scheme = opts.plainHttp ?? isLoopback(opts.registry) ? 'http' : 'https';
+  const scheme = (opts.plainHttp ?? (opts.ca === undefined && isLoopback(opts.registry))) ? 'http' : 'https';
   const base = `${scheme}://${opts.registry}`;
+  const registryHost = new URL(base).host;
+  const pinned = opts.ca !== undefined ? `the pinned CA ${certFingerprint(opts.ca, 'the registry CA')}` : undefined;
   const auth: Record<string, string> =
     opts.username !== undefined ? { Authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` } : {};
   const retries = opts.retries ?? 5;
@@ -56,10 +67,23 @@ export const createOciClient = (opts: ClientOptions) => {
     throw new OciClientError(`${what}: HTTP ${res.status} ${detail}`, res.status);
   };
 
-  /** Network errors (no status) and 429/5xx are worth another try; an abort never is. */
+  /** Network errors (no status) and 429/5xx are worth another try; an abort or a certificate that does not verify never is. */
   const retryable = (err: unknown, n: number, signal?: AbortSignal) => {
     const status = (err as OciClientError).status;
-    return !signal?.aborted && n < retries && (status === undefined || RETRYABLE.has(status));
+    return !signal?.aborted && n < retries && (status === undefined || RETRYABLE.has(status)) && tlsVerifyCode(err) === undefined;
+  };
+
+  /** rawRequest with the registry's CA for its own host; a certificate that does not verify becomes a clear OciClientError. */
+  const request = async (target: string, init: Parameters<typeof rawRequest>[1]): Promise<RawResponse> => {
+    const u = new URL(target);
+    const own = u.host === registryHost;
+    try {
+      return await rawRequest(target, own && opts.ca !== undefined ? { ...init, ca: opts.ca } : init);
+    } catch (err) {
+      const why = untrustedCertificateReason(err, u.hostname, (own && pinned) || 'a CA this machine trusts');
+      if (why) throw new OciClientError(`cannot trust the registry at ${u.origin}: ${why}`, undefined, { cause: err });
+      throw err;
+    }
   };
   const backoff = (n: number) => new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** n)));
 
@@ -85,7 +109,7 @@ export const createOciClient = (opts: ClientOptions) => {
     let target = first;
     for (let hops = 0; ; hops++) {
       const sameHost = new URL(target).host === new URL(first).host;
-      const res = await rawRequest(target, { method: 'GET', headers: { ...(sameHost ? auth : {}), ...headers }, timeoutMs: 60_000, signal });
+      const res = await request(target, { method: 'GET', headers: { ...(sameHost ? auth : {}), ...headers }, timeoutMs: 60_000, signal });
       const location = res.headers.location;
       if (res.status < 300 || res.status >= 400 || res.status === 304 || !location || hops >= 5) return res;
       res.body.resume();
@@ -95,7 +119,7 @@ export const createOciClient = (opts: ClientOptions) => {
 
   return {
     async blobExists(repo: string, digest: string): Promise<boolean> {
-      const res = await rawRequest(url(`/v2/${repo}/blobs/${digest}`), { method: 'HEAD', headers: auth });
+      const res = await request(url(`/v2/${repo}/blobs/${digest}`), { method: 'HEAD', headers: auth });
       res.body.resume();
       if (res.status === 200) return true;
       if (res.status === 404) return false;
@@ -109,14 +133,14 @@ export const createOciClient = (opts: ClientOptions) => {
         opts.onProgress?.(size, size);
         return;
       }
-      const started = await rawRequest(url(`/v2/${repo}/blobs/uploads/`), { method: 'POST', headers: { ...auth, 'Content-Length': '0' } });
+      const started = await request(url(`/v2/${repo}/blobs/uploads/`), { method: 'POST', headers: { ...auth, 'Content-Length': '0' } });
       started.body.resume();
       if (started.status !== 202) await fail(started, 'start upload');
       let location = url(String(started.headers.location));
       let offset = 0;
       await withRetry('upload', async (n) => {
         if (n > 0) {
-          const st = await rawRequest(location, { method: 'GET', headers: auth });
+          const st = await request(location, { method: 'GET', headers: auth });
           st.body.resume();
           if (st.status !== 204) await fail(st, 'upload status');
           const end = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
@@ -132,7 +156,7 @@ export const createOciClient = (opts: ClientOptions) => {
           },
         });
         const body = createReadStream(file, { start: offset, highWaterMark: 1024 * 1024 }).pipe(progress);
-        const res = await rawRequest(location, {
+        const res = await request(location, {
           method: 'PATCH',
           headers: { ...auth, 'Content-Type': 'application/octet-stream', 'Content-Length': String(size - offset), ...(size > 0 ? { 'Content-Range': `${offset}-${size - 1}` } : {}) },
           body,
@@ -142,14 +166,14 @@ export const createOciClient = (opts: ClientOptions) => {
         if (res.headers.location) location = url(String(res.headers.location));
       });
       const sep = location.includes('?') ? '&' : '?';
-      const done = await rawRequest(`${location}${sep}digest=${encodeURIComponent(digest)}`, { method: 'PUT', headers: { ...auth, 'Content-Length': '0' } });
+      const done = await request(`${location}${sep}digest=${encodeURIComponent(digest)}`, { method: 'PUT', headers: { ...auth, 'Content-Length': '0' } });
       done.body.resume();
       if (done.status !== 201) await fail(done, 'finish upload');
     },
 
     async pushBytes(repo: string, bytes: Buffer, digest: string): Promise<void> {
       if (await this.blobExists(repo, digest)) return;
-      const res = await rawRequest(url(`/v2/${repo}/blobs/uploads/?digest=${encodeURIComponent(digest)}`), {
+      const res = await request(url(`/v2/${repo}/blobs/uploads/?digest=${encodeURIComponent(digest)}`), {
         method: 'POST',
         headers: { ...auth, 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
         body: bytes,
@@ -160,7 +184,7 @@ export const createOciClient = (opts: ClientOptions) => {
 
     async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
       return withRetry('manifest', async () => {
-        const res = await rawRequest(url(`/v2/${repo}/manifests/${reference}`), {
+        const res = await request(url(`/v2/${repo}/manifests/${reference}`), {
           method: 'PUT',
           headers: { ...auth, 'Content-Type': mediaType, 'Content-Length': String(bytes.length) },
           body: bytes,
@@ -178,7 +202,7 @@ export const createOciClient = (opts: ClientOptions) => {
       return withRetry(
         'manifest',
         async () => {
-          const res = await rawRequest(url(`/v2/${repo}/manifests/${reference}`), { method: 'GET', headers: { ...auth, Accept: MANIFEST_ACCEPT }, signal });
+          const res = await request(url(`/v2/${repo}/manifests/${reference}`), { method: 'GET', headers: { ...auth, Accept: MANIFEST_ACCEPT }, signal });
           if (res.status !== 200) await fail(res, `get manifest ${repo}${byDigest ? '@' : ':'}${reference}`);
           const bytes = await readAll(res.body);
           const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
@@ -195,7 +219,7 @@ export const createOciClient = (opts: ClientOptions) => {
       let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
       while (next) {
         const page: string = next;
-        const res: RawResponse = await withRetry('tags', () => rawRequest(url(page), { method: 'GET', headers: auth }));
+        const res: RawResponse = await withRetry('tags', () => request(url(page), { method: 'GET', headers: auth }));
         if (res.status === 404) {
           res.body.resume();
           return tags;
