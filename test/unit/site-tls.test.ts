@@ -64,7 +64,7 @@ describe('ensureSiteTls: the site CA and server certificate of REEF_TLS=auto', (
     expect(m.cert).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
     expect(m.key).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     expect(m.ca).toBe(readFileSync(file('ca.crt'), 'utf8'));
-    expect(m.caFingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.caFingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
     // 397 days from now, less the hour of clock skew allowance on notBefore only.
     expect(Math.abs(m.notAfter.getTime() - (Date.now() + 397 * DAY))).toBeLessThan(60_000);
 
@@ -166,8 +166,8 @@ describe.runIf(requireTool('openssl') && requireTool('sha256sum'))('the files as
   it('certFingerprint is the sha256 of the DER that openssl writes', async () => {
     const { material } = await ensureSiteTls({ dir: tlsDir(), hosts: ['localhost'] });
     const { stdout } = await run('sh', ['-c', `openssl x509 -in '${file('ca.crt')}' -outform DER | sha256sum`]);
-    expect(certFingerprint(material.ca!)).toBe(stdout.split(' ')[0]);
-    expect(material.caFingerprint).toBe(stdout.split(' ')[0]);
+    expect(certFingerprint(material.ca!)).toBe(`sha256:${stdout.split(' ')[0]}`);
+    expect(material.caFingerprint).toBe(`sha256:${stdout.split(' ')[0]}`);
   });
 });
 

@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { createServerCertificate, createSiteCa, normaliseHost, type PemPair, subjectAltNames } from './certificate-issuer.js';
 import {
-  certFingerprint,
   issuedBy,
   keyMatches,
   notAfterOf,
@@ -20,7 +19,9 @@ import {
   TlsFileError,
 } from './tls-files.js';
 
-export { certFingerprint, loadTlsFiles, TlsFileError, type TlsMaterial } from './tls-files.js';
+export { loadTlsFiles, TlsFileError, type TlsMaterial } from './tls-files.js';
+export { certFingerprint } from '../../lib/cert-fingerprint.js';
+import { certFingerprint } from '../../lib/cert-fingerprint.js';
 
 const DAY_MS = 24 * 3_600_000;
 const KEY_MODE = 0o600;
@@ -172,7 +173,7 @@ export const ensureSiteTls = async (opts: SiteTlsOptions): Promise<SiteTls> => {
 
   const leaf = parseCertificates(file('server.crt'), server.cert)[0]!;
   return {
-    material: { cert: server.cert, key: server.key, ca: ca.cert, caFingerprint: certFingerprint(ca.cert), notAfter: notAfterOf(leaf) },
+    material: { cert: server.cert, key: server.key, ca: ca.cert, caFingerprint: certFingerprint(ca.cert, `${file('ca.crt')} (the site CA)`), notAfter: notAfterOf(leaf) },
     renewed: reason !== undefined,
     ...(reason ? { reason } : {}),
   };

@@ -2,7 +2,7 @@
  * PEM certificate and key files as an operator hands them over (REEF_TLS_CERT / REEF_TLS_KEY),
  * checked the way a TLS client would check them, with errors that name the file at fault.
  */
-import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** What the HTTPS server needs, and what clients need to trust it. */
@@ -13,7 +13,7 @@ export interface TlsMaterial {
   key: string;
   /** PEM of the CA that signed `cert`, when reef made it (REEF_TLS=auto). */
   ca?: string;
-  /** sha256 of the CA certificate's DER, lowercase hex, no colons */
+  /** `sha256:<lowercase hex>` of the CA certificate's DER (what reef.ca= and task.json carry). */
   caFingerprint?: string;
   /** When the server certificate expires. */
   notAfter: Date;
@@ -109,13 +109,6 @@ export const issuedBy = (cert: X509Certificate, issuer: X509Certificate): boolea
 
 export const notBeforeOf = (cert: X509Certificate): Date => new Date(cert.validFrom);
 export const notAfterOf = (cert: X509Certificate): Date => new Date(cert.validTo);
-
-/** sha256 of a PEM certificate's DER (the first certificate in `pem`), lowercase hex. */
-export const certFingerprint = (pem: string): string => {
-  const [first] = certificateBlocks(pem);
-  if (!first) throw new Error('certFingerprint: no PEM certificate in the text given');
-  return createHash('sha256').update(new X509Certificate(first).raw).digest('hex');
-};
 
 /**
  * Reads an operator's certificate file (the server certificate, then any intermediates in
