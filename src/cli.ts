@@ -26,9 +26,9 @@ const HELP = `reef — edge provisioning controller for bare-metal pre-staging
 Usage:
   reef serve            run the controller (HTTP API, task ISOs, iPXE boot scripts, registry)
 ${IGNITION_HELP.trimEnd()}
-  reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [-u user:pass]
+  reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [--ca FILE] [-u user:pass]
                         push one file (rootfs tarball, WIM) as an OCI artifact
-  reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [-u user:pass]
+  reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [--ca FILE] [-u user:pass]
                         pull a single-file artifact, digest verified, resumed after drops
   reef gc [--dry-run] [--server URL] [--token T] [--ca FILE]
                         run the registry's garbage collection now (an operator token, or none

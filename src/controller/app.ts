@@ -100,7 +100,9 @@ export const createApp = (d: AppDeps) => {
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
   const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError);
-  app.onError((err, c) => (c.req.path === '/v2' || c.req.path.startsWith('/v2/') ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
+  // The gate's own refusals (the boot listener's 404) are reef's errors, on /v2 too.
+  const onV2 = (path: string) => path === '/v2' || path.startsWith('/v2/');
+  app.onError((err, c) => (onV2(c.req.path) && !(err instanceof DomainError) ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
   app.notFound(apiNotFound);
   return Object.assign(app, { declaredRoutes: () => routes.routes.map((r) => ({ method: r.method, path: r.path })) });
 };

@@ -147,10 +147,10 @@ const readConfigFile = (file: string): Record<string, string> => {
   return out;
 };
 
-export const defaultPublicUrl = (host: string, port: number): string => {
+export const defaultPublicUrl = (host: string, port: number, scheme: 'http' | 'https' = 'http'): string => {
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const shown = reachable.includes(':') ? `[${reachable}]` : reachable;
-  return `http://${shown}:${port}`;
+  return `${scheme}://${shown}:${port}`;
 };
 
 /** Parses the environment (and the file it names) into a Config, or throws ConfigError naming the setting. */

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
+import https from 'node:https';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import cron from 'node-cron';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
@@ -29,6 +30,8 @@ import { ensureAdminToken } from './auth/admin-token.js';
 import { createAuditLog } from './auth/audit.js';
 import { createTokenService } from './auth/token-service.js';
 import { createSqliteTokenStore } from './auth/token-store.sqlite.js';
+import { certificateHosts, createServerTls } from './tls/server-tls.js';
+import type { TlsMaterial } from './tls/site-ca.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
 import { createSpaceReserve } from '../lib/space-reserve.js';
@@ -36,6 +39,8 @@ import { createSpaceReserve } from '../lib/space-reserve.js';
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
   url: string;
+  /** The plain-HTTP boot listener's URL (REEF_BOOT_LISTEN), when there is one. */
+  bootUrl: string | undefined;
   publicUrl: string;
   log: Logger;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
@@ -44,6 +49,42 @@ export interface RunningReef {
   /** Every route the app serves (method, path), for the route-table test. */
   declaredRoutes(): { method: string; path: string }[];
 }
+
+type Fetch = (req: Request, env: unknown) => Response | Promise<Response>;
+
+/** An HTTP(S) server listening on `at`; HTTPS when `tls` is given. */
+const listenOn = async (at: { host: string; port: number }, fetch: Fetch, tls?: TlsMaterial): Promise<ServerType> => {
+  const server = tls
+    ? createAdaptorServer({ fetch, createServer: https.createServer, serverOptions: { cert: tls.cert, key: tls.key } })
+    : createAdaptorServer({ fetch });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => resolve());
+  });
+  // Large uploads (10 GiB WIMs) outlive Node's default 5-minute request timeout; the registry
+  // applies its own upload and download timeouts.
+  (server as { requestTimeout?: number }).requestTimeout = 0;
+  return server;
+};
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
+const closeGracefully = (server: ServerType, graceMs: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setLongTimeout(() => {
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }, graceMs);
+    server.close(() => {
+      timer.clear();
+      resolve();
+    });
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  });
+
+/** The boot listener's URL as machines reach it: the public URL's host, the boot port, plain HTTP. */
+const bootUrlOf = (publicUrl: string, port: number) => {
+  const u = new URL(publicUrl);
+  return `http://${u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname}:${port}`;
+};
 
 /** Says at every start what is open that should not be on a network. */
 const warnOpenDoors = (config: Config, log: Logger) => {
@@ -60,18 +101,18 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const opened = openDb(config.dataDir);
   const secret = loadOrCreateSecret(config.dataDir);
 
+  const tls = config.tls.mode === 'off' ? undefined : await createServerTls(config.tls, certificateHosts(config.listen.host, config.publicUrlSet ? config.publicUrl : undefined), log);
+
   // The app needs the public URL, which needs the bound port: listen first, route requests once wired.
   const routing: { fetch?: (req: Request, env: unknown) => Response | Promise<Response> } = {};
-  const server = createAdaptorServer({ fetch: (req: Request, env: unknown) => routing.fetch!(req, env) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
-  // Large uploads (10 GiB WIMs) outlive Node's default 5-minute request timeout; the registry
-  // applies its own upload and download timeouts.
-  (server as { requestTimeout?: number }).requestTimeout = 0;
-  const { port } = server.address() as AddressInfo;
-  const publicUrl = config.publicUrlSet ? config.publicUrl : defaultPublicUrl(config.listen.host, port);
+  const server = await listenOn(config.listen, (req, env) => routing.fetch!(req, env), tls?.initial);
+  tls?.watch((m) => (server as https.Server).setSecureContext({ cert: m.cert, key: m.key }));
+  const port = (server.address() as AddressInfo).port;
+  const publicUrl = config.publicUrlSet ? config.publicUrl : defaultPublicUrl(config.listen.host, port, tls ? 'https' : 'http');
+  // Stock iPXE cannot do TLS: with REEF_BOOT_LISTEN, boot scripts and media are fetched there, over plain HTTP.
+  const bootServer = config.bootListen ? await listenOn(config.bootListen, (req, env) => routing.fetch!(req, Object.assign(env as object, { listener: 'boot' }))) : undefined;
+  const bootUrl = bootServer ? bootUrlOf(publicUrl, (bootServer.address() as AddressInfo).port) : publicUrl;
+  if (tls && !bootServer) log.warn('TLS is on and REEF_BOOT_LISTEN is not set: stock iPXE cannot fetch /boot.ipxe or /media over HTTPS');
 
   const recipeStore = createSqliteRecipeStore(opened.db);
   const machineStore = createSqliteMachineStore(opened.db);
@@ -82,7 +123,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
 
   const recipes = createRecipeService({ store: recipeStore, now });
   const machines = createMachineService({ store: machineStore, now });
-  const media = createMediaService({ getJob: jobStore.get, isoPath: taskMedia.isoPath, signer, publicUrl, bootIso: config.boot.iso });
+  const media = createMediaService({ getJob: jobStore.get, isoPath: taskMedia.isoPath, signer, publicUrl: bootUrl, bootIso: config.boot.iso });
   const jobs = createJobService({
     store: jobStore,
     machines,
@@ -96,15 +137,16 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     webhookSecret: config.webhookSecret,
     maxEventsPerJob: config.jobMaxEvents,
     now,
+    ca: () => tls?.caPem(),
   });
   const isos = createIsoService({
     store: createIsoStore({ bases: join(config.dataDir, 'isos', 'bases'), generated: join(config.dataDir, 'media', 'isos') }),
     live: { show: showIgnition, embed: embedIgnition },
     mediaUrl: media.urlOf,
-    publicUrl,
+    publicUrl: bootUrl,
     now,
   });
-  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, now, isos });
+  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos, caFingerprint: () => tls?.caFingerprint() });
   const metrics = createMetrics({ jobsByState: jobs.countByStatus });
   const ready = () => {
     try {
@@ -132,7 +174,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     : undefined;
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
-    access, tokens: apiTokens, audit, caPem: () => undefined,
+    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(),
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
@@ -161,26 +203,19 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   watchdog.unref();
 
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await task.stop();
       clearInterval(watchdog);
       registry?.stop();
-      await new Promise<void>((resolve) => {
-        const timer = setLongTimeout(() => {
-          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }, config.shutdownGraceMs);
-        server.close(() => {
-          timer.clear();
-          resolve();
-        });
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      });
+      tls?.stop();
+      await Promise.all([server, ...(bootServer ? [bootServer] : [])].map((s) => closeGracefully(s, config.shutdownGraceMs)));
       opened.close();
     })();
     return closing;
   };
-  return { url, publicUrl, log, close, sweepMedia, declaredRoutes: app.declaredRoutes };
+  const bootListenerUrl = bootServer ? `http://${config.bootListen!.host.includes(':') ? `[${config.bootListen!.host}]` : config.bootListen!.host}:${(bootServer.address() as AddressInfo).port}` : undefined;
+  return { url, publicUrl, bootUrl: bootListenerUrl, log, close, sweepMedia, declaredRoutes: app.declaredRoutes };
 };

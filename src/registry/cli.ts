@@ -13,32 +13,35 @@ const creds = (u: string | undefined) => {
   return { username: u.slice(0, i), password: u.slice(i + 1) };
 };
 
-/** `reef push <ref> <file> [--artifact-type T] [--plain-http] [-u user:pass]` */
+/** `--ca FILE`: trust this CA (a site CA reef made) for the registry's TLS, in addition to nothing else. */
+const caOption = (file: string | undefined) => (file === undefined ? {} : { ca: readFileSync(file, 'utf8') });
+
+/** `reef push <ref> <file> [--artifact-type T] [--plain-http] [--ca FILE] [-u user:pass]` */
 export const pushCommand = async (argv: string[]) => {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { 'artifact-type': { type: 'string' }, 'plain-http': { type: 'boolean' }, user: { type: 'string', short: 'u' } },
+    options: { 'artifact-type': { type: 'string' }, 'plain-http': { type: 'boolean' }, ca: { type: 'string' }, user: { type: 'string', short: 'u' } },
   });
   const [refText, file] = positionals;
-  if (!refText || !file) throw new Error('usage: reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [-u user:pass]');
+  if (!refText || !file) throw new Error('usage: reef push <host[:port]/repo[:tag]> <file> [--artifact-type T] [--plain-http] [--ca FILE] [-u user:pass]');
   const ref = parseImageRef(refText);
-  const client = createOciClient({ registry: ref.registry, plainHttp: values['plain-http'], ...creds(values.user), onProgress: progressBar(`push ${file}`) });
+  const client = createOciClient({ registry: ref.registry, plainHttp: values['plain-http'], ...caOption(values.ca), ...creds(values.user), onProgress: progressBar(`push ${file}`) });
   const digest = await pushArtifact(client, ref.repository, ref.reference, file, values['artifact-type']);
   process.stdout.write(`Pushed ${refText}\nDigest: ${digest}\n`);
 };
 
-/** `reef pull <ref> -o <file> [--plain-http] [-u user:pass]` */
+/** `reef pull <ref> -o <file> [--plain-http] [--ca FILE] [-u user:pass]` */
 export const pullCommand = async (argv: string[]) => {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' }, 'plain-http': { type: 'boolean' }, user: { type: 'string', short: 'u' } },
+    options: { output: { type: 'string', short: 'o' }, 'plain-http': { type: 'boolean' }, ca: { type: 'string' }, user: { type: 'string', short: 'u' } },
   });
   const [refText] = positionals;
-  if (!refText || !values.output) throw new Error('usage: reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [-u user:pass]');
+  if (!refText || !values.output) throw new Error('usage: reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [--ca FILE] [-u user:pass]');
   const ref = parseImageRef(refText);
-  const client = createOciClient({ registry: ref.registry, plainHttp: values['plain-http'], ...creds(values.user), onProgress: progressBar(`pull ${refText}`) });
+  const client = createOciClient({ registry: ref.registry, plainHttp: values['plain-http'], ...caOption(values.ca), ...creds(values.user), onProgress: progressBar(`pull ${refText}`) });
   const got = await pullArtifact(client, ref.repository, ref.reference, values.output);
   process.stdout.write(`Pulled ${refText} to ${values.output} (${got.size} bytes, ${got.digest})\n`);
 };
@@ -51,7 +54,7 @@ export const pullCommand = async (argv: string[]) => {
 const adminCall = async (what: string, path: string, values: { server?: string; token?: string; ca?: string }): Promise<unknown> => {
   const server = (values.server ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const headers: Record<string, string> = values.token ? { Authorization: `Bearer ${values.token}` } : {};
-  const dispatcher = values.ca ? new Agent({ connect: { ca: readFileSync(values.ca, 'utf8') } }) : undefined;
+  const dispatcher = values.ca ? new Agent({ connect: caOption(values.ca) }) : undefined;
   const res = await fetch(`${server}${path}`, { method: 'POST', headers, ...(dispatcher ? { dispatcher } : {}) });
   const text = await res.text();
   if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${text}`);

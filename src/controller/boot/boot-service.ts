@@ -29,7 +29,10 @@ export const createBootService = (deps: {
   tokens: JobTokens;
   media: MediaService;
   boot: BootConfig;
+  /** What the maintenance OS calls back (HTTPS when reef serves TLS). */
   publicUrl: string;
+  /** Where iPXE fetches kernels and media: the plain-HTTP boot listener when there is one. */
+  bootUrl?: string;
   now: () => number;
   /** Generated live ISOs (POST /api/v1/isos), for /boot.ipxe?iso=<id>. */
   isos?: { bootUrl(id: string): Promise<string> };
@@ -68,7 +71,8 @@ export const createBootService = (deps: {
         ...caPin(deps.caFingerprint?.()),
         ...cmdline.split(/\s+/).filter(Boolean),
       ];
-      return chainScript({ jobId: job.id, kernelUrl: absolute(kernel, deps.publicUrl), initrdUrl: absolute(initrd, deps.publicUrl), args });
+      const base = deps.bootUrl ?? deps.publicUrl;
+      return chainScript({ jobId: job.id, kernelUrl: absolute(kernel, base), initrdUrl: absolute(initrd, base), args });
     }
     note('iPXE asked for a script but no maintenance OS is configured (REEF_BOOT_KERNEL + REEF_BOOT_INITRD, or REEF_BOOT_ISO)', 'error');
     return localBootScript(`job ${job.id} is waiting, but reef has no maintenance OS configured (REEF_BOOT_KERNEL/REEF_BOOT_INITRD or REEF_BOOT_ISO)`);
