@@ -12,19 +12,17 @@ export { ConfigError };
  * file named by REEF_CONFIG holds the same settings, keyed by that name or by its short form
  * (`listen`, `data_dir`, ...). The environment wins over the file.
  */
-const listen = z
-  .string()
-  .default('0.0.0.0:8080')
-  .transform((text, ctx) => {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(text);
-    const port = m ? Number(m[2]) : Number.NaN;
-    if (!m || port > 65535) {
-      ctx.addIssue({ code: 'custom', message: `expected host:port (e.g. 0.0.0.0:8080), got ${JSON.stringify(text)}` });
-      return z.NEVER;
-    }
-    const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
-    return { host, port };
-  });
+const hostPort = z.string().transform((text, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port (e.g. 0.0.0.0:8080), got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  const host = m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port };
+});
+const listen = z.string().default('0.0.0.0:8080').pipe(hostPort);
 
 const httpUrl = z
   .string()
@@ -62,7 +60,7 @@ const SERVER_SETTINGS = {
   REEF_TLS: z.enum(['off', 'auto']).default('off'),
   REEF_TLS_CERT: optionalText,
   REEF_TLS_KEY: optionalText,
-  REEF_BOOT_LISTEN: listen.optional(),
+  REEF_BOOT_LISTEN: hostPort.optional(),
 } as const;
 
 /** Every setting reef reads: the server's own, then each area's (one schema, one parse). */

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -19,7 +20,11 @@ export const startTestReef = async (env: Record<string, string> = {}, dataDir?: 
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'reef-test-'));
   const config = loadConfig({ REEF_LISTEN: '127.0.0.1:0', REEF_DATA_DIR: dir, LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
   const reef = await startReef(config, { log: pino({ level: 'silent' }) });
-  const req = (path: string, init?: RequestInit) => fetch(`${reef.url}${path}`, init);
+  // Under REEF_TLS=auto the helpers trust the site CA, as a client given <data>/tls/ca.crt would.
+  const caFile = join(dir, 'tls', 'ca.crt');
+  const dispatcher = reef.url.startsWith('https:') && existsSync(caFile) ? new Agent({ connect: { ca: readFileSync(caFile, 'utf8') } }) : undefined;
+  const req = (path: string, init?: RequestInit): Promise<Response> =>
+    dispatcher ? (undiciFetch(`${reef.url}${path}`, { ...(init as object), dispatcher }) as unknown as Promise<Response>) : fetch(`${reef.url}${path}`, init);
   return {
     ...reef,
     dataDir: dir,

@@ -1,8 +1,8 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readIsoFile } from '../helpers/iso.js';
+import { certFingerprint } from '../../src/lib/cert-fingerprint.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
 import { pushToReef, runAgent, succeededWithSteps, teardown } from './helpers/agent.js';
 import { attachDisk, blkid, canUseLoopDisks, partitionTable, sh } from './helpers/disk.js';
@@ -10,6 +10,17 @@ import { buildRootfs } from './helpers/rootfs.js';
 
 const TOOLS = ['mtype', 'mcopy', 'sgdisk', 'partx', 'losetup', 'mkfs.vfat', 'mkfs.ext4', 'mkswap', 'blkid', 'tar', 'setfattr', 'getfattr', 'mknod', 'xorriso'];
 const ok = canUseLoopDisks(TOOLS);
+
+/** The kernel command line /boot.ipxe gives a machine with an active job, as iPXE would boot it. */
+const bootCmdline = async (reef: TestReef, serial: string) => {
+  const script = await (await reef.req(`/boot.ipxe?serial=${serial}`)).text();
+  const kernel = /^kernel (\S+) (.+)$/m.exec(script);
+  if (!kernel) throw new Error(`no kernel line in the boot script:\n${script}`);
+  return `BOOT_IMAGE=/vmlinuz quiet ${kernel[2]}\n`;
+};
+
+/** Over TLS, as a site runs it: REEF_TLS=auto, the maintenance OS pinning the site CA by reef.ca= from the boot script. */
+const TLS_REEF = { REEF_TLS: 'auto', REEF_BOOT_KERNEL: '/media/maintenance/vmlinuz', REEF_BOOT_INITRD: '/media/maintenance/initrd.img' };
 
 describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
   let reef: TestReef;
@@ -21,8 +32,8 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'reef-agent-linux-'));
-    reef = await startTestReef();
-    const host = reef.url.replace(/^http:\/\//, '');
+    reef = await startTestReef(TLS_REEF);
+    const host = reef.url.replace(/^https:\/\//, '');
     const tarball = buildRootfs(dir, {
       gzip: true,
       extra: (tree) => {
@@ -48,12 +59,10 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
     const created = await reef.json('POST', '/api/v1/jobs', { server_serial: 'LINUX-E2E', recipe });
     expect(created.status).toBe(202);
     job = created.body;
-    // Boot the way iPXE does: controller, job and token on the kernel command line (the token
-    // comes from the job's task ISO, as /boot.ipxe would put it there).
-    const iso = Buffer.from(await (await reef.req(`/media/tasks/${job.job_id}/task.iso`)).arrayBuffer());
-    const taskJson = JSON.parse(readIsoFile(iso, 'task.json'));
+    // Boot the way iPXE does: the kernel command line of /boot.ipxe (controller, job, token, CA pin).
     const cmdline = join(dir, 'cmdline');
-    writeFileSync(cmdline, `BOOT_IMAGE=/vmlinuz quiet reef.controller=${reef.url} reef.job=${job.job_id} reef.token=${taskJson.token}\n`);
+    writeFileSync(cmdline, await bootCmdline(reef, 'LINUX-E2E'));
+    expect(readFileSync(cmdline, 'utf8')).toMatch(/reef\.controller=https:\/\/\S+ reef\.job=\S+ reef\.token=\S+ reef\.ca=sha256:[0-9a-f]{64}/);
     agent = await runAgent(['--cmdline', cmdline], dir);
     mkdirSync(check());
   }, 240_000);
@@ -150,4 +159,32 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
       await sh('umount', [v]);
     }
   });
+});
+
+describe('reef agent over TLS: a controller presenting another certificate', () => {
+  it('is refused before anything is touched, with a message naming the pin and the controller', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-agent-pin-'));
+    const trusted = await startTestReef(TLS_REEF);
+    const other = await startTestReef(TLS_REEF);
+    try {
+      const created = await other.json('POST', '/api/v1/jobs', { server_serial: 'PIN-1', recipe: JSON.parse(readFileSync('recipes/ubuntu-rootfs.json', 'utf8')) });
+      expect(created.status).toBe(202);
+      // The boot script of `other`, but with the CA pin of `trusted`: what a machine sees when something else answers for its controller.
+      const trustedPin = certFingerprint(readFileSync(join(trusted.dataDir, 'tls', 'ca.crt'), 'utf8'));
+      const line = (await bootCmdline(other, 'PIN-1')).replace(/reef\.ca=\S+/, `reef.ca=${trustedPin}`);
+      const cmdline = join(dir, 'cmdline');
+      writeFileSync(cmdline, line);
+      const agent = await runAgent(['--cmdline', cmdline], dir);
+      expect(agent.code).not.toBe(0);
+      expect(agent.output).toContain(trustedPin);
+      expect(agent.output).toMatch(new RegExp(`${other.url.replace(/[.:/]/g, '\\$&')}`));
+      expect(agent.output).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
+      const job = await other.json('GET', `/api/v1/jobs/${created.body.job_id}`);
+      expect(job.body.status).not.toBe('succeeded');
+    } finally {
+      await trusted.stop();
+      await other.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

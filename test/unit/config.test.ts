@@ -45,6 +45,31 @@ describe('config', () => {
   });
 });
 
+describe('security settings', () => {
+  it('defaults: API auth local, metrics open, no TLS, no boot listener', () => {
+    const c = loadConfig({} as NodeJS.ProcessEnv);
+    expect(c.auth).toEqual({ mode: 'local', metricsNeedToken: false, failuresPerMinute: 30 });
+    expect(c.tls).toEqual({ mode: 'off' });
+    expect(c.bootListen).toBeUndefined();
+    expect(c.registry.auth).toEqual({ mode: 'none' });
+  });
+
+  it('reads TLS, the boot listener and the registry token mode', () => {
+    const c = loadConfig({ REEF_TLS: 'auto', REEF_DATA_DIR: '/srv/reef', REEF_BOOT_LISTEN: '10.0.0.1:80', REGISTRY_AUTH_MODE: 'token', REGISTRY_ANONYMOUS_PULL: 'true' } as NodeJS.ProcessEnv);
+    expect(c.tls).toEqual({ mode: 'auto', dir: '/srv/reef/tls' });
+    expect(c.bootListen).toEqual({ host: '10.0.0.1', port: 80 });
+    expect(c.registry.auth).toEqual({ mode: 'token', anonymousPull: true });
+  });
+
+  it('refuses half a certificate pair, or auto with files, naming the setting', () => {
+    expect(() => loadConfig({ REEF_TLS_CERT: '/x.crt' } as NodeJS.ProcessEnv)).toThrow(/^REEF_TLS_KEY: required with REEF_TLS_CERT/);
+    expect(() => loadConfig({ REEF_TLS_KEY: '/x.key' } as NodeJS.ProcessEnv)).toThrow(/^REEF_TLS_CERT: required with REEF_TLS_KEY/);
+    expect(() => loadConfig({ REEF_TLS: 'auto', REEF_TLS_CERT: '/x.crt', REEF_TLS_KEY: '/x.key' } as NodeJS.ProcessEnv)).toThrow(/^REEF_TLS: auto makes its own/);
+    expect(() => loadConfig({ REEF_API_AUTH: 'open' } as NodeJS.ProcessEnv)).toThrow(ConfigError);
+    expect(() => loadConfig({ REEF_BOOT_LISTEN: 'nowhere' } as NodeJS.ProcessEnv)).toThrow(/^REEF_BOOT_LISTEN: expected host:port/);
+  });
+});
+
 describe('reef command', () => {
   it('--help lists serve and the settings', async () => {
     const r = runReef(['--help'], {});

@@ -49,7 +49,8 @@ export const teardown = async (o: { mounts?: string[]; disk?: { detach(): Promis
 
 /** `reef push <reef host>/<ref> <file>` as a user would run it; fails the test with the CLI's output. */
 export const pushToReef = async (reef: TestReef, ref: string, file: string, extra: string[] = []) => {
-  const p = runReef(['push', `${reef.url.replace(/^http:\/\//, '')}/${ref}`, file, ...extra], {});
+  const ca = reef.url.startsWith('https:') ? ['--ca', join(reef.dataDir, 'tls', 'ca.crt')] : [];
+  const p = runReef(['push', `${reef.url.replace(/^https?:\/\//, '')}/${ref}`, file, ...ca, ...extra], {});
   const code = await p.exited;
   if (code !== 0) throw new Error(`reef push ${ref} exited ${code}:\n${p.output()}`);
 };
