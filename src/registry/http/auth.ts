@@ -48,9 +48,13 @@ export const registryAuth = (auth: RegistryConfig['auth'], opts: { verifyToken?:
   const perAddress = createFailureLimiter({ max: 100, windowMs: 60_000 });
   return async (c, next) => {
     const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
-    const creds = parseBasic(c.req.header('authorization'));
+    const given = parseBasic(c.req.header('authorization'));
+    // Clients that have no credentials answer a Basic challenge with an empty pair ("Basic Og==").
+    const creds = given && (given.user !== '' || given.pass !== '') ? given : undefined;
     if (!creds) {
-      if (reading && auth.anonymousPull) return next();
+      // The version check (/v2/) always challenges: skopeo and podman send credentials only to a
+      // registry that asked for them there, so an open /v2/ would make every push anonymous.
+      if (reading && auth.anonymousPull && c.req.path !== '/v2' && c.req.path !== '/v2/') return next();
       throw new RegistryError('UNAUTHORIZED', 'authentication required');
     }
     const admit = (result: boolean | { role: string }) => {
