@@ -41,7 +41,7 @@ describe('API tokens', () => {
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    ({ reef, lines } = await startLogged(dataDir, { REEF_API_AUTH: 'token', REEF_AUTH_FAILURES: '5' }));
+    ({ reef, lines } = await startLogged(dataDir, { REEF_API_AUTH: 'token', REEF_AUTH_FAILURES: '5', REEF_METRICS_AUTH: 'token' }));
     admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
     secrets.push(admin);
   });
@@ -94,11 +94,20 @@ describe('API tokens', () => {
     expect(late.body.error.message).toBe('the API token has expired');
   });
 
-  it('records every change with the token name in the audit, for admins only; no token reaches the log or the audit', async () => {
+  it('records every change with the token name in the audit, for admins only; no token or recipe secret reaches the log or the audit', async () => {
+    // A recipe carrying secrets, accepted once and refused once (the refusal names the field, not its value).
+    const recipe = JSON.parse(readFileSync('recipes/ubuntu-rootfs.json', 'utf8'));
+    const passwd = '$6$rounds=4096$Zz9SeCrEt$doNotLogMe';
+    const withSecret = { ...recipe, name: 'with-secret', cloud_init: { users: [{ name: 'ops', passwd }] } };
+    expect((await call(reef, 'POST', '/api/v1/recipes', admin, withSecret)).status).toBe(201);
+    const refused = await call(reef, 'POST', '/api/v1/recipes', admin, { ...withSecret, name: 'bad', cloud_init: { users: [{ name: 'Bad Name', passwd }] } });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).not.toContain(passwd);
+    secrets.push(passwd, 'doNotLogMe');
     const audit = await call(reef, 'GET', '/api/v1/audit', admin);
     expect(audit.status).toBe(200);
     const entries = audit.body.items as { actor: string; method: string; path: string; status: number; object: string | null; source: string; request_id: string }[];
-    const made = entries.find((e) => e.method === 'POST' && e.path === '/api/v1/recipes');
+    const made = entries.find((e) => e.method === 'POST' && e.object === 'recipe:r1');
     expect(made).toMatchObject({ actor: 'ci', source: '127.0.0.1', object: 'recipe:r1' });
     expect(made!.request_id).toMatch(/\S/);
     expect(entries.find((e) => e.method === 'DELETE' && e.path === '/api/v1/tokens/ci')).toMatchObject({ actor: 'admin', status: 204, object: 'token:ci' });
@@ -109,6 +118,15 @@ describe('API tokens', () => {
 
     const everything = lines.join('\n') + JSON.stringify(audit.body);
     for (const s of secrets) expect(everything).not.toContain(s);
+  });
+
+  it('/metrics needs a viewer token with REEF_METRICS_AUTH=token', async () => {
+    expect((await call(reef, 'GET', '/metrics')).status).toBe(401);
+    const viewer = await call(reef, 'POST', '/api/v1/tokens', admin, { name: 'scraper', role: 'viewer' });
+    secrets.push(viewer.body.token);
+    const res = await fetch(`${reef.url}/metrics`, { headers: { authorization: `Bearer ${viewer.body.token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('reef_');
   });
 
   it('reef token create/list/revoke work on the box against the data directory', async () => {
@@ -138,4 +156,19 @@ describe('API tokens', () => {
     expect(limited.body.error.code).toBe('TOO_MANY_REQUESTS');
   });
 
+});
+
+describe('start-up warnings about open doors', () => {
+  it('warns when the registry takes anonymous pushes beyond loopback, and at every start with REEF_API_AUTH=none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-doors-'));
+    const open = await startLogged(dir, { REEF_LISTEN: '0.0.0.0:0', REEF_API_AUTH: 'none' });
+    await open.reef.close();
+    expect(open.lines.some((l) => l.includes('the registry accepts anonymous pushes'))).toBe(true);
+    expect(open.lines.some((l) => l.includes('REEF_API_AUTH=none'))).toBe(true);
+    const closed = await startLogged(dir, { REGISTRY_AUTH_MODE: 'token' });
+    await closed.reef.close();
+    expect(closed.lines.some((l) => l.includes('anonymous pushes') || l.includes('REEF_API_AUTH=none'))).toBe(false);
+    // The admin token was made at the first start only.
+    expect(closed.lines.some((l) => l.includes('admin.token'))).toBe(false);
+  });
 });
