@@ -8,7 +8,8 @@ set -euo pipefail
 if_possible=false
 for arg in "$@"; do [[ "$arg" == "--if-possible" ]] && if_possible=true; done
 packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins
-  gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin mtools)
+  gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin mtools
+  openssl iproute2)  # openssl: the TLS tests make their certificates with it; iproute2: network namespaces
 for arg in "$@"; do [[ "$arg" == "--bench" ]] && packages+=(nginx-light docker-registry); done
 packages+=(systemd) # systemd-escape, systemd-analyze verify: the Ignition unit tests
 missing=()
