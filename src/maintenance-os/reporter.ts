@@ -57,6 +57,7 @@ export const createReporter = (opts: ReporterOptions): Reporter => {
   const callController = createControllerFetch(opts.ca ?? null);
   let lastProgress = 0;
   let progressBusy = false;
+  let finalProgress: (AgentEvent & { delivery_id: string }) | undefined;
   /** The controller refused a report, or its certificate does not verify: every later report fails the same way. */
   let rejected: ReportRejected | ControllerUntrusted | undefined;
 
@@ -115,17 +116,32 @@ export const createReporter = (opts: ReporterOptions): Reporter => {
     },
     progress(step, done, total) {
       const t = now();
-      if (rejected || progressBusy || (t - lastProgress < interval && done < total)) return;
-      lastProgress = t;
-      progressBusy = true;
+      const last = done >= total;
+      if (rejected || (t - lastProgress < interval && !last)) return;
       const body = { step, level: 'debug' as const, message: `${step}: ${done} of ${total} bytes`, bytes_done: done, bytes_total: total, delivery_id: randomUUID() };
-      opts.log(JSON.stringify({ time: new Date(t).toISOString(), ...body }));
-      track(post(body, 1))
-        .catch(() => {})
-        .finally(() => (progressBusy = false));
+      if (progressBusy) {
+        // The last report (100 %) is never dropped: it goes once the one on its way is delivered.
+        if (last) finalProgress = body;
+        return;
+      }
+      lastProgress = t;
+      const deliver = (b: AgentEvent & { delivery_id: string }): void => {
+        progressBusy = true;
+        opts.log(JSON.stringify({ time: new Date(now()).toISOString(), ...b }));
+        track(post(b, 1))
+          .catch(() => {})
+          .finally(() => {
+            progressBusy = false;
+            const next = finalProgress;
+            finalProgress = undefined;
+            if (next && !rejected) deliver(next);
+          });
+      };
+      deliver(body);
     },
     async flush() {
-      await Promise.allSettled([...inFlight]);
+      // A delivery may start another (the held-back last progress report): wait until none is left.
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
       if (rejected) throw rejected;
     },
   };

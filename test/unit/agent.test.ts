@@ -158,4 +158,17 @@ describe('reporter', () => {
     expect(got.length).toBeLessThanOrEqual(7);
     expect(got.at(-1)).toMatchObject({ bytes_done: 100, bytes_total: 100 });
   });
+
+  it('keeps the final figure when it comes while the previous report is still on its way (a small blob on a slow link)', async () => {
+    const got: Record<string, unknown>[] = [];
+    const url = await listen((body, res) => {
+      got.push(body);
+      setTimeout(() => res.writeHead(200).end('{}'), 150);
+    });
+    const reporter = createReporter({ callbackUrl: url, token: 't', log: () => {} });
+    reporter.progress('pull', 0, 1193);
+    reporter.progress('pull', 1193, 1193);
+    await reporter.flush();
+    expect(got.map((b) => b.bytes_done)).toEqual([0, 1193]);
+  });
 });
