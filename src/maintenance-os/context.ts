@@ -28,7 +28,10 @@ export interface AgentContext {
 }
 
 /** What a step says when it ends: a message, or a reason it was skipped. */
-export type StepOutcome = { message: string } | { skipped: string };
+export type StepOutcome =
+  | { message: string }
+  /** `unbootable`: what was skipped leaves a disk that will not boot by itself; the job's final event says so. */
+  | { skipped: string; unbootable?: boolean };
 
 export interface Step {
   name: string;

@@ -44,6 +44,7 @@ const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(
 export const runSteps = async (ctx: AgentContext, steps: Step[], final: { succeeded: boolean }): Promise<RunOutcome> => {
   const { reporter } = ctx;
   let current = 'start';
+  let unbootable: string | undefined;
   try {
     for (const step of steps) {
       current = step.name;
@@ -51,10 +52,15 @@ export const runSteps = async (ctx: AgentContext, steps: Step[], final: { succee
       const t0 = Date.now();
       const outcome = await step.run(ctx);
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
-      if ('skipped' in outcome) await reporter.send({ step: step.name, level: 'warn', message: `${step.name}: skipped — ${outcome.skipped}` });
-      else await reporter.send({ step: step.name, message: `${step.name}: done in ${secs} s — ${outcome.message}` });
+      if ('skipped' in outcome) {
+        if (outcome.unbootable) unbootable = outcome.skipped;
+        await reporter.send({ step: step.name, level: 'warn', message: `${step.name}: skipped — ${outcome.skipped}` });
+      } else await reporter.send({ step: step.name, message: `${step.name}: done in ${secs} s — ${outcome.message}` });
     }
-    if (final.succeeded) await reporter.send({ step: current, status: 'succeeded', message: `${ctx.task.recipe.task_target} completed on ${ctx.disk}` });
+    if (final.succeeded) {
+      const caveat = unbootable ? ` — the disk will not boot by itself: ${unbootable}` : '';
+      await reporter.send({ step: current, status: 'succeeded', message: `${ctx.task.recipe.task_target} completed on ${ctx.disk}${caveat}` });
+    }
     await reporter.flush();
     return { status: 'succeeded' };
   } catch (err) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Partition } from '../recipes/recipe-normalize.js';
 import { type AgentContext, device, mustPartition, partitionByRole, resolveArtifact, type Step } from './context.js';
 import { copyToEsp, kernelHasVfat } from './esp.js';
+import { loadModules, modulesForLayout, VFAT_MODULES } from './kernel-modules.js';
 import { StepError } from './exec.js';
 import { extractRootfs } from './extract.js';
 import { inRoot } from './in-root.js';
@@ -49,6 +50,7 @@ export const mountStep: Step = {
   name: 'mount',
   async run(ctx) {
     mustPartition(ctx, 'root', 'root (/)');
+    await loadModules(ctx.run, modulesForLayout(ctx.task.recipe.partitions));
     const list = mounted(ctx);
     for (const p of list) await ensureMounted(ctx.run, device(ctx, p), await inRoot(rootDir(ctx), p.mountpoint!));
     return { message: list.map((p) => `${device(ctx, p)} on ${p.mountpoint}`).join(', ') };
@@ -149,22 +151,46 @@ export const cloudInitStep: Step = {
 
 const GRUB_INSTALL = ['usr/sbin/grub-install', 'usr/bin/grub-install', 'usr/sbin/grub2-install'];
 
-/** bootloader: GRUB for UEFI, installed in a chroot when the rootfs carries it; otherwise skipped with the reason. */
+/** The EFI binaries on a FAT filesystem (read with mtools: no vfat mount needed), as `EFI/BOOT/BOOTX64.EFI`. */
+const efiBinaries = async (ctx: AgentContext, dev: string): Promise<string[]> => {
+  const r = await ctx.run.query('mdir', ['-/', '-b', '-i', dev, '::/EFI']).catch(() => ({ stdout: '' }));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().replace(/^::\//, ''))
+    .filter((l) => /\.efi$/i.test(l));
+};
+
+/**
+ * bootloader: GRUB for UEFI, installed in a chroot when the rootfs carries it, and then checked
+ * on the ESP (EFI/BOOT/BOOTX64.EFI, the removable path firmware boots without NVRAM entries).
+ * An image with GRUB that cannot be installed fails the step: the disk would not boot. An image
+ * without GRUB that put its own EFI binary on the ESP is fine; one with neither is skipped, and
+ * the job's final event says the disk will not boot by itself.
+ */
 export const bootloaderStep: Step = {
   name: 'bootloader',
   async run(ctx) {
     const root = rootDir(ctx);
     if (!ctx.run.dryRun) await mountStep.run(ctx);
+    const esp = mustPartition(ctx, 'esp', 'EFI system');
+    const espDev = device(ctx, esp);
     const grub = GRUB_INSTALL.find((p) => existsSync(join(root, p)));
     const modules = existsSync(join(root, 'usr/lib/grub/x86_64-efi'));
     if (!ctx.run.dryRun && (!grub || !modules)) {
-      return { skipped: `the rootfs has no GRUB for UEFI (${!grub ? 'no grub-install' : 'no usr/lib/grub/x86_64-efi'}); the image must bring its own boot loader (e.g. systemd-boot or a UKI on the ESP)` };
+      const own = await efiBinaries(ctx, espDev);
+      if (own.length) return { message: `the image brings its own boot loader on the ESP (${own.join(', ')})` };
+      return {
+        skipped: `the rootfs has no GRUB for UEFI (${!grub ? 'no grub-install' : 'no usr/lib/grub/x86_64-efi'}) and put no EFI binary on the ESP; the image must bring its own boot loader (e.g. systemd-boot or a UKI under /boot/efi)`,
+        unbootable: true,
+      };
     }
-    const esp = mustPartition(ctx, 'esp', 'EFI system');
-    if (!kernelHasVfat()) return { skipped: 'this kernel cannot mount vfat, and grub-install needs the ESP mounted at /boot/efi' };
+    const notLoaded = await loadModules(ctx.run, VFAT_MODULES);
+    if (!ctx.run.dryRun && !kernelHasVfat()) {
+      throw new StepError(`the image carries GRUB but this kernel cannot mount vfat (modprobe ${notLoaded.join(', ') || 'vfat'} failed), so grub-install cannot write the ESP; the disk would not boot`);
+    }
     const binds = ['dev', 'proc', 'sys', 'sys/firmware/efi/efivars'].filter((d) => ctx.run.dryRun || existsSync(`/${d}`));
     try {
-      await ensureMounted(ctx.run, device(ctx, esp), await inRoot(root, 'boot/efi'));
+      await ensureMounted(ctx.run, espDev, await inRoot(root, 'boot/efi'));
       for (const d of binds) await ensureMounted(ctx.run, `/${d}`, await inRoot(root, d), ['--bind']);
       const install = `/${grub ?? GRUB_INSTALL[0]}`;
       await ctx.run.run('chroot', [root, install, '--target=x86_64-efi', '--efi-directory=/boot/efi', '--bootloader-id=reef', '--removable', '--recheck']);
@@ -173,6 +199,12 @@ export const bootloaderStep: Step = {
     } finally {
       for (const d of [...binds, 'boot/efi'].reverse()) await unmountBelow(ctx.run, join(root, d));
     }
-    return { message: 'GRUB installed for x86_64-efi (removable path EFI/Boot/bootx64.efi)' };
+    if (!ctx.run.dryRun) {
+      const installed = await efiBinaries(ctx, espDev);
+      if (!installed.some((f) => /^EFI\/BOOT\/BOOTX64\.EFI$/i.test(f))) {
+        throw new StepError(`grub-install ended without error but the ESP ${espDev} has no EFI/BOOT/BOOTX64.EFI (found: ${installed.join(', ') || 'no EFI binary'}); the disk would not boot`);
+      }
+    }
+    return { message: 'GRUB installed for x86_64-efi (removable path EFI/BOOT/BOOTX64.EFI, checked on the ESP)' };
   },
 };

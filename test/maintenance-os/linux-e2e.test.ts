@@ -74,6 +74,8 @@ describe.runIf(ok)('reef agent: Linux install on a 3 GiB loop disk', () => {
     const { messages, events } = await succeededWithSteps(reef, job.job_id, agent, steps);
     for (const step of steps) expect(messages.some((m: string) => m.startsWith(`${step}: done`) || m.startsWith(`${step}: skipped`))).toBe(true);
     expect(messages.some((m: string) => /^bootloader: skipped — the rootfs has no GRUB/.test(m))).toBe(true);
+    // Succeeded, but saying the disk will not boot without a boot loader of its own.
+    expect(messages.at(-1)).toMatch(/^install-linux\.target completed on \S+ — the disk will not boot by itself: the rootfs has no GRUB for UEFI/);
     const progress = events.filter((e: { bytes_total: number | null }) => e.bytes_total !== null);
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.at(-1)!.bytes_done).toBe(progress.at(-1)!.bytes_total);
