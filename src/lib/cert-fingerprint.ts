@@ -1,20 +1,27 @@
 import { createHash, X509Certificate } from 'node:crypto';
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----/g;
+/** Every PEM block, whatever its label: Node's `ca` option also loads TRUSTED CERTIFICATE and X509 CERTIFICATE blocks. */
+const PEM_BLOCK = /-----BEGIN ([^-\r\n]*)-----/g;
 
 /**
- * The one certificate of a PEM text, parsed. A PEM holding several is refused: a trust anchor
- * checked by the fingerprint of its first certificate must not bring others along.
+ * The one certificate of a PEM text, parsed. A text holding any other PEM block, of any label, is
+ * refused: a trust anchor checked by the fingerprint of one certificate must not bring others
+ * along. Callers hand on `trustAnchorPem` (re-encoded from this parse), never the text received.
  */
 export const singleCertificate = (pem: string, what: string): X509Certificate => {
-  const count = pem.match(PEM_CERT)?.length ?? 0;
-  if (count !== 1) throw new Error(`${what} holds ${count} PEM certificates; expected exactly one`);
+  const labels = [...pem.matchAll(PEM_BLOCK)].map((m) => m[1]!);
+  if (labels.length !== 1 || labels[0] !== 'CERTIFICATE') {
+    throw new Error(`${what} holds ${labels.length} PEM blocks (${labels.join(', ') || 'none'}); expected exactly one CERTIFICATE`);
+  }
   try {
     return new X509Certificate(pem);
   } catch (err) {
     throw new Error(`${what} is not a valid PEM certificate: ${(err as Error).message}`, { cause: err });
   }
 };
+
+/** The certificate as PEM re-encoded from its DER: exactly what was fingerprinted, nothing around it. */
+export const trustAnchorPem = (pem: string, what: string): string => singleCertificate(pem, what).toString();
 
 /** `sha256:<lowercase hex>` over the certificate's DER: the form reef writes (task.json, reef.ca=). */
 export const certFingerprint = (pem: string, what = 'the certificate'): string =>

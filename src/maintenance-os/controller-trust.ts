@@ -1,5 +1,5 @@
 import { Agent, fetch } from 'undici';
-import { certFingerprint, parseFingerprint } from '../lib/cert-fingerprint.js';
+import { certFingerprint, parseFingerprint, trustAnchorPem } from '../lib/cert-fingerprint.js';
 import { withBackoff } from './controller-http.js';
 import { StepError } from './exec.js';
 import type { Task } from './task.js';
@@ -52,7 +52,7 @@ export const fetchControllerCa = async (controller: string, pin: string): Promis
     });
     const got = fingerprintOf(pem, `the CA at ${url}`);
     if (got !== pin) throw new StepError(`the controller's CA at ${url} is ${got}, not the one pinned on the kernel command line (reef.ca=${pin})`);
-    return pem;
+    return trustAnchorPem(pem, `the CA at ${url}`);
   } finally {
     await unverified.close();
   }
@@ -73,10 +73,13 @@ export const settleTrust = async (task: Task, pin: string | null): Promise<Task>
       throw new StepError(`${task.source}: ca.crt is ${got}, but task.json's ca_fingerprint says ${task.caFingerprint}`);
     }
     if (pin !== null && got !== pin) throw new StepError(`${whose} ${got} is not the one pinned on the kernel command line (reef.ca=${pin})`);
-    return task;
+    return { ...task, ca: trustAnchorPem(task.ca, `${task.source}/ca.crt`) };
   }
-  if (pin !== null && task.controllerUrl?.startsWith('https://')) return { ...task, ca: await fetchControllerCa(task.controllerUrl, pin) };
-  return task;
+  if (pin === null || task.controllerUrl === null) return task;
+  if (!task.controllerUrl.startsWith('https://')) {
+    throw new StepError(`the kernel command line pins a controller CA (reef.ca=${pin}) but the controller ${task.controllerUrl} is not reached over HTTPS; refusing to talk to it unverified`);
+  }
+  return { ...task, ca: await fetchControllerCa(task.controllerUrl, pin) };
 };
 
 /**

@@ -74,8 +74,11 @@ const findTaskMedia = async (): Promise<string | null> => {
 const locateTask = async (opts: { task?: string; cmdlineFile: string }, cmdline: ReturnType<typeof parseCmdline>, pin: string | null): Promise<Task> => {
   if (opts.task) return readTaskPath(opts.task, readIsoFiles);
   if (cmdline.controller && cmdline.job && cmdline.token) {
-    // Over HTTPS with a pin, the controller's CA first (checked against the pin), then the task verified with it.
-    const ca = pin !== null && cmdline.controller.startsWith('https://') ? await fetchControllerCa(cmdline.controller, pin) : null;
+    // With a pin, the controller's CA first (checked against the pin), then the task verified with it; never a pinned controller over plain HTTP.
+    if (pin !== null && !cmdline.controller.startsWith('https://')) {
+      throw new StepError(`the kernel command line pins a controller CA (reef.ca=${pin}) but the controller ${cmdline.controller} is not reached over HTTPS; refusing to talk to it unverified`);
+    }
+    const ca = pin !== null ? await fetchControllerCa(cmdline.controller, pin) : null;
     return fetchTask(cmdline.controller, cmdline.job, cmdline.token, ca);
   }
   if (cmdline.controller || cmdline.job || cmdline.token) {

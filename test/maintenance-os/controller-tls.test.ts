@@ -179,6 +179,24 @@ describe.runIf(ok)('reef agent: verified TLS to the controller, trust pinned by 
     expect(fetched.ms).toBeLessThan(FAST_MS);
   });
 
+  it('refuses a /ca.crt that brings a second CA along under another PEM label, even though its first certificate matches the pin', async () => {
+    // Node's `ca` option would also trust a TRUSTED CERTIFICATE block: the attacker's CA riding in behind the genuine one.
+    const body = other.caPem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '-----$1 TRUSTED CERTIFICATE-----');
+    const doctored = await startController(other, `${genuine.caPem}${body}`);
+    try {
+      const fetched = await timed(findTask({ cmdlineFile: cmdline(bootWords(doctored.url, genuine.fingerprint)) }));
+      expect(fetched.error?.message).toMatch(/holds 2 PEM blocks \(CERTIFICATE, TRUSTED CERTIFICATE\); expected exactly one CERTIFICATE/);
+      expect(doctored.seen.requests).toEqual(['GET /ca.crt']);
+    } finally {
+      await doctored.close();
+    }
+  });
+
+  it('refuses to talk to a plain-HTTP controller when the command line pins a CA', async () => {
+    const fetched = await timed(findTask({ cmdlineFile: cmdline(bootWords('http://127.0.0.1:9', genuine.fingerprint)) }));
+    expect(fetched.error?.message).toBe(`the kernel command line pins a controller CA (reef.ca=${genuine.fingerprint}) but the controller http://127.0.0.1:9 is not reached over HTTPS; refusing to talk to it unverified`);
+  });
+
   it('refuses a task ISO whose ca.crt is not the pinned CA, and takes one that is', async () => {
     const iso = join(dir, 'task.iso');
     writeFileSync(iso, buildTaskIso({ job: queuedJob(linuxRecipe(), JOB), token: TOKEN, controllerUrl: controller.url, caPem: other.caPem }));
