@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -146,7 +146,7 @@ describe('API tokens', () => {
     expect((await reefResult(['token', 'revoke', 'cli'], env)).code).toBe(0);
     expect((await call(reef, 'GET', '/api/v1/jobs', token)).status).toBe(401);
   });
-  it('answers 429 with Retry-After after a burst of wrong tokens from one address, and a good token still fails then', async () => {
+  it('answers 429 with Retry-After after a burst of wrong tokens from one address; a good token from there still works', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) statuses.push((await call(reef, 'GET', '/api/v1/jobs', `reef_wrong${i}`)).status);
     // The revoked (twice) and the expired token above were three failures already (limit 5 a minute).
@@ -154,6 +154,7 @@ describe('API tokens', () => {
     const limited = await call(reef, 'GET', '/api/v1/jobs', 'reef_wrong');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.body.error.code).toBe('TOO_MANY_REQUESTS');
+    expect((await call(reef, 'GET', '/api/v1/jobs', admin)).status).toBe(200);
   });
 
 });
@@ -170,5 +171,27 @@ describe('start-up warnings about open doors', () => {
     expect(closed.lines.some((l) => l.includes('anonymous pushes') || l.includes('REEF_API_AUTH=none'))).toBe(false);
     // The admin token was made at the first start only.
     expect(closed.lines.some((l) => l.includes('admin.token'))).toBe(false);
+  });
+});
+
+describe('audit corners', () => {
+  it('records anonymous registry pushes (REGISTRY_AUTH_MODE=none) as anonymous, and a malformed escape as a 403, not a 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-audit-'));
+    const { reef } = await startLogged(dir, { REEF_API_AUTH: 'token' });
+    try {
+      const file = join(dir, 'payload.bin');
+      writeFileSync(file, 'a small artifact\n');
+      const pushed = await reefResult(['push', `${new URL(reef.url).host}/tools/thing:1`, file]);
+      expect(pushed.code, pushed.stderr).toBe(0);
+      const admin = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+      const viewer = (await call(reef, 'POST', '/api/v1/tokens', admin, { name: 'v', role: 'viewer' })).body.token as string;
+      const res = await fetch(`${reef.url}/api/v1/recipes/%E0%A4%A`, { method: 'DELETE', headers: { authorization: `Bearer ${viewer}` } });
+      expect(res.status).toBe(403);
+      const items = (await call(reef, 'GET', '/api/v1/audit', admin)).body.items as { actor: string; method: string; object: string; status: number }[];
+      expect(items.find((e) => e.method === 'PUT')).toMatchObject({ actor: 'anonymous', object: 'manifest:tools/thing@1', status: 201 });
+      expect(items.find((e) => e.method === 'DELETE')).toMatchObject({ actor: 'v', object: 'recipe:%E0%A4%A', status: 403 });
+    } finally {
+      await reef.close();
+    }
   });
 });

@@ -54,10 +54,12 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     const token = bearerOf(c.req.header('authorization'));
     let principal: Principal;
     if (token !== undefined) {
-      const wait = failures.retryAfter(source);
-      if (wait > 0) throw new DomainError('TOO_MANY_REQUESTS', `too many failed token checks from ${source}; retry in ${wait} s`, [], { retryAfter: wait });
+      // A good token always passes; only wrong ones are counted and, past the limit, answered 429
+      // (so a burst of wrong tokens from a shared address, a proxy say, locks nobody out).
       const check = d.tokens.verify(token);
       if (!check.ok) {
+        const wait = failures.retryAfter(source);
+        if (wait > 0) throw new DomainError('TOO_MANY_REQUESTS', `too many failed token checks from ${source}; retry in ${wait} s`, [], { retryAfter: wait });
         failures.fail(source);
         d.log.warn({ source, method: c.req.method, path: c.req.path, problem: check.problem }, 'API token refused');
         throw unauthorized(check.problem === 'expired' ? 'the API token has expired' : 'the API token is not valid');
@@ -92,15 +94,16 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
       if (need) authenticate(c, need, source);
     } catch (err) {
       // Known but not allowed (403) is recorded; unknown (401, 429) is a failed login, logged above.
-      if (err instanceof DomainError) record(c, source, STATUS_OF[err.code]);
+      if (err instanceof DomainError) record(c, rule, source, STATUS_OF[err.code]);
       throw err;
     }
     await next();
-    record(c, source, c.get('sentStatus') ?? c.res.status);
+    record(c, rule, source, c.get('sentStatus') ?? c.res.status);
   };
 
-  function record(c: Context<AppEnv>, source: string, status: number) {
-    const who = c.get('principal');
+  function record(c: Context<AppEnv>, rule: RouteRule, source: string, status: number) {
+    // REGISTRY_AUTH_MODE=none names nobody, and its pushes are the ones most worth a trace.
+    const who = c.get('principal') ?? (rule === 'registry' ? { name: 'anonymous' } : undefined);
     // A request refused before anyone was identified is a failed login, logged above, not a change.
     if (!who) return;
     const entry = {

@@ -51,6 +51,14 @@ export const createAuditLog = (db: Db) => ({
 });
 export type AuditLog = ReturnType<typeof createAuditLog>;
 
+const decoded = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
 /** What a change touched, from its path (and the Location of what it created): `recipe:ubuntu`, `manifest:tools/x@latest`. */
 export const auditObject = (path: string, location: string | undefined): string | null => {
   const v2 = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
@@ -58,7 +66,7 @@ export const auditObject = (path: string, location: string | undefined): string 
   const api = /^\/api\/v1\/([a-z-]+)(?:\/([^/]+))?(?:\/([^/]+))?/.exec(location ?? path) ?? /^\/api\/v1\/([a-z-]+)(?:\/([^/]+))?/.exec(path);
   if (api) {
     const kind = api[1]!.replace(/s$/, '');
-    return api[2] ? `${kind}:${decodeURIComponent(api[2])}` : kind;
+    return api[2] ? `${kind}:${decoded(api[2])}` : kind;
   }
   const admin = /^\/admin\/(.+)$/.exec(path);
   return admin ? `registry:${admin[1]}` : null;

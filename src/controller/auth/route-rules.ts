@@ -80,7 +80,8 @@ const patternOf = (path: string): RegExp => {
     .split('/')
     .map((seg) => (seg === '*' ? '.*' : seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return new RegExp(`^${body}$`);
+  // `s`: a wildcard also covers an encoded newline in the path.
+  return new RegExp(`^${body}$`, 's');
 };
 
 /** Finds the declaration of a request's route (HEAD is answered by GET routes, as Hono does). */
@@ -88,7 +89,7 @@ export const createRuleLookup = (table: readonly RouteDeclaration[] = ROUTE_TABL
   const compiled = table.map((d) => ({ d, re: patternOf(d.path) }));
   return (method: string, path: string): RouteDeclaration | undefined => {
     const m = method === 'HEAD' ? 'GET' : method;
-    // Exact routes before wildcards, so /v2/* never shadows a declared path.
+    // The first declaration that matches, in table order (wildcards are declared after the exact paths).
     return compiled.find(({ d, re }) => (d.method === m || d.method === 'ALL') && re.test(path))?.d;
   };
 };
