@@ -3,18 +3,21 @@
 # Node.js, reef and the tools its agent runs, with the agent's systemd units enabled.
 #
 #   sudo scripts/build-maintenance-image.sh [OUT_DIR]        (default: ./maintenance-image)
+#   sudo scripts/build-maintenance-image.sh data/boot         (straight into reef's REEF_BOOT_DIR)
 #
 # Needs: root, mmdebstrap, squashfs-tools, a Debian mirror (MIRROR, default deb.debian.org), and
 # a built reef (npm ci && npm run build). Node is the host's own binary (`command -v node`, which
 # must be Node 20 on a glibc as old as Debian 12's), so the image runs what the tests ran.
 #
-# Output: OUT_DIR/vmlinuz, OUT_DIR/initrd.img, OUT_DIR/filesystem.squashfs. Serve them from
-# reef and point the iPXE chain at them (README, "Maintenance OS"):
-#   REEF_BOOT_KERNEL=http://<reef>/media/maintenance/vmlinuz
-#   REEF_BOOT_INITRD=http://<reef>/media/maintenance/initrd.img
-#   REEF_BOOT_CMDLINE="boot=live fetch=http://<reef>/media/maintenance/filesystem.squashfs ip=dhcp console=ttyS0,115200 console=tty0"
-# /boot.ipxe adds reef.controller=, reef.job= and reef.token=; reef-dispatch.service reads them,
-# fetches the task and starts install-linux.target or install-windows.target.
+# Output: OUT_DIR/vmlinuz, OUT_DIR/initrd.img, OUT_DIR/filesystem.squashfs. reef serves them from
+# REEF_BOOT_DIR (default <data>/boot) at /media/maintenance/…, and /boot.ipxe chains them with
+#   boot=live fetch=<boot URL>/media/maintenance/filesystem.squashfs ip=dhcp console=tty0 console=ttyS0,115200
+# (the last console= is the one systemd and the agent write to: the serial console, where BMCs
+# and qemu show it; the kernel writes to both). /boot.ipxe adds reef.controller=, reef.job=,
+# reef.token= (and reef.ca= under TLS); reef-dispatch.service reads them, fetches the task and
+# starts install-linux.target or install-windows.target. When the install is done and reported,
+# the finish unit reboots (the recipe's `after`); the power button powers off (systemd-logind);
+# the recipe's maintenance_access unlocks root on the console and over SSH for debugging.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-maintenance-image}
@@ -30,7 +33,7 @@ done
 # The agent's tools (DESIGN §5): disks, filesystems, WIM, archives, BCD, ESP without a vfat
 # mount, task ISO reading; plus live-boot and networking for the live system.
 PACKAGES=(
-  linux-image-amd64 live-boot systemd-sysv udev ca-certificates iproute2 isc-dhcp-client
+  linux-image-amd64 live-boot systemd-sysv udev dbus kmod ca-certificates iproute2 isc-dhcp-client openssh-server
   gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools mtools
   tar gzip zstd xz-utils bzip2 cpio xorriso libhivex-bin grub-efi-amd64-bin efibootmgr
 )

@@ -7,10 +7,15 @@ import { createDryRunner, createRunner } from './exec.js';
 import { findTask } from './find-task.js';
 import { createReporter } from './reporter.js';
 import { planFor, runSteps } from './runner.js';
+import { afterInstall, applyMaintenanceAccess } from './after-install.js';
 
 export const AGENT_USAGE = `usage: reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]
                   [--report-failure UNIT] [--print-target] [--mount-root DIR] [--scratch DIR] [--registry-auth user:pass]
-                  [--plain-http] [--registry host:port] [--cmdline FILE]`;
+                  [--plain-http] [--registry host:port] [--cmdline FILE]
+                  [--apply-access] [--apply-after] [--system-root DIR]
+  --apply-access   (in the maintenance OS) open it as the recipe's maintenance_access says
+  --apply-after    (in the maintenance OS) once the final report is delivered, do the recipe's
+                   \`after\` (reboot by default, poweroff, none); without it nothing is rebooted`;
 
 const OPTIONS = {
   task: { type: 'string' },
@@ -25,6 +30,9 @@ const OPTIONS = {
   'plain-http': { type: 'boolean' },
   registry: { type: 'string' },
   cmdline: { type: 'string' },
+  'apply-access': { type: 'boolean' },
+  'apply-after': { type: 'boolean' },
+  'system-root': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,6 +87,14 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
     process.stderr.write(`reef agent: ${reason}\n`);
     process.exit(1);
   }
+  if (values['apply-access']) {
+    try {
+      for (const line of await applyMaintenanceAccess(task.recipe.maintenance_access, values['system-root'] ?? '/')) log(JSON.stringify({ level: 'info', message: `maintenance access: ${line}` }));
+    } catch (err) {
+      // Debug access is a convenience: the install goes on without it.
+      log(JSON.stringify({ level: 'warn', message: (err as Error).message }));
+    }
+  }
   if (values['print-target']) {
     process.stdout.write(`${task.recipe.task_target}\n`);
     return;
@@ -116,7 +132,11 @@ export const agentCommand = async (argv: string[]): Promise<void> => {
   const final = { succeeded: steps[steps.length - 1] === plan[plan.length - 1] };
   log(JSON.stringify({ level: 'info', message: `reef agent: ${task.recipe.task_target} on ${ctx.disk}${values['dry-run'] ? ' (dry run: nothing is changed)' : ''}`, job: task.jobId, steps: steps.map((s) => s.name) }));
   const outcome = await runSteps(ctx, steps, final);
-  if (outcome.status === 'succeeded') return;
+  if (outcome.status === 'succeeded') {
+    // The final report is delivered (runSteps flushed it): only now may the machine go away.
+    if (final.succeeded && values['apply-after'] && !values['dry-run']) log(JSON.stringify({ level: 'info', message: await afterInstall(ctx.run, task.recipe.after) }));
+    return;
+  }
   if (outcome.status === 'rejected') {
     process.stderr.write(`reef agent: ${outcome.reason}\nreef agent: stopping without touching anything further (check the job's token, or whether it was canceled)\n`);
     process.exit(3);

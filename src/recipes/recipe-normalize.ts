@@ -2,7 +2,7 @@ import yaml from 'js-yaml';
 import { type FieldIssue, validationError } from '../core/errors.js';
 import { type OciRef, parseOciRef } from './oci-ref.js';
 import { type Filesystem, GPT_TYPES, type GptAlias, sizeBytes } from './partition-types.js';
-import type { RecipeDoc } from './recipe.schema.js';
+import type { AFTER_INSTALL, RecipeDoc } from './recipe.schema.js';
 
 export type PartitionRole = 'esp' | 'msr' | 'root' | 'windows' | 'swap' | 'data';
 
@@ -34,6 +34,10 @@ export interface Recipe {
   notes: string | null;
   /** prestage.target: the data partition and what to fill it with. */
   prestage: Prestage | null;
+  /** After a successful install, once the final report is delivered. Absent in recipes stored before it existed: reboot. */
+  after?: (typeof AFTER_INSTALL)[number];
+  /** Root's console password hash and SSH keys in the maintenance OS while it runs (debugging). */
+  maintenance_access?: { root_password_hash: string | null; ssh_authorized_keys: string[] } | null;
   warnings: string[];
 }
 
@@ -219,6 +223,10 @@ export const normalizeRecipe = (doc: RecipeDoc): Recipe => {
           ai_images: doc.prestage.ai_images ?? [],
           ocp_images: doc.prestage.ocp_images ?? [],
         }
+      : null,
+    after: doc.after ?? 'reboot',
+    maintenance_access: doc.maintenance_access
+      ? { root_password_hash: doc.maintenance_access.root_password_hash ?? null, ssh_authorized_keys: doc.maintenance_access.ssh_authorized_keys ?? [] }
       : null,
     warnings,
   };

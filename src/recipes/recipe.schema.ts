@@ -90,6 +90,20 @@ export const prestageSchema = z
   })
   .refine((p) => p.release || p.ai_images?.length || p.ocp_images?.length, { message: 'prestage needs release, ai_images or ocp_images', path: ['release'] });
 
+/** What the machine does once the install is done and its final report delivered (default reboot: into the installed system). */
+export const AFTER_INSTALL = ['reboot', 'poweroff', 'none'] as const;
+
+/** A way into the maintenance OS while it runs, for debugging on the floor: a console password and/or SSH keys for root. */
+export const maintenanceAccessSchema = z
+  .strictObject({
+    root_password_hash: z
+      .string()
+      .regex(/^\$(?:1|5|6|y|gy|2[aby]|7)\$[./A-Za-z0-9$=,]+$/, 'must be a crypt(3) hash such as `mkpasswd -m sha-512` or `openssl passwd -6` prints, never a plain password')
+      .optional(),
+    ssh_authorized_keys: z.array(sshKey).max(64).optional(),
+  })
+  .refine((a) => a.root_password_hash || a.ssh_authorized_keys?.length, { message: 'give root_password_hash or ssh_authorized_keys' });
+
 export const recipeSchema = z
   .strictObject({
     task_target: z
@@ -109,6 +123,8 @@ export const recipeSchema = z
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are shell variable names'), z.string()).optional(),
     notes: z.string().max(64 * 1024).optional(),
     prestage: prestageSchema.optional(),
+    after: z.enum(AFTER_INSTALL).optional(),
+    maintenance_access: maintenanceAccessSchema.optional(),
     schema_version: z.union([z.literal(1), z.literal('1'), z.literal('v1')]).optional(),
   })
   .superRefine((r, ctx) => {

@@ -22,7 +22,9 @@ describe('maintenance OS systemd units', () => {
       names.forEach((name, i) => {
         const text = unit(name);
         expect(values(text, 'Type')).toEqual(['oneshot']);
-        expect(values(text, 'ExecStart')).toEqual([`/usr/local/bin/reef agent --step ${steps[i]!.name} $REEF_AGENT_ARGS`]);
+        // The last unit also does the recipe's `after` (reboot by default) once its final report is delivered.
+        const after = i === steps.length - 1 ? ' --apply-after' : '';
+        expect(values(text, 'ExecStart')).toEqual([`/usr/local/bin/reef agent --step ${steps[i]!.name}${after} $REEF_AGENT_ARGS`]);
         expect(values(text, 'OnFailure')).toEqual(['reef-report-failure@%n.service']);
         if (i > 0) expect(values(text, 'Requires')).toEqual([names[i - 1]]);
         if (i > 0) expect(values(text, 'After')[0]).toContain(names[i - 1]);

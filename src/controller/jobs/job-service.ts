@@ -128,7 +128,10 @@ export const createJobService = (deps: JobServiceDeps) => {
   return {
     async create(body: unknown) {
       const input = parseWith(jobCreateSchema, body, 'job');
-      const { recipe, name } = resolveRecipe(input);
+      const resolved = resolveRecipe(input);
+      // The job may say what the machine does after the install, whatever its recipe says.
+      const recipe = input.after ? { ...resolved.recipe, after: input.after } : resolved.recipe;
+      const { name } = resolved;
       let serial = input.server_serial;
       if (!serial && input.mac) {
         const machine = deps.machines.lookup({ mac: input.mac });

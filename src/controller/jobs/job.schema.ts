@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { macSchema, serialSchema } from '../machines/machine.schema.js';
-import { recipeNameSchema } from '../../recipes/recipe.schema.js';
+import { AFTER_INSTALL, recipeNameSchema } from '../../recipes/recipe.schema.js';
 
 export const JOB_STATUSES = ['queued', 'provisioning', 'succeeded', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -13,6 +13,8 @@ export const jobCreateSchema = z
     mac: macSchema.optional(),
     recipe: z.unknown().optional(),
     recipe_name: recipeNameSchema.optional(),
+    /** Overrides the recipe's `after` for this job. */
+    after: z.enum(AFTER_INSTALL).optional(),
   })
   .superRefine((v, ctx) => {
     if (!v.server_serial && !v.mac) ctx.addIssue({ code: 'custom', path: ['server_serial'], message: 'give server_serial or mac' });

@@ -20,8 +20,8 @@ export const jobWithTask = async (reef: TestReef, serial: string, recipe: unknow
   return { jobId, token, dir };
 };
 
-export const runAgent = async (args: string[], work: string) => {
-  const agent = runReef(['agent', ...args, '--mount-root', join(work, 'mnt'), '--scratch', join(work, 'scratch')], {});
+export const runAgent = async (args: string[], work: string, env: Record<string, string> = {}) => {
+  const agent = runReef(['agent', ...args, '--mount-root', join(work, 'mnt'), '--scratch', join(work, 'scratch')], env);
   const code = await agent.exited;
   return { code, output: agent.output() };
 };
