@@ -67,6 +67,7 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_WEBHOOK_SECRET         X-Webhook-Secret for /api/v1/status-webhook
   REEF_BOOT_KERNEL, REEF_BOOT_INITRD, REEF_BOOT_CMDLINE
                               maintenance OS for /boot.ipxe chain boot
+  REEF_BOOT_DIR               the maintenance OS served at /media/maintenance (default <data>/boot)
   REEF_BOOT_ISO               live ISO served as /media/tasks/<job>/boot.iso for sanboot
   REEF_MAX_BODY               request body limit in bytes       (default 1048576)
   REEF_SHUTDOWN_GRACE         time given to in-flight requests  (default 10s)

@@ -2,6 +2,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { BootService } from './boot/boot-service.js';
+import type { MaintenanceImage } from './boot/maintenance-image.js';
 import { createBootRoutes } from './boot/boot-routes.js';
 import type { AppEnv } from '../http/env.js';
 import { apiNotFound, createApiErrorHandler } from '../http/errors.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** REEF_BODY_TIMEOUT, read by every whole-body reader (http/body.ts). */
   bodyTimeoutMs: number;
+  /** The maintenance OS served at /media/maintenance (REEF_BOOT_DIR). */
+  maintenanceImage: MaintenanceImage;
   /** The gate in front of every route (auth/access.ts): the route table's rules, tokens, the audit. */
   access: MiddlewareHandler<AppEnv>;
   tokens: TokenService;
@@ -88,7 +91,7 @@ export const createApp = (d: AppDeps) => {
   routes.route('/api/v1/tokens', createTokenRoutes(d.tokens, d.maxBodyBytes));
   routes.route('/api/v1/audit', createAuditRoutes(d.audit));
   routes.route('/media/isos', createIsoMediaRoutes(d.isos, d.media));
-  routes.route('/media', createMediaRoutes(d.media));
+  routes.route('/media', createMediaRoutes(d.media, d.maintenanceImage));
   routes.route('/', createBootRoutes(d.boot));
   if (d.registry) {
     app.use('/v2', d.registry.auth);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { ConfigError, countSetting, durationSetting as duration, optionalTextSetting as optionalText } from '../core/settings.js';
@@ -44,6 +44,7 @@ const SERVER_SETTINGS = {
   REEF_BOOT_INITRD: optionalText,
   REEF_BOOT_CMDLINE: z.string().default(''),
   REEF_BOOT_ISO: optionalText,
+  REEF_BOOT_DIR: optionalText,
   REEF_MAX_BODY: z
     .string()
     .regex(/^\d+$/, 'must be a number of bytes')
@@ -94,7 +95,7 @@ export interface Config {
   jobMaxEvents: number;
   /** An active job with no report for this long fails (REEF_JOB_TIMEOUT). */
   jobTimeoutMs: number;
-  boot: { kernel?: string; initrd?: string; cmdline: string; iso?: string };
+  boot: { kernel?: string; initrd?: string; cmdline: string; iso?: string; /** REEF_BOOT_DIR: the maintenance OS served at /media/maintenance. */ dir: string };
   maxBodyBytes: number;
   /** A document or manifest body must arrive whole within this (REEF_BODY_TIMEOUT); else 408. */
   bodyTimeoutMs: number;
@@ -186,6 +187,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       ...(s.REEF_BOOT_INITRD ? { initrd: s.REEF_BOOT_INITRD } : {}),
       cmdline: s.REEF_BOOT_CMDLINE,
       ...(s.REEF_BOOT_ISO ? { iso: s.REEF_BOOT_ISO } : {}),
+      dir: resolve(s.REEF_BOOT_DIR ?? join(s.REEF_DATA_DIR, 'boot')),
     },
     maxBodyBytes: s.REEF_MAX_BODY,
     shutdownGraceMs: s.REEF_SHUTDOWN_GRACE,

@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
 import { createBootService } from './boot/boot-service.js';
+import { createMaintenanceImage } from './boot/maintenance-image.js';
 import { type Config, defaultPublicUrl } from './config.js';
 import { openDb } from '../db/client.js';
 import { createJobTokens } from './jobs/ids.js';
@@ -146,7 +147,8 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     publicUrl: bootUrl,
     now,
   });
-  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos, caFingerprint: () => tls?.caFingerprint() });
+  const maintenanceImage = createMaintenanceImage(config.boot.dir);
+  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos, image: maintenanceImage, caFingerprint: () => tls?.caFingerprint() });
   const metrics = createMetrics({ jobsByState: jobs.countByStatus });
   const ready = () => {
     try {
@@ -174,7 +176,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     : undefined;
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
-    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(),
+    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage,
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 

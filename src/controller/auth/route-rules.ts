@@ -29,6 +29,7 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
   { method: 'GET', path: '/ca.crt', rule: 'open' },
   { method: 'GET', path: '/admin/certs/ca', rule: 'open' },
   { method: 'GET', path: '/boot.ipxe', rule: 'open', boot: true },
+  { method: 'GET', path: '/media/maintenance/:file', rule: 'open', boot: true },
   { method: 'GET', path: '/media/tasks/:id/task.iso', rule: 'media', boot: true },
   { method: 'GET', path: '/media/tasks/:id/boot.iso', rule: 'media', boot: true },
   { method: 'GET', path: '/media/isos/:file', rule: 'media', boot: true },

@@ -5,6 +5,7 @@ import type { JobStore } from '../jobs/job-model.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { MediaService } from '../media/media-service.js';
 import { chainScript, localBootScript, sanbootScript } from './ipxe.js';
+import { type MaintenanceImage, maintenanceArgs } from './maintenance-image.js';
 
 export interface BootConfig {
   kernel?: string;
@@ -36,6 +37,8 @@ export const createBootService = (deps: {
   now: () => number;
   /** Generated live ISOs (POST /api/v1/isos), for /boot.ipxe?iso=<id>. */
   isos?: { bootUrl(id: string): Promise<string> };
+  /** The maintenance OS in REEF_BOOT_DIR, chained to when REEF_BOOT_KERNEL/INITRD are not set. */
+  image?: MaintenanceImage;
   /**
    * The site CA's fingerprint (`sha256:<hex>`; bare hex is taken too), asked for each script: the
    * maintenance OS pins the CA by it (`reef.ca=`). None: the command line pins nothing.
@@ -61,21 +64,26 @@ export const createBootService = (deps: {
       note('iPXE fetched its script: sanboot of the boot ISO');
       return sanbootScript({ what: `job ${job.id}: sanboot of the boot ISO over HTTP`, isoUrl: deps.media.bootIsoUrl(job.id) });
     }
-    const { kernel, initrd, cmdline } = deps.boot;
+    const { cmdline } = deps.boot;
+    const base = deps.bootUrl ?? deps.publicUrl;
+    // REEF_BOOT_KERNEL/INITRD when set; else the image in REEF_BOOT_DIR, with its own arguments.
+    const fromDir = !(deps.boot.kernel && deps.boot.initrd) && deps.image?.bootable();
+    const kernel = fromDir ? '/media/maintenance/vmlinuz' : deps.boot.kernel;
+    const initrd = fromDir ? '/media/maintenance/initrd.img' : deps.boot.initrd;
     if (kernel && initrd) {
-      note('iPXE fetched its script: chain to the maintenance OS');
+      note(`iPXE fetched its script: chain to the maintenance OS${fromDir ? ` in ${deps.image!.dir}` : ''}`);
       const args = [
+        ...(fromDir ? maintenanceArgs(base, deps.image!) : []),
         `reef.controller=${deps.publicUrl}`,
         `reef.job=${job.id}`,
         `reef.token=${deps.tokens.issue(job.id)}`,
         ...caPin(deps.caFingerprint?.()),
         ...cmdline.split(/\s+/).filter(Boolean),
       ];
-      const base = deps.bootUrl ?? deps.publicUrl;
       return chainScript({ jobId: job.id, kernelUrl: absolute(kernel, base), initrdUrl: absolute(initrd, base), args });
     }
-    note('iPXE asked for a script but no maintenance OS is configured (REEF_BOOT_KERNEL + REEF_BOOT_INITRD, or REEF_BOOT_ISO)', 'error');
-    return localBootScript(`job ${job.id} is waiting, but reef has no maintenance OS configured (REEF_BOOT_KERNEL/REEF_BOOT_INITRD or REEF_BOOT_ISO)`);
+    note('iPXE asked for a script but no maintenance OS is configured (vmlinuz + initrd.img in REEF_BOOT_DIR, REEF_BOOT_KERNEL + REEF_BOOT_INITRD, or REEF_BOOT_ISO)', 'error');
+    return localBootScript(`job ${job.id} is waiting, but reef has no maintenance OS (REEF_BOOT_DIR, REEF_BOOT_KERNEL/REEF_BOOT_INITRD or REEF_BOOT_ISO)`);
   },
 });
 export type BootService = ReturnType<typeof createBootService>;
