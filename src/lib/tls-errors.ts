@@ -39,3 +39,19 @@ export const untrustedCertificateReason = (err: unknown, host: string, anchor: s
   if (OUT_OF_DATE.has(code)) return `its certificate is expired or not yet valid (${code})`;
   return `its certificate is not signed by ${anchor} (${code})`;
 };
+
+/**
+ * True when a TLS handshake got a plain-HTTP answer (OpenSSL: "wrong version number" or "packet
+ * length too long"): the server speaks HTTP, not HTTPS. As fixed as a certificate failure.
+ */
+export const answeredInPlainHttp = (err: unknown): boolean => {
+  let e = err;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+      if (typeof message !== 'string' || /wrong version number|packet length too long|http request/i.test(message) || code !== 'EPROTO') return true;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+};

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOciClient } from '../../src/registry/client/oci-client.js';
 import { runReef } from '../helpers/process.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
 
@@ -58,6 +60,7 @@ describe('reef push / pull', () => {
   it('pushes a file as an oras-shaped artifact and pulls it back byte for byte', async () => {
     const file = join(dir, 'ubuntu-22.04-rootfs.tar.gz');
     const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    bytes[0] = 0; // not gzip's magic by chance: these bytes are labelled plain tar
     writeFileSync(file, bytes);
     const push = await reefCli(['push', `${host()}/os-images/ubuntu-rootfs:22.04`, file, '--artifact-type', 'application/vnd.shoal.rootfs.tar.gz']);
     expect(push.code, push.out).toBe(0);
@@ -81,6 +84,28 @@ describe('reef push / pull', () => {
     const pull = await reefCli(['pull', `${host()}/os-images/ubuntu-rootfs:22.04`, '-o', out]);
     expect(pull.code, pull.out).toBe(0);
     expect(readFileSync(out).equals(bytes)).toBe(true);
+  });
+
+  it('labels a gzip or zstd file by its bytes (tar+gzip, tar+zstd), as the agent and other clients expect', async () => {
+    const tarball = join(dir, 'tree.tar');
+    writeFileSync(join(dir, 'hello.txt'), 'hello\n');
+    execFileSync('tar', ['-cf', tarball, '-C', dir, 'hello.txt']);
+    execFileSync('gzip', ['-kf', tarball]);
+    execFileSync('zstd', ['-qf', tarball, '-o', `${tarball}.zst`]);
+    for (const [file, type] of [[`${tarball}.gz`, 'application/vnd.oci.image.layer.v1.tar+gzip'], [`${tarball}.zst`, 'application/vnd.oci.image.layer.v1.tar+zstd'], [tarball, 'application/vnd.oci.image.layer.v1.tar']] as const) {
+      const push = await reefCli(['push', `${host()}/os-images/typed:${type.split('+')[1] ?? 'plain'}`, file]);
+      expect(push.code, push.out).toBe(0);
+      const res = await reef.req(`/v2/os-images/typed/manifests/${type.split('+')[1] ?? 'plain'}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      expect(((await res.json()) as { layers: { mediaType: string }[] }).layers[0]!.mediaType).toBe(type);
+    }
+  });
+
+  it('says plainly that a registry answered in plain HTTP when HTTPS was expected (no OpenSSL jargon, no retries)', async () => {
+    const client = createOciClient({ registry: host(), plainHttp: false });
+    const t0 = Date.now();
+    const err = await client.getManifest('os-images/typed', 'plain').catch((e: Error) => e);
+    expect((err as Error).message).toBe(`the registry at ${host()} answered in plain HTTP, not HTTPS; if it serves plain HTTP, say so (reef push/pull --plain-http)`);
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it('pull resumes with a Range after the connection drops mid-blob', async () => {

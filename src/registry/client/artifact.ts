@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type Descriptor, MEDIA } from '../core/manifest.js';
 import type { OciClient } from './oci-client.js';
@@ -9,6 +9,20 @@ import type { OciClient } from './oci-client.js';
 export const EMPTY_CONFIG = { mediaType: MEDIA.ociEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 };
 const TITLE = 'org.opencontainers.image.title';
 const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar';
+
+/** The layer media type from the file's first bytes: a .tar.gz is tar+gzip, whatever its name says. */
+const layerTypeOf = async (file: string): Promise<string> => {
+  const fh = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    const head = buffer.subarray(0, bytesRead);
+    if (head[0] === 0x1f && head[1] === 0x8b) return `${LAYER_TYPE}+gzip`;
+    if (head.equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return `${LAYER_TYPE}+zstd`;
+    return LAYER_TYPE;
+  } finally {
+    await fh.close();
+  }
+};
 
 export const fileDigest = async (file: string): Promise<string> => {
   const h = createHash('sha256');
@@ -30,7 +44,7 @@ export const pushArtifact = async (client: OciClient, repo: string, tag: string,
     mediaType: MEDIA.ociManifest,
     ...(artifactType ? { artifactType } : {}),
     config: EMPTY_CONFIG,
-    layers: [{ mediaType: LAYER_TYPE, digest, size, annotations: { [TITLE]: basename(file) } }],
+    layers: [{ mediaType: await layerTypeOf(file), digest, size, annotations: { [TITLE]: basename(file) } }],
     annotations: { 'org.opencontainers.image.created': new Date().toISOString() },
   };
   const bytes = Buffer.from(JSON.stringify(manifest));

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { certFingerprint } from '../../lib/cert-fingerprint.js';
-import { tlsVerifyCode, untrustedCertificateReason } from '../../lib/tls-errors.js';
+import { answeredInPlainHttp, tlsVerifyCode, untrustedCertificateReason } from '../../lib/tls-errors.js';
 import { readAll, rawRequest, type RawResponse } from './http.js';
 import { ConsumerError, type OnBody, rawGet, UnsupportedFraming } from './raw-get.js';
 
@@ -70,7 +70,7 @@ export const createOciClient = (opts: ClientOptions) => {
   /** Network errors (no status) and 429/5xx are worth another try; an abort or a certificate that does not verify never is. */
   const retryable = (err: unknown, n: number, signal?: AbortSignal) => {
     const status = (err as OciClientError).status;
-    return !signal?.aborted && n < retries && (status === undefined || RETRYABLE.has(status)) && tlsVerifyCode(err) === undefined;
+    return !signal?.aborted && n < retries && (status === undefined || RETRYABLE.has(status)) && tlsVerifyCode(err) === undefined && !answeredInPlainHttp(err);
   };
 
   /** rawRequest with the registry's CA for its own host; a certificate that does not verify becomes a clear OciClientError. */
@@ -82,6 +82,9 @@ export const createOciClient = (opts: ClientOptions) => {
     } catch (err) {
       const why = untrustedCertificateReason(err, u.hostname, (own && pinned) || 'a CA this machine trusts');
       if (why) throw new OciClientError(`cannot trust the registry at ${u.origin}: ${why}`, undefined, { cause: err });
+      if (u.protocol === 'https:' && answeredInPlainHttp(err)) {
+        throw new OciClientError(`the registry at ${u.host} answered in plain HTTP, not HTTPS; if it serves plain HTTP, say so (reef push/pull --plain-http)`, undefined, { cause: err });
+      }
       throw err;
     }
   };
