@@ -163,7 +163,19 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
   const finish = async (): Promise<ArchiveResult> => {
     if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', 'finish called twice');
     state = 'finishing';
-    await Promise.all(inflight.values());
+    try {
+      return await writeAll();
+    } catch (err) {
+      state = 'adding'; // finish may be called again (or the images added again) after a failure
+      throw err;
+    }
+  };
+
+  const writeAll = async (): Promise<ArchiveResult> => {
+    await Promise.allSettled(inflight.values());
+    for (const [digest, size] of needed) {
+      if (!(await cache.has(digest, size))) throw new MirrorArchiveError('WRITER_STATE', `blob ${digest} of an added image was not fetched (its addImage failed): add the image again before finish`, { file: digest });
+    }
     const chunks = planChunks(await entries(), maxBytes);
     const warnings: string[] = [];
     for (const c of chunks.filter((c) => c.oversized)) {
