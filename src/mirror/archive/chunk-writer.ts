@@ -1,0 +1,85 @@
+/**
+ * Writes one planned chunk to a file, streaming: each member's header, its bytes (from memory, the
+ * blob cache or the working dir), padding, then the end blocks; fsynced before it returns. Cached
+ * blobs are hashed again on the way, so a chunk never holds a blob that does not match its digest
+ * (a bad cached copy is removed and the error names it: the next run fetches it again).
+ */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import { hasher, parseDigest } from '../../registry/core/digest.js';
+import { drainOrClose } from '../../lib/drain.js';
+import type { BlobCache } from './blob-cache.js';
+import { syncPath } from './durable.js';
+import { MirrorArchiveError } from './errors.js';
+import type { ArchiveEntry, PlannedChunk } from './plan.js';
+import { END_OF_ARCHIVE, memberHeader, padding } from './tar-format.js';
+
+export interface WrittenChunk {
+  sha256: string;
+  size: number;
+}
+
+const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGenerator<Buffer> {
+  const src = e.source;
+  if (src.kind === 'bytes') {
+    yield src.bytes;
+    return;
+  }
+  if (src.kind === 'file') {
+    let got = 0;
+    for await (const chunk of createReadStream(src.path, { highWaterMark: 1024 * 1024 })) {
+      got += (chunk as Buffer).length;
+      if (got > e.size) break;
+      yield chunk as Buffer;
+    }
+    if (got !== e.size) throw new MirrorArchiveError('WRITER_STATE', `${src.path} changed size while the archive was written (${e.size} bytes planned)`, { file: src.path });
+    return;
+  }
+  const d = parseDigest(src.digest);
+  const hash = hasher(d.algorithm);
+  let got = 0;
+  for await (const chunk of cache.read(src.digest)) {
+    got += (chunk as Buffer).length;
+    if (got > e.size) break;
+    hash.update(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+  const actual = `${d.algorithm}:${hash.digest('hex')}`;
+  if (got !== e.size || actual !== src.digest) {
+    await cache.remove(src.digest);
+    throw new MirrorArchiveError('BLOB_MISMATCH', `cached blob ${src.digest} no longer matches its digest (${actual}, ${got} bytes); removed from the cache, run again to fetch it`, { file: src.digest });
+  }
+};
+
+export const writeChunk = async (file: string, chunk: PlannedChunk, mtime: number, cache: BlobCache): Promise<WrittenChunk> => {
+  const out: WriteStream = createWriteStream(file, { flags: 'w', highWaterMark: 1024 * 1024 });
+  let outError: Error | undefined;
+  out.on('error', (err) => (outError = err));
+  const sha = createHash('sha256');
+  let size = 0;
+  const put = async (b: Buffer) => {
+    if (outError) throw outError;
+    if (b.length === 0) return;
+    sha.update(b);
+    size += b.length;
+    if (!out.write(b)) await drainOrClose(out);
+    if (outError) throw outError;
+  };
+  try {
+    for (const e of chunk.entries) {
+      await put(memberHeader(e.path, e.size, mtime));
+      for await (const b of memberBytes(e, cache)) await put(b);
+      await put(Buffer.alloc(padding(e.size)));
+    }
+    await put(END_OF_ARCHIVE);
+    out.end();
+    await finished(out);
+  } catch (err) {
+    out.destroy();
+    throw err;
+  }
+  if (size !== chunk.size) throw new MirrorArchiveError('WRITER_STATE', `${chunk.name}: wrote ${size} bytes, planned ${chunk.size}`, { file: chunk.name });
+  await syncPath(file);
+  return { sha256: sha.digest('hex'), size };
+};

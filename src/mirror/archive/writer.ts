@@ -1,0 +1,221 @@
+/**
+ * Mirror-to-disk: writes an oc-mirror v2 compatible archive set. Images are added one by one
+ * (their blobs fetched into the working dir's blob cache, unless already cached whole or already
+ * shipped according to the history); `finish` writes the chunks (`.partial`, fsync, journal,
+ * rename), `SHA256SUMS`, then the history file. Killed at any point, the same command run again
+ * fetches only what is not cached, keeps the chunks it finished and writes the same bytes.
+ * One run per working dir at a time.
+ */
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { createBlobCache } from './blob-cache.js';
+import { writeChunk } from './chunk-writer.js';
+import { formatChecksums } from './checksums.js';
+import { renameDurable, syncPath, writeDurable } from './durable.js';
+import { MirrorArchiveError } from './errors.js';
+import { latestHistoryName, readHistory, writeHistory, HISTORY_DIR, historyFileName } from './history.js';
+import { checkImage, type FetchBlob, type ImageInput } from './image-input.js';
+import { readJournal, removeJournal, writeJournal, type Journal } from './journal.js';
+import { blobDataPath, CHECKSUMS_FILE, isChunkLeftover, iscName, PARTIAL_SUFFIX, rfc3339, WORKING_DIR } from './layout.js';
+import { planChunks, type ArchiveEntry } from './plan.js';
+import { createRepositoryIndex } from './repositories.js';
+
+export const GIB = 1024 ** 3;
+/** oc-mirror's default archiveSize: 500 GiB. */
+export const DEFAULT_ARCHIVE_SIZE = 500 * GIB;
+/** reef's state in the working dir (blob cache, journal): never archived. */
+export const STATE_DIR = '.reef';
+
+export interface ArchiveWriterOptions {
+  /** The run's working dir (archived as `working-dir/`, minus `.reef/`). */
+  workingDir: string;
+  /** Where the chunks go. A fresh run removes old `mirror_*.tar`, `.partial`s and SHA256SUMS there, as oc-mirror does. */
+  outDir: string;
+  /** Largest chunk in bytes (archiveSize GiB × 1024³); default 500 GiB. */
+  archiveSizeBytes?: number;
+  /** oc-mirror's --since: diff against the latest history file older than this, not the latest. */
+  since?: Date;
+  /** Digests shipped already, on top of the history. */
+  alreadyShipped?: Iterable<string>;
+  /** The ImageSetConfiguration used, archived last as `isc_<time>`. */
+  imageSetConfig?: string | Uint8Array;
+  now?: () => Date;
+}
+
+export interface WrittenArchive {
+  name: string;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ArchiveResult {
+  archives: WrittenArchive[];
+  checksumsFile: string;
+  historyFile: string;
+  /** Blobs archived by this run (every other one was in the history). */
+  blobs: string[];
+  warnings: string[];
+}
+
+export interface ArchiveWriter {
+  /** The run's time (RFC3339), kept across resumes. */
+  readonly startedAt: string;
+  addImage(image: ImageInput, fetchBlob: FetchBlob): Promise<void>;
+  finish(): Promise<ArchiveResult>;
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Regular files under `dir`, sorted, as paths relative to it with '/' separators. */
+const walk = async (dir: string, skip: (rel: string) => boolean, rel = ''): Promise<{ rel: string; path: string; size: number }[]> => {
+  const out: { rel: string; path: string; size: number }[] = [];
+  const dirents = await readdir(join(dir, rel), { withFileTypes: true });
+  for (const d of dirents.sort((a, b) => byName(a.name, b.name))) {
+    const r = rel ? `${rel}/${d.name}` : d.name;
+    if (skip(r)) continue;
+    if (d.isDirectory()) out.push(...(await walk(dir, skip, r)));
+    else if (d.isFile()) out.push({ rel: r, path: join(dir, r), size: (await stat(join(dir, r))).size });
+  }
+  return out;
+};
+
+export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<ArchiveWriter> => {
+  const workingDir = resolve(opts.workingDir);
+  const outDir = resolve(opts.outDir);
+  const stateDir = join(workingDir, STATE_DIR);
+  const maxBytes = opts.archiveSizeBytes ?? DEFAULT_ARCHIVE_SIZE;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new MirrorArchiveError('WRITER_STATE', `archiveSizeBytes must be a positive integer, not ${maxBytes}`);
+  if (outDir === workingDir) throw new MirrorArchiveError('WRITER_STATE', `outDir and workingDir must differ (${outDir}): the working dir is archived`);
+  await mkdir(stateDir, { recursive: true });
+  await mkdir(outDir, { recursive: true });
+
+  let journal = await readJournal(stateDir);
+  if (!journal) {
+    // A fresh run: what an earlier finished run left is not part of this one.
+    for (const name of await readdir(outDir)) {
+      if (isChunkLeftover(name) || name === CHECKSUMS_FILE) await unlink(join(outDir, name));
+    }
+    await rm(join(stateDir, 'blobs'), { recursive: true, force: true });
+    const baseline = (await latestHistoryName(workingDir, opts.since)) ?? null;
+    journal = { version: 1, startedAt: rfc3339((opts.now ?? (() => new Date()))()), baseline, alreadyShipped: [...new Set(opts.alreadyShipped ?? [])].sort(), chunks: {} };
+    await writeJournal(stateDir, journal);
+  }
+  const j: Journal = journal;
+  const shipped = new Set(j.alreadyShipped);
+  if (j.baseline) {
+    const names = await readHistory(workingDir, j.baseline).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new MirrorArchiveError('HISTORY_INVALID', `the history file this run started from (${HISTORY_DIR}/${j.baseline}) is gone; remove ${STATE_DIR}/archive-journal.json to start over`, { file: j.baseline! });
+      throw err;
+    });
+    for (const d of names) shipped.add(d);
+  }
+  const cache = await createBlobCache(stateDir);
+  const repos = createRepositoryIndex();
+  const needed = new Map<string, number>();
+  const inflight = new Map<string, Promise<void>>();
+  let state: 'adding' | 'finishing' | 'done' = 'adding';
+
+  const ensure = (digest: string, size: number, open: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>): Promise<void> => {
+    let p = inflight.get(digest);
+    if (!p) {
+      p = (async () => {
+        if (!(await cache.has(digest, size))) await cache.put(digest, size, await open());
+      })();
+      inflight.set(digest, p);
+      p.catch(() => inflight.delete(digest));
+    }
+    return p;
+  };
+
+  const addImage = async (image: ImageInput, fetchBlob: FetchBlob): Promise<void> => {
+    if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', `addImage after finish (${image.repo})`);
+    const img = checkImage(image);
+    repos.add(img.repo, img.tag, img.manifests.map((m) => m.digest), img.blobs.map((b) => b.digest));
+    const work: Promise<void>[] = [];
+    for (const m of img.manifests) {
+      if (shipped.has(m.digest)) continue;
+      needed.set(m.digest, m.bytes.length);
+      work.push(ensure(m.digest, m.bytes.length, async () => [m.bytes]));
+    }
+    for (const b of img.blobs) {
+      if (shipped.has(b.digest)) continue;
+      needed.set(b.digest, b.size);
+      await ensure(b.digest, b.size, () => fetchBlob(b.digest)); // one blob at a time per image
+    }
+    await Promise.all(work);
+  };
+
+  const entries = async (): Promise<ArchiveEntry[]> => {
+    const out = repos.entries();
+    for (const digest of [...needed.keys()].sort(byName)) out.push({ path: blobDataPath(digest), size: needed.get(digest)!, source: { kind: 'blob', digest } });
+    const ownHistory = `${HISTORY_DIR}/${historyFileName(j.startedAt)}`;
+    const outRel = relative(workingDir, outDir).split(sep).join('/');
+    const files = await walk(workingDir, (rel) => rel === STATE_DIR || rel === ownHistory || rel === outRel);
+    for (const f of files) out.push({ path: `${WORKING_DIR}/${f.rel}`, size: f.size, source: { kind: 'file', path: f.path } });
+    if (opts.imageSetConfig !== undefined) {
+      const bytes = Buffer.from(opts.imageSetConfig);
+      out.push({ path: iscName(j.startedAt), size: bytes.length, source: { kind: 'bytes', bytes } });
+    }
+    return out;
+  };
+
+  const finish = async (): Promise<ArchiveResult> => {
+    if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', 'finish called twice');
+    state = 'finishing';
+    try {
+      return await writeAll();
+    } catch (err) {
+      state = 'adding'; // finish may be called again (or the images added again) after a failure
+      throw err;
+    }
+  };
+
+  const writeAll = async (): Promise<ArchiveResult> => {
+    await Promise.allSettled(inflight.values());
+    for (const [digest, size] of needed) {
+      if (!(await cache.has(digest, size))) throw new MirrorArchiveError('WRITER_STATE', `blob ${digest} of an added image was not fetched (its addImage failed): add the image again before finish`, { file: digest });
+    }
+    const chunks = planChunks(await entries(), maxBytes);
+    const warnings: string[] = [];
+    for (const c of chunks.filter((c) => c.oversized)) {
+      const e = c.entries[0]!;
+      warnings.push(`${e.path} (${e.size} bytes) is larger than archiveSize (${maxBytes} bytes): it has ${c.name} to itself; an archiveSize of at least ${Math.ceil(c.size / GIB)} GiB would avoid it`);
+    }
+    const planned = new Set(chunks.map((c) => c.name));
+    await rm(join(outDir, CHECKSUMS_FILE), { force: true });
+    for (const name of await readdir(outDir)) {
+      if (isChunkLeftover(name) && (name.endsWith(PARTIAL_SUFFIX) || !planned.has(name))) await unlink(join(outDir, name));
+    }
+    const mtime = Math.floor(Date.parse(j.startedAt) / 1000);
+    const archives: WrittenArchive[] = [];
+    for (const chunk of chunks) {
+      const path = join(outDir, chunk.name);
+      const done = j.chunks[chunk.name];
+      const onDisk = await stat(path).catch(() => undefined);
+      if (done && done.fingerprint === chunk.fingerprint && onDisk?.size === done.size) {
+        archives.push({ name: chunk.name, path, size: done.size, sha256: done.sha256 });
+        continue;
+      }
+      if (onDisk) {
+        await unlink(path); // from an earlier plan: never leave it beside a journal entry it does not match
+        await syncPath(outDir);
+      }
+      const partial = `${path}${PARTIAL_SUFFIX}`;
+      const written = await writeChunk(partial, chunk, mtime, cache);
+      j.chunks[chunk.name] = { fingerprint: chunk.fingerprint, ...written };
+      await writeJournal(stateDir, j);
+      await renameDurable(partial, path);
+      archives.push({ name: chunk.name, path, ...written });
+    }
+    const checksumsFile = join(outDir, CHECKSUMS_FILE);
+    await writeDurable(checksumsFile, formatChecksums(archives));
+    const historyFile = await writeHistory(workingDir, j.startedAt, [...shipped, ...needed.keys()]);
+    await removeJournal(stateDir);
+    await cache.clear();
+    state = 'done';
+    return { archives, checksumsFile, historyFile, blobs: [...needed.keys()].sort(byName), warnings };
+  };
+
+  return { startedAt: j.startedAt, addImage, finish };
+};
