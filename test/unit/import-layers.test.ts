@@ -36,6 +36,9 @@ describe('import layers', () => {
     expect(await layerErrors('src/maintenance-os/x.ts', "import { validateRecipe } from '../recipes/validate-recipe.js';\nimport { createOciClient } from '../registry/client/oci-client.js';\nexport const a = [validateRecipe, createOciClient];\n")).toEqual([]);
     expect(await layerErrors('src/registry/http/x.ts', "import { sendFile } from '../../http/send-file.js';\nimport { RegistryError } from '../core/errors.js';\nexport const a = [sendFile, RegistryError];\n")).toEqual([]);
     expect(await layerErrors('src/controller/x.ts', "import { createEmbeddedRegistry } from '../registry/wire.js';\nexport const r = createEmbeddedRegistry;\n")).toEqual([]);
+    // Pre-staging reads ImageSetConfigurations through the mirror core; the mirror core knows nothing of Ignition.
+    expect(await layerErrors('src/ignition/prestage/x.ts', "import { parseImageSetConfiguration } from '../../mirror/imageset.js';\nexport const p = parseImageSetConfiguration;\n")).toEqual([]);
+    expect(await layerErrors('src/mirror/x.ts', "import { parseImageSet } from '../ignition/prestage/imageset.js';\nexport const p = parseImageSet;\n")).toHaveLength(1);
   });
 
   it('asks a new top-level folder to state its layer', async () => {

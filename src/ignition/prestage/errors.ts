@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import { zodIssues } from '../../core/zod-issues.js';
+import { MirrorInputError } from '../../mirror/errors.js';
 
 /**
  * Bad input to pre-staging (a flag, a list file, an ImageSetConfiguration field): the message
@@ -24,10 +23,13 @@ export class DiskRefusedError extends Error {
   }
 }
 
-/** The first zod issue as an input error naming its path (`prefix` + `spec.tags[3].from.name`); the others are listed in the message. */
-export const fromZod = (error: z.ZodError, prefix = ''): PrestageInputError => {
-  const issues = zodIssues(error).map((i) => ({ ...i, path: i.path === 'body' ? '(document)' : i.path }));
-  const first = issues[0] ?? { path: '', message: 'invalid' };
-  const more = issues.slice(1).map((i) => `; ${prefix}${i.path}: ${i.message}`).join('');
-  return new PrestageInputError(`${prefix}${first.path}`, `${first.message}${more}`);
+/**
+ * The mirror core's input errors (the ImageSetConfiguration reader, references, release files) as
+ * pre-staging's, the field prefixed (`--imageset mirror.operators`); a field reef mirror does not
+ * support yet is refused in pre-staging's words. Anything else is returned as it is.
+ */
+export const asPrestageError = (err: unknown, prefix = ''): unknown => {
+  if (!(err instanceof MirrorInputError)) return err;
+  const field = [prefix, err.field].filter(Boolean).join(' ');
+  return new PrestageInputError(field, err.unsupported ? `is not supported by reef prestage download (${err.unsupported}); remove it or mirror it with oc-mirror` : err.reason);
 };

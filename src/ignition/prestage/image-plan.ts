@@ -1,3 +1,4 @@
+import { ARCH_TAG_SUFFIX } from '../../mirror/release-graph.js';
 import type { OciClient } from '../../registry/client/oci-client.js';
 import { PrestageInputError } from './errors.js';
 import { imageDirName, parseSourceRef, registryReference, type SourceRef } from './image-ref.js';
@@ -34,7 +35,6 @@ export interface PlanSources {
 
 /** Repositories where mirrors put release components besides the source path (oc-mirror v2, FastRegistry). */
 const COMPONENT_REPOS = ['openshift/release'];
-const ARCH_NAMES: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', ppc64le: 'ppc64le', s390x: 's390x', multi: 'multi' };
 
 const toRef = (r: string | SourceRef, field: string): SourceRef => (typeof r === 'string' ? parseSourceRef(r, field) : r);
 
@@ -68,7 +68,7 @@ export const planImages = async (client: OciClient, src: PlanSources): Promise<W
   const releases: { version: string; repos?: string[] }[] = [];
   if (src.release) releases.push({ version: src.release });
   if (src.imageset) {
-    const want = Object.entries(ARCH_NAMES).find(([, v]) => v === arch)?.[0] ?? arch;
+    const want = Object.entries(ARCH_TAG_SUFFIX).find(([, v]) => v === arch)?.[0] ?? arch;
     if (src.imageset.channels.length > 0 && !src.imageset.architectures.includes(want)) {
       throw new PrestageInputError('--imageset mirror.platform.architectures', `does not include ${want}, the architecture being pre-cached`);
     }

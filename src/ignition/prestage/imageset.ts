@@ -1,44 +1,23 @@
-import yaml from 'js-yaml';
-import { z } from 'zod';
+import { type BlockedImage, parseImageSetConfiguration } from '../../mirror/imageset.js';
+import type { SourceRef } from '../../mirror/image-ref.js';
+import { selectVersions } from '../../mirror/release-graph.js';
+import { versionsFromTags } from '../../mirror/release-resolve.js';
+import { compareVersions, minorOf } from '../../mirror/versions.js';
 import type { OciClient } from '../../registry/client/oci-client.js';
-import { fromZod, PrestageInputError } from './errors.js';
-import { parseSourceRef, type SourceRef } from './image-ref.js';
+import { asPrestageError, PrestageInputError } from './errors.js';
 import { RELEASE_REPOS } from './release.js';
 
+export { isBlocked } from '../../mirror/imageset.js';
+export { compareVersions } from '../../mirror/versions.js';
+
+/**
+ * `--imageset`: the ImageSetConfiguration as the mirror core reads it (src/mirror/imageset.ts),
+ * shaped for pre-staging. Errors name the flag and the field: `--imageset mirror.platform.channels[0].name: …`.
+ * `platform.graph` is ignored (pre-staging has no use for the graph image); a channel's bounds
+ * must lie in its own minor, since channels resolve against the registry's `<x.y.z>-<arch>` tags.
+ */
+
 const FLAG = '--imageset';
-const unsupported = (what: string) => `is not supported by reef prestage download (${what}); remove it or mirror it with oc-mirror`;
-const named = z.strictObject({ name: z.string().min(1) });
-
-const channel = z.strictObject({
-  name: z.string().regex(/^(stable|fast|candidate|eus)-\d+\.\d+$/, 'expected a channel like stable-4.19 (stable|fast|candidate|eus-<major>.<minor>)'),
-  type: z.literal('ocp', { error: `only ocp channels are supported (okd ${unsupported('OKD payloads')})` }).optional(),
-  minVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected x.y.z').optional(),
-  maxVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected x.y.z').optional(),
-  shortestPath: z.boolean().optional(),
-  full: z.boolean().optional(),
-});
-
-const imageSetSchema = z.strictObject({
-  kind: z.literal('ImageSetConfiguration'),
-  apiVersion: z.enum(['mirror.openshift.io/v2alpha1', 'mirror.openshift.io/v1alpha2']),
-  archiveSize: z.number().int().positive().optional(),
-  storageConfig: z.unknown().optional(),
-  mirror: z.strictObject({
-    platform: z
-      .strictObject({
-        architectures: z.array(z.enum(['amd64', 'arm64', 'ppc64le', 's390x', 'multi'])).min(1).optional(),
-        channels: z.array(channel).optional(),
-        graph: z.boolean().optional(),
-        release: z.string().min(1).optional(),
-        kubeVirtContainer: z.literal(false, { error: unsupported('KubeVirt container images') }).optional(),
-      })
-      .optional(),
-    additionalImages: z.array(named).optional(),
-    blockedImages: z.array(named).optional(),
-    operators: z.array(z.unknown()).max(0, { error: unsupported('operator catalogs') }).optional(),
-    helm: z.unknown().refine((v) => v === undefined || v === null || (typeof v === 'object' && Object.keys(v).length === 0), { error: unsupported('Helm charts') }).optional(),
-  }),
-});
 
 export interface Channel {
   /** `stable-4.19` */
@@ -55,91 +34,54 @@ export interface Channel {
 export interface ImageSet {
   /** additionalImages: these go to ai-images.txt (the discovery stage's images). */
   additionalImages: SourceRef[];
-  blockedImages: SourceRef[];
+  blockedImages: BlockedImage[];
   channels: Channel[];
   /** platform.release: release images named directly. */
   releases: SourceRef[];
   architectures: string[];
 }
 
-/** Parses an ImageSetConfiguration (YAML); errors name the field: `--imageset mirror.platform.channels[0].name: …`. */
 export const parseImageSet = (text: string): ImageSet => {
-  let doc: unknown;
+  let set: ReturnType<typeof parseImageSetConfiguration>;
   try {
-    doc = yaml.load(text);
+    set = parseImageSetConfiguration(text, { graph: 'ignore' });
   } catch (err) {
-    throw new PrestageInputError(FLAG, `not YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw asPrestageError(err, FLAG);
   }
-  const r = imageSetSchema.safeParse(doc);
-  if (!r.success) throw fromZod(r.error, `${FLAG} `);
-  const m = r.data.mirror;
-  const refs = (list: { name: string }[] | undefined, key: string) => (list ?? []).map((e, i) => parseSourceRef(e.name, `${FLAG} mirror.${key}[${i}].name`));
-  const channels = (m.platform?.channels ?? []).map((c, i): Channel => {
-    const field = `mirror.platform.channels[${i}]`;
-    const minor = c.name.slice(c.name.indexOf('-') + 1);
-    for (const [key, v] of [['minVersion', c.minVersion], ['maxVersion', c.maxVersion]] as const) {
-      if (v && !v.startsWith(`${minor}.`)) throw new PrestageInputError(`${FLAG} ${field}.${key}`, `${v} is not in channel ${c.name}`);
+  const channels = set.channels.map(({ name, minor, minVersion, maxVersion, full, field }): Channel => {
+    for (const [key, v] of [['minVersion', minVersion], ['maxVersion', maxVersion]] as const) {
+      if (v && minorOf(v) !== minor) throw new PrestageInputError(`${FLAG} ${field}.${key}`, `${v} is not in channel ${name}`);
     }
-    if (c.minVersion && c.maxVersion && compareVersions(c.minVersion, c.maxVersion) > 0) {
-      throw new PrestageInputError(`${FLAG} ${field}.minVersion`, `${c.minVersion} is above maxVersion ${c.maxVersion}`);
-    }
-    return { name: c.name, minor, minVersion: c.minVersion, maxVersion: c.maxVersion, full: c.full ?? false, field };
+    return { name, minor, minVersion, maxVersion, full, field };
   });
-  const releases = m.platform?.release ? [parseSourceRef(m.platform.release, `${FLAG} mirror.platform.release`)] : [];
-  return {
-    additionalImages: refs(m.additionalImages, 'additionalImages'),
-    blockedImages: refs(m.blockedImages, 'blockedImages'),
-    channels,
-    releases,
-    architectures: m.platform?.architectures ?? ['amd64'],
-  };
+  return { additionalImages: set.additionalImages, blockedImages: set.blockedImages, channels, releases: set.release ? [set.release] : [], architectures: set.architectures };
 };
-
-export const compareVersions = (a: string, b: string): number => {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
-};
-
-/** Whether `blocked` (a repository, or an exact tag/digest reference) blocks `ref`. */
-export const isBlocked = (ref: SourceRef, blocked: SourceRef[]): boolean =>
-  blocked.some((b) => b.host === ref.host && b.repository === ref.repository && (b.tag === undefined || b.tag === ref.tag) && (b.digest === undefined || b.digest === ref.digest));
 
 /**
  * Resolves platform channels against the releases the registry holds (there is no update graph
- * offline): the tags `<x.y.z>-<arch>` of the channel's minor in the release repositories, between
- * minVersion and maxVersion (each defaulting to the lowest / highest held); without either, only
- * the highest, unless `full`, as oc-mirror does. A channel that matches nothing is an error.
+ * offline): the tags `<x.y.z>-<arch>` of the channel's minor in the release repositories, picked
+ * as the mirror core picks them (selectVersions: between minVersion and maxVersion; without
+ * either, only the newest, unless `full`). A channel that matches nothing is an error.
  */
 export const resolveChannels = async (client: OciClient, channels: Channel[], arch: string, repos = RELEASE_REPOS): Promise<{ version: string; repo: string; tag: string }[]> => {
   if (channels.length === 0) return [];
-  const held: { version: string; repo: string; tag: string }[] = [];
-  const seen = new Set<string>();
-  const pattern = new RegExp(`^(\\d+\\.\\d+\\.\\d+)-${arch}$`);
+  const held = new Map<string, { version: string; repo: string; tag: string }>();
   for (const repo of repos) {
-    for (const tag of await client.listTags(repo)) {
-      const v = pattern.exec(tag)?.[1];
-      if (v && !seen.has(v)) {
-        seen.add(v);
-        held.push({ version: v, repo, tag });
-      }
-    }
+    for (const version of versionsFromTags(await client.listTags(repo), arch)) if (!held.has(version)) held.set(version, { version, repo, tag: `${version}-${arch}` });
   }
-  held.sort((a, b) => compareVersions(a.version, b.version));
+  const versions = [...held.keys()].sort(compareVersions);
   const out = new Map<string, { version: string; repo: string; tag: string }>();
   for (const c of channels) {
-    const inMinor = held.filter((h) => h.version.startsWith(`${c.minor}.`));
-    let picked = inMinor.filter((h) => (!c.minVersion || compareVersions(h.version, c.minVersion) >= 0) && (!c.maxVersion || compareVersions(h.version, c.maxVersion) <= 0));
-    if (!c.minVersion && !c.maxVersion && !c.full) picked = picked.slice(-1);
+    const inMinor = versions.filter((v) => minorOf(v) === c.minor);
+    const picked = selectVersions(c, inMinor);
     if (picked.length === 0) {
       const range = c.minVersion || c.maxVersion ? ` between ${c.minVersion ?? 'any'} and ${c.maxVersion ?? 'any'}` : '';
       throw new PrestageInputError(
         `${FLAG} ${c.field}`,
-        `no ${c.minor} release${range} for ${arch} in the registry (looked for <x.y.z>-${arch} tags in ${repos.join(', ')}; held: ${inMinor.map((h) => h.version).join(', ') || 'none'})`,
+        `no ${c.minor} release${range} for ${arch} in the registry (looked for <x.y.z>-${arch} tags in ${repos.join(', ')}; held: ${inMinor.join(', ') || 'none'})`,
       );
     }
-    for (const p of picked) out.set(p.version, p);
+    for (const v of picked) out.set(v, held.get(v)!);
   }
   return [...out.values()];
 };

@@ -1,9 +1,7 @@
-import { Readable, type Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { extract } from 'tar-stream';
-import { z } from 'zod';
+import { parseReleaseFiles as parseFiles, readReleaseContents, type ReleaseContents } from '../../mirror/release-contents.js';
+import { ARCH_TAG_SUFFIX, UPSTREAM_RELEASE_REPO } from '../../mirror/release-graph.js';
 import type { OciClient } from '../../registry/client/oci-client.js';
-import { fromZod, PrestageInputError } from './errors.js';
+import { asPrestageError, PrestageInputError } from './errors.js';
 import { resolveImage, type ResolvedImage } from './manifests.js';
 
 /**
@@ -13,32 +11,14 @@ import { resolveImage, type ResolvedImage } from './manifests.js';
  */
 export const RELEASE_REPOS = ['openshift/release-images', 'openshift/release', 'openshift-release-dev/ocp-release'];
 /** Where the upstream release lives: the name the release image itself gets in ocp-images.txt. */
-export const UPSTREAM_RELEASE = 'quay.io/openshift-release-dev/ocp-release';
+export const UPSTREAM_RELEASE = UPSTREAM_RELEASE_REPO;
 
-const ARCH_SUFFIX = /-(x86_64|aarch64|ppc64le|s390x|multi)$/;
+const ARCH_SUFFIX = new RegExp(`-(${Object.values(ARCH_TAG_SUFFIX).join('|')})$`);
 /** `4.19.7` → `4.19.7-x86_64`; a tag that already names an architecture, a digest, or no `arch` keeps it as is. */
 export const releaseTag = (version: string, arch = 'x86_64'): string => (!arch || version.includes(':') || ARCH_SUFFIX.test(version) ? version : `${version}-${arch}`);
 
-const imageStream = z.object({
-  kind: z.literal('ImageStream'),
-  spec: z.object({
-    tags: z
-      .array(
-        z.object({
-          name: z.string().min(1),
-          from: z.object({ kind: z.literal('DockerImage'), name: z.string().min(1) }),
-        }),
-      )
-      .min(1),
-  }),
-});
-const releaseMetadata = z.object({ kind: z.literal('cincinnati-metadata-v0'), version: z.string().min(1) });
-
-export interface ReleasePayload {
-  /** Component name → pull spec (`repo@digest`), from release-manifests/image-references. */
-  components: { name: string; image: string }[];
-  version: string;
-}
+/** Component name → pull spec (`repo@digest`), from release-manifests/image-references; the version from release-metadata. */
+export type ReleasePayload = ReleaseContents;
 
 export interface FoundRelease {
   repo: string;
@@ -60,62 +40,24 @@ export const findRelease = async (client: OciClient, version: string, opts: { re
   throw new PrestageInputError('--release', `no release image ${tag} in the registry (looked in ${repos.map((r) => `${r}:${tag}`).join(', ')})`);
 };
 
-const WANTED = ['release-manifests/image-references', 'release-manifests/release-metadata'];
-const MAX_FILE = 32 * 2 ** 20;
-
-/** Reads the wanted files out of one layer (a tar, gzipped or not), streaming. */
-const filesInLayer = async (client: OciClient, repo: string, layer: { digest: string; size: number; mediaType: string }, signal?: AbortSignal) => {
-  if (/zstd/.test(layer.mediaType)) throw new Error(`release layer ${layer.digest} is zstd-compressed, which reef cannot read yet`);
-  const found = new Map<string, Buffer>();
-  const source = Readable.from(client.blobChunks(repo, layer.digest, layer.size, signal));
-  const ex = extract();
-  const gzipped = /gzip/.test(layer.mediaType);
-  const input = gzipped ? source.pipe(createGunzip()) : source;
-  source.on('error', (err) => ex.destroy(err));
-  input.on('error', (err) => ex.destroy(err));
-  input.pipe(ex as unknown as Writable);
-  for await (const entry of ex) {
-    const name = entry.header.name.replace(/^\.\//, '');
-    if (WANTED.includes(name) && (entry.header.size ?? 0) <= MAX_FILE) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
-      found.set(name, Buffer.concat(chunks));
-    } else entry.resume();
-  }
-  // Read to the end (no early exit): the layer's digest is checked only once all of it went by.
-  return found;
-};
-
-const parseJson = (bytes: Buffer, what: string): unknown => {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new PrestageInputError(what, `is not JSON (${(err as Error).message})`);
-  }
-};
-
-/** Parses `image-references` (an ImageStream) and `release-metadata`; errors name the file and field. */
+/** The mirror core's parser of `image-references` and `release-metadata`, its errors as PrestageInputError. */
 export const parseReleaseFiles = (references: Buffer, metadata: Buffer | undefined): ReleasePayload => {
-  const refs = imageStream.safeParse(parseJson(references, 'release-manifests/image-references'));
-  if (!refs.success) throw fromZod(refs.error, 'release-manifests/image-references ');
-  let version = '';
-  if (metadata) {
-    const meta = releaseMetadata.safeParse(parseJson(metadata, 'release-manifests/release-metadata'));
-    if (!meta.success) throw fromZod(meta.error, 'release-manifests/release-metadata ');
-    version = meta.data.version;
+  try {
+    return parseFiles(references, metadata);
+  } catch (err) {
+    throw asPrestageError(err);
   }
-  return { version, components: refs.data.spec.tags.map((t) => ({ name: t.name, image: t.from.name })) };
 };
 
 /**
- * Reads a release image's payload: `release-manifests/image-references` and `release-metadata`
- * from its last layer (DESIGN §7; earlier layers are searched if the last does not hold them).
+ * Reads a release image's payload from reef's registry: `release-manifests/image-references` and
+ * `release-metadata`, from its last layer first (DESIGN §7), streamed through the mirror core.
  */
 export const readReleasePayload = async (client: OciClient, image: ResolvedImage, signal?: AbortSignal): Promise<ReleasePayload> => {
-  for (const layer of [...image.layers].reverse()) {
-    const files = await filesInLayer(client, image.repo, layer, signal);
-    const references = files.get(WANTED[0]!);
-    if (references) return parseReleaseFiles(references, files.get(WANTED[1]!));
+  const layers = image.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, chunks: () => client.blobChunks(image.repo, l.digest, l.size, signal) }));
+  try {
+    return await readReleaseContents(layers, `release image ${image.repo}@${image.digest}`);
+  } catch (err) {
+    throw asPrestageError(err);
   }
-  throw new Error(`release image ${image.repo}@${image.digest} holds no release-manifests/image-references`);
 };
