@@ -181,7 +181,7 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; onProgre
     return { mounted: false };
   };
 
-  /** A monolithic upload (POST ?digest= with the bytes), unless the blob is there already. */
+  /** A monolithic upload (POST ?digest= with the bytes, or POST then PUT), unless the blob is there already. */
   const pushBytes = async (repo: string, bytes: Buffer, digest: string): Promise<void> => {
     if (await blobExists(repo, digest)) return;
     await t.retrier.run(`push blob ${digest}`, async () => {
@@ -192,7 +192,18 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; onProgre
         scopes: [pushScope(repo)],
       });
       res.body.resume();
-      if (res.status !== 201) await t.fail(res, `push blob ${digest}`);
+      if (res.status === 201) return;
+      // A registry that does no single-POST upload (distribution 2.x) opens a session instead: PUT the bytes there.
+      if (res.status !== 202 || !res.headers.location) await t.fail(res, `push blob ${digest}`);
+      const location = t.url(String(res.headers.location));
+      const done = await t.send(`${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
+        body: bytes,
+        scopes: [pushScope(repo)],
+      });
+      done.body.resume();
+      if (done.status !== 201) await t.fail(done, `push blob ${digest}`);
     });
   };
 

@@ -23,8 +23,11 @@ export interface RetryPolicy {
   onRetry?: (event: RetryEvent) => void;
 }
 
-/** Network failures worth another try: the connection reset or cut, a timeout, a name lookup that may resolve later. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+/**
+ * Network failures worth another try: the connection reset or cut, a timeout, a name lookup that
+ * may resolve later, a registry restarting (refused for a moment).
+ */
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 const NETWORK_MESSAGE = /socket hang up|timeout|timed out|no data for|connection closed|aborted|premature close/i;
 
 const isNetworkFailure = (err: unknown): boolean => {
