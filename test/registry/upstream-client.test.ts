@@ -192,6 +192,15 @@ describe('upstream client: token auth, retries, streamed blob copy', () => {
     expect(sha256(readFileSync(out))).toBe(bigDigest);
   });
 
+  it('the raw-read path (blobPush) and blobStream from an offset get their token the same way', async () => {
+    const parts: Buffer[] = [];
+    await (await source()).blobPush('big/blob', bigDigest, big.length, (chunk) => void parts.push(Buffer.from(chunk)));
+    expect(sha256(Buffer.concat(parts))).toBe(bigDigest);
+    const tail: Buffer[] = [];
+    for await (const chunk of (await source()).blobStream('big/blob', bigDigest, { offset: big.length - 1000 })) tail.push(chunk as Buffer);
+    expect(Buffer.concat(tail).equals(big.subarray(big.length - 1000))).toBe(true);
+  });
+
   it('a blob the destination holds is not fetched at all (HEAD hit), and a destination repository holding it is mounted from', async () => {
     const src = await source();
     const dst = destination();
