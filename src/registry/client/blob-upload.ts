@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { OciClientError } from './errors.js';
+import { pullScope, pushScope } from './token-auth.js';
+import type { Transport } from './transport.js';
+
+export interface UploadOptions {
+  /** An upload session already opened (a mount the registry answered with 202). */
+  uploadUrl?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export type MountResult = { mounted: true } | { mounted: false; uploadUrl?: string };
+
+/** Reads exactly n bytes at a time from a stream of chunks of any size. */
+const chunker = (source: AsyncIterable<Buffer>) => {
+  const it = source[Symbol.asyncIterator]();
+  let left: Buffer = Buffer.alloc(0);
+  let ended = false;
+  return {
+    /** n bytes, fewer only when the source ends first. */
+    async read(n: number): Promise<Buffer> {
+      const parts: Buffer[] = [];
+      let have = 0;
+      while (have < n) {
+        if (left.length === 0) {
+          if (ended) break;
+          const next = await it.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          left = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+          continue;
+        }
+        const take = left.subarray(0, n - have);
+        // The source may reuse its buffers (raw reads): keep a copy.
+        parts.push(Buffer.from(take));
+        have += take.length;
+        left = left.subarray(take.length);
+      }
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    },
+    /** Reads to the end (a verifying source checks its digest there); true when nothing was left. */
+    async drained(): Promise<boolean> {
+      const rest = await this.read(1);
+      return rest.length === 0;
+    },
+    async close() {
+      await it.return?.();
+    },
+  };
+};
+
+/** Where an upload stands at the registry: the bytes it holds (Range `0-<last>`), and its Location. */
+const uploadStatus = async (t: Transport, repo: string, location: string): Promise<{ offset: number; location: string }> => {
+  const st = await t.send(location, { method: 'GET', scopes: [pushScope(repo)] });
+  st.body.resume();
+  if (st.status !== 204) await t.fail(st, 'upload status');
+  const end = /^(?:bytes=)?0-(\d+)$/.exec(String(st.headers.range ?? ''));
+  return { offset: end && Number(end[1]) > 0 ? Number(end[1]) + 1 : 0, location: st.headers.location ? t.url(String(st.headers.location)) : location };
+};
+
+export const createBlobUploads = (t: Transport, o: { chunkSize: number; onProgress?: (done: number, total: number) => void }) => {
+  const startUpload = async (repo: string): Promise<string> =>
+    t.retrier.run('start upload', async () => {
+      const res = await t.send(`/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { 'Content-Length': '0' }, scopes: [pushScope(repo)] });
+      res.body.resume();
+      if (res.status !== 202 || !res.headers.location) await t.fail(res, `start upload to ${repo}`);
+      return t.url(String(res.headers.location));
+    });
+
+  /** PATCHes `chunk` (bytes start…start+len-1); after a failure asks the registry where it stands and sends the rest. */
+  const patchChunk = async (repo: string, location: string, chunk: Buffer, start: number, signal?: AbortSignal): Promise<string> => {
+    let from = start;
+    for (let n = 0; ; n++) {
+      try {
+        if (n > 0) {
+          const st = await uploadStatus(t, repo, location);
+          location = st.location;
+          if (st.offset === start + chunk.length) return location;
+          if (st.offset < start || st.offset > start + chunk.length) {
+            throw new OciClientError(`upload to ${repo}: the registry holds ${st.offset} bytes, expected ${start} to ${start + chunk.length}`, 416);
+          }
+          from = st.offset;
+        }
+        const body = chunk.subarray(from - start);
+        const res = await t.send(location, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length), 'Content-Range': `${from}-${from + body.length - 1}` },
+          body,
+          scopes: [pushScope(repo)],
+          ...(signal ? { signal } : {}),
+        });
+        res.body.resume();
+        if (res.status !== 202) await t.fail(res, `upload chunk to ${repo}`);
+        return res.headers.location ? t.url(String(res.headers.location)) : location;
+      } catch (err) {
+        await t.retrier.pause(`upload chunk to ${repo}`, err, n, signal ? { signal } : {});
+      }
+    }
+  };
+
+  const finish = async (repo: string, location: string, digest: string, size: number) => {
+    const sep = location.includes('?') ? '&' : '?';
+    await t.retrier.run(`finish upload of ${digest}`, async (n) => {
+      const res = await t.send(`${location}${sep}digest=${encodeURIComponent(digest)}`, { method: 'PUT', headers: { 'Content-Length': '0' }, scopes: [pushScope(repo)], timeoutMs: 600_000 });
+      res.body.resume();
+      if (res.status === 201) return;
+      // A retried PUT whose first try went through finds the session gone and the blob there.
+      if (n > 0 && res.status === 404 && (await blobExists(repo, digest))) return;
+      await t.fail(res, `finish upload of ${digest} (${size} bytes) to ${repo}`);
+    });
+  };
+
+  const blobExists = async (repo: string, digest: string): Promise<boolean> =>
+    t.retrier.run(`HEAD blob ${digest}`, async () => {
+      const res = await t.send(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', scopes: [pullScope(repo)] });
+      res.body.resume();
+      if (res.status === 200) return true;
+      if (res.status === 404) return false;
+      return t.fail(res, `HEAD blob ${digest}`);
+    });
+
+  /**
+   * Uploads `size` bytes read from `source` as blob `digest`: POST, then PATCH chunks of at most
+   * chunkSize bytes (Content-Length and Content-Range; the next chunk is read while one is sent),
+   * then PUT ?digest=. A chunk cut short is sent again from where the registry says it stands.
+   * The bytes are hashed as they go and the upload is cancelled, not finished, when they do not
+   * hash to `digest` or do not add up to `size`.
+   */
+  const uploadBlob = async (repo: string, digest: string, size: number, source: AsyncIterable<Buffer>, u: UploadOptions = {}): Promise<void> => {
+    const algorithm = digest.slice(0, digest.indexOf(':'));
+    const hash = createHash(algorithm);
+    const onProgress = u.onProgress ?? o.onProgress;
+    const reader = chunker(source);
+    let location = u.uploadUrl ?? (await startUpload(repo));
+    try {
+      let sent = 0;
+      const take = (from: number) => reader.read(Math.min(o.chunkSize, size - from));
+      let next: Promise<Buffer> | undefined = size > 0 ? take(0) : undefined;
+      while (next) {
+        const chunk = await next;
+        if (chunk.length === 0) throw new OciClientError(`blob ${digest}: the source ended at ${sent} of ${size} bytes`, 400);
+        next = sent + chunk.length < size ? take(sent + chunk.length) : undefined;
+        next?.catch(() => {}); // awaited on the next turn; a failing send must not leave it unhandled
+        location = await patchChunk(repo, location, chunk, sent, u.signal);
+        hash.update(chunk);
+        sent += chunk.length;
+        onProgress?.(sent, size);
+      }
+      if (!(await reader.drained())) throw new OciClientError(`blob ${digest}: the source has more than the ${size} bytes its descriptor gives`, 400);
+      const got = `${algorithm}:${hash.digest('hex')}`;
+      if (got !== digest) throw new OciClientError(`digest mismatch for blob ${digest}: the bytes sent hash to ${got}`, 400);
+    } catch (err) {
+      await reader.close().catch(() => {});
+      // Best effort: let the registry drop the half-done upload now rather than at its expiry.
+      await t
+        .send(location, { method: 'DELETE', scopes: [pushScope(repo)] })
+        .then((r) => r.body.resume())
+        .catch(() => {});
+      throw err;
+    }
+    await finish(repo, location, digest, size);
+  };
+
+  /**
+   * Asks the registry to mount blob `digest` of repository `from` into `repo` (same registry).
+   * A registry that cannot (the blob is not there, no pull access to `from`) starts an upload
+   * instead: its URL is handed back for the copy to use.
+   */
+  const mountBlob = async (repo: string, digest: string, from: string): Promise<MountResult> => {
+    const res = await t.send(`/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, {
+      method: 'POST',
+      headers: { 'Content-Length': '0' },
+      scopes: [pushScope(repo), pullScope(from)],
+    });
+    res.body.resume();
+    if (res.status === 201) return { mounted: true };
+    if (res.status === 202 && res.headers.location) return { mounted: false, uploadUrl: t.url(String(res.headers.location)) };
+    return { mounted: false };
+  };
+
+  /** A monolithic upload (POST ?digest= with the bytes, or POST then PUT), unless the blob is there already. */
+  const pushBytes = async (repo: string, bytes: Buffer, digest: string): Promise<void> => {
+    if (await blobExists(repo, digest)) return;
+    await t.retrier.run(`push blob ${digest}`, async () => {
+      const res = await t.send(`/v2/${repo}/blobs/uploads/?digest=${encodeURIComponent(digest)}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
+        body: bytes,
+        scopes: [pushScope(repo)],
+      });
+      res.body.resume();
+      if (res.status === 201) return;
+      // A registry that does no single-POST upload (distribution 2.x) opens a session instead: PUT the bytes there.
+      if (res.status !== 202 || !res.headers.location) await t.fail(res, `push blob ${digest}`);
+      const location = t.url(String(res.headers.location));
+      const done = await t.send(`${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
+        body: bytes,
+        scopes: [pushScope(repo)],
+      });
+      done.body.resume();
+      if (done.status !== 201) await t.fail(done, `push blob ${digest}`);
+    });
+  };
+
+  return { blobExists, uploadBlob, mountBlob, pushBytes };
+};

@@ -1,0 +1,87 @@
+/**
+ * Debian's `docker-registry` (CNCF distribution 2.8) as a test registry on 127.0.0.1: filesystem
+ * storage in a temp dir, no auth (a test puts its own token front before it), deletes enabled.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
+
+export interface Distribution {
+  /** `127.0.0.1:<port>` */
+  host: string;
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+
+const canConnect = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+export const startDistribution = async (): Promise<Distribution> => {
+  const dir = mkdtempSync(join(tmpdir(), 'reef-distribution-'));
+  const port = await freePort();
+  const conf = join(dir, 'config.yml');
+  writeFileSync(
+    conf,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')));
+  const child = spawn(DISTRIBUTION_BIN, ['serve', conf], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const started = Date.now();
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited (code ${child.exitCode}):\n${output}`);
+    if (Date.now() - started > 30_000) throw new Error(`docker-registry did not start within 30 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
