@@ -19,6 +19,7 @@ const registryCommand = async (argv: string[]) => (await registryCli()).registry
 const isoCommand = async (argv: string[]) => (await import('./ignition/iso-cli.js')).isoCommand(argv);
 const ignitionCommand = async (argv: string[]) => (await import('./ignition/cli.js')).ignitionCommand(argv);
 const agentCommand = async (argv: string[]) => (await import('./maintenance-os/cli.js')).agentCommand(argv);
+const mirrorCommand = async (argv: string[]) => (await import('./mirror/cli.js')).mirrorCommand(argv, process.env);
 const prestageCommand = async (argv: string[]) => (await import('./ignition/prestage/cli.js')).prestageCommand(argv);
 
 const HELP = `reef — edge provisioning controller for bare-metal pre-staging
@@ -46,6 +47,8 @@ ${IGNITION_HELP.trimEnd()}
                         print the embedded Ignition config (exit 1 if none)
   reef iso reset node.iso [--out F]
                         remove the embedded Ignition config (zero the embed area)
+  reef mirror -c isc.yaml docker://<registry>[/<ns>] | file://<dir> | --from file://<dir> docker://…
+                        oc-mirror v2's flows: mirror to a registry, to disk (archives), disk to registry
   reef prestage partition|download ...
                         factory pre-staging: data partition, image pre-cache (reef prestage --help)
   reef token create --name NAME --role viewer|operator|admin [--expires 90d]
@@ -146,6 +149,8 @@ const main = async (argv: string[]): Promise<void> => {
       return prestageCommand(argv.slice(1));
     case 'token':
       return tokenCommand(argv.slice(1));
+    case 'mirror':
+      return mirrorCommand(argv.slice(1));
     case undefined:
     case 'help':
     case '--help':
