@@ -3,6 +3,8 @@ import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { BootService } from './boot/boot-service.js';
 import type { MaintenanceImage } from './boot/maintenance-image.js';
+import { createMirrorRoutes } from './mirror/mirror-routes.js';
+import type { MirrorSync } from './mirror/mirror-sync.js';
 import { createBootRoutes } from './boot/boot-routes.js';
 import type { AppEnv } from '../http/env.js';
 import { apiNotFound, createApiErrorHandler } from '../http/errors.js';
@@ -42,6 +44,8 @@ export interface AppDeps {
   bodyTimeoutMs: number;
   /** The maintenance OS served at /media/maintenance (REEF_BOOT_DIR). */
   maintenanceImage: MaintenanceImage;
+  /** The hub → site sync, when configured. */
+  mirrorSync: MirrorSync | undefined;
   /** The gate in front of every route (auth/access.ts): the route table's rules, tokens, the audit. */
   access: MiddlewareHandler<AppEnv>;
   tokens: TokenService;
@@ -90,6 +94,7 @@ export const createApp = (d: AppDeps) => {
   routes.route('/api/v1/isos', createIsoRoutes(d.isos, d.maxBodyBytes));
   routes.route('/api/v1/tokens', createTokenRoutes(d.tokens, d.maxBodyBytes));
   routes.route('/api/v1/audit', createAuditRoutes(d.audit));
+  routes.route('/api/v1/mirror', createMirrorRoutes(d.mirrorSync));
   routes.route('/media/isos', createIsoMediaRoutes(d.isos, d.media));
   routes.route('/media', createMediaRoutes(d.media, d.maintenanceImage));
   routes.route('/', createBootRoutes(d.boot));

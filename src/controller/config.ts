@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import cron from 'node-cron';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
@@ -62,6 +63,9 @@ const SERVER_SETTINGS = {
   REEF_TLS_CERT: optionalText,
   REEF_TLS_KEY: optionalText,
   REEF_BOOT_LISTEN: hostPort.optional(),
+  REEF_MIRROR_ISC: optionalText,
+  REEF_MIRROR_SCHEDULE: optionalText,
+  REEF_MIRROR_UPSTREAM_AUTHFILE: optionalText,
 } as const;
 
 /** Every setting reef reads: the server's own, then each area's (one schema, one parse). */
@@ -112,7 +116,20 @@ export interface Config {
   tls: { mode: 'off' } | { mode: 'auto'; dir: string } | { mode: 'files'; cert: string; key: string };
   /** A plain-HTTP listener for what stock iPXE fetches: boot scripts and media (REEF_BOOT_LISTEN). */
   bootListen: { host: string; port: number } | undefined;
+  /** Hub → site sync into this reef's registry (REEF_MIRROR_ISC, _SCHEDULE, _UPSTREAM_AUTHFILE). */
+  mirror: { isc: string; schedule: string | undefined; authfile: string | undefined; workingDir: string } | undefined;
 }
+
+const mirrorConfig = (s: Parsed, dataDir: string): Config['mirror'] => {
+  if (!s.REEF_MIRROR_ISC) {
+    if (s.REEF_MIRROR_SCHEDULE) throw new ConfigError('REEF_MIRROR_SCHEDULE: needs REEF_MIRROR_ISC, the ImageSetConfiguration to sync');
+    return undefined;
+  }
+  if (!existsSync(s.REEF_MIRROR_ISC)) throw new ConfigError(`REEF_MIRROR_ISC: ${s.REEF_MIRROR_ISC} does not exist`);
+  if (s.REEF_MIRROR_SCHEDULE && !cron.validate(s.REEF_MIRROR_SCHEDULE)) throw new ConfigError(`REEF_MIRROR_SCHEDULE: ${JSON.stringify(s.REEF_MIRROR_SCHEDULE)} is not a cron schedule`);
+  if (s.REGISTRY_AUTH_MODE === 'htpasswd') throw new ConfigError('REEF_MIRROR_ISC: the sync cannot log in to a registry with REGISTRY_AUTH_MODE=htpasswd (no password to present); use token or basic');
+  return { isc: resolve(s.REEF_MIRROR_ISC), schedule: s.REEF_MIRROR_SCHEDULE, authfile: s.REEF_MIRROR_UPSTREAM_AUTHFILE, workingDir: resolve(dataDir, 'mirror') };
+};
 
 const tlsConfig = (s: Parsed, dataDir: string): Config['tls'] => {
   if (s.REEF_TLS_CERT || s.REEF_TLS_KEY) {
@@ -197,5 +214,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     auth: { mode: s.REEF_API_AUTH, metricsNeedToken: s.REEF_METRICS_AUTH === 'token', failuresPerMinute: Math.max(1, s.REEF_AUTH_FAILURES) },
     tls: tlsConfig(s, s.REEF_DATA_DIR),
     bootListen: s.REEF_BOOT_LISTEN,
+    mirror: mirrorConfig(s, s.REEF_DATA_DIR),
   };
 };

@@ -31,7 +31,10 @@ import { ensureAdminToken } from './auth/admin-token.js';
 import { createAuditLog } from './auth/audit.js';
 import { createTokenService } from './auth/token-service.js';
 import { createSqliteTokenStore } from './auth/token-store.sqlite.js';
-import { certificateHosts, createServerTls } from './tls/server-tls.js';
+import { certificateHosts, createServerTls, type ServerTls } from './tls/server-tls.js';
+import { createMirrorSync } from './mirror/mirror-sync.js';
+import type { TokenService } from './auth/token-service.js';
+import type { ClientOptions } from '../registry/client/oci-client.js';
 import type { TlsMaterial } from './tls/site-ca.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
@@ -85,6 +88,23 @@ const closeGracefully = (server: ServerType, graceMs: number) =>
 const bootUrlOf = (publicUrl: string, port: number) => {
   const u = new URL(publicUrl);
   return `http://${u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname}:${port}`;
+};
+
+/** The site's own registry as the mirror sync reaches it: this listener, over loopback for a wildcard address. */
+const ownRegistryHost = (host: string, port: number) => {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `${h.includes(':') ? `[${h}]` : h}:${port}`;
+};
+
+/** How the mirror sync logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
+const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls | undefined): Partial<ClientOptions> => {
+  const transport: Partial<ClientOptions> = tls ? (tls.caPem() ? { ca: tls.caPem()! } : { tlsVerify: false }) : { plainHttp: true };
+  const auth = config.registry.auth;
+  if (auth.mode === 'basic') return { ...transport, username: auth.username, password: auth.password };
+  if (auth.mode !== 'token') return transport;
+  if (tokens.list().some((t) => t.name === 'mirror-sync')) tokens.revoke('mirror-sync');
+  const { token } = tokens.create({ name: 'mirror-sync', role: 'operator' });
+  return { ...transport, username: 'mirror-sync', password: token };
 };
 
 /** Says at every start what is open that should not be on a network. */
@@ -174,9 +194,11 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const registry = config.registry.enabled
     ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve, verifyToken })
     : undefined;
+  const mirrorSync = config.mirror && registry ? createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls), log, metrics: metrics.registry, now }) : undefined;
+  if (config.mirror && !registry) log.warn('REEF_MIRROR_ISC is set but the registry is off (ENABLE_REGISTRY=false): no mirror sync');
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
-    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage,
+    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync,
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
@@ -213,6 +235,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
       clearInterval(watchdog);
       registry?.stop();
       tls?.stop();
+      await mirrorSync?.stop();
       await Promise.all([server, ...(bootServer ? [bootServer] : [])].map((s) => closeGracefully(s, config.shutdownGraceMs)));
       opened.close();
     })();

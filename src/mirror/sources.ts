@@ -1,5 +1,5 @@
 import type { AuthFile } from '../registry/client/auth-file.js';
-import { createOciClient, type OciClient } from '../registry/client/oci-client.js';
+import { type ClientOptions, createOciClient, type OciClient } from '../registry/client/oci-client.js';
 import type { RetryEvent } from '../registry/client/retry.js';
 
 export interface SourceOptions {
@@ -8,6 +8,8 @@ export interface SourceOptions {
   retries: number;
   retryDelayMs: number;
   onRetry?: (e: RetryEvent) => void;
+  /** Options for particular registries (the site's own registry: its CA, its login). */
+  overrides?: Record<string, Partial<ClientOptions>>;
 }
 
 const isLoopbackHost = (registry: string) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(registry);
@@ -26,6 +28,7 @@ export const createClientPool = (o: SourceOptions) => {
         retries: o.retries,
         retryDelayMs: o.retryDelayMs,
         ...(o.onRetry ? { onRetry: o.onRetry } : {}),
+        ...o.overrides?.[registry],
       });
       clients.set(registry, c);
     }

@@ -65,6 +65,9 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
   { method: 'GET', path: '/api/v1/isos/:id', rule: 'viewer' },
   { method: 'DELETE', path: '/api/v1/isos/:id', rule: 'operator' },
 
+  { method: 'GET', path: '/api/v1/mirror/runs', rule: 'viewer' },
+  { method: 'POST', path: '/api/v1/mirror/runs', rule: 'operator' },
+
   { method: 'GET', path: '/api/v1/tokens', rule: 'admin' },
   { method: 'POST', path: '/api/v1/tokens', rule: 'admin' },
   { method: 'DELETE', path: '/api/v1/tokens/:name', rule: 'admin' },
