@@ -85,6 +85,9 @@ Settings (environment, or a YAML file named by REEF_CONFIG with the same keys):
   REEF_TLS                    off | auto: HTTPS with a site CA made under <data>/tls (default off)
   REEF_TLS_CERT, REEF_TLS_KEY HTTPS with these PEM files (reloaded on SIGHUP)
   REEF_BOOT_LISTEN            host:port of a plain-HTTP listener serving only boot scripts and media
+  REEF_MIRROR_ISC             ImageSetConfiguration a site keeps in sync into its own registry
+  REEF_MIRROR_SCHEDULE        cron schedule of that sync (unset: POST /api/v1/mirror/runs)
+  REEF_MIRROR_UPSTREAM_AUTHFILE  registry credentials (docker config JSON) for the sync's upstreams
 `;
 
 const version = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
