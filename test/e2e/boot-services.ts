@@ -31,6 +31,11 @@ export const startDnsmasq = async (net: BootNet, dir: string): Promise<Started> 
     '--dhcp-authoritative',
     '--dhcp-userclass=set:ipxe,iPXE',
     '--dhcp-boot=tag:ipxe,reef.ipxe',
+    // OVMF's UEFI HTTP boot (after iPXE's `exit 1`, before the disk) gets a URL that reef refuses
+    // at once, instead of waiting out its DHCP for a boot URL.
+    '--dhcp-vendorclass=set:efihttp,HTTPClient',
+    '--dhcp-option-force=tag:efihttp,60,HTTPClient',
+    `--dhcp-boot=tag:efihttp,http://${net.gateway}:${REEF_PORT}/no-uefi-http-boot-here.efi`,
     '--enable-tftp',
     `--tftp-root=${tftp}`,
   ]);

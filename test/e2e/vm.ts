@@ -41,6 +41,11 @@ export const startVm = (net: BootNet, dir: string, o: { mac: string; diskGiB: nu
     '-device', 'virtio-blk-pci,drive=disk0,bootindex=2',
     '-netdev', `tap,id=net0,ifname=${net.tap},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=net0,mac=${o.mac},bootindex=1,romfile=${IPXE_ROM}`,
+    // Only iPXE boots from the NIC: without these, OVMF's own PXEv4 and PXEv6 boot options for the
+    // same NIC come after iPXE's `exit 1` and before the disk, each waiting out its DHCP (minutes
+    // under TCG). HTTP boot has no such switch in this OVMF; dnsmasq answers it (boot-services.ts).
+    '-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no',
+    '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no',
     '-chardev', `file,id=serial0,path=${serialFile}`,
     '-serial', 'chardev:serial0',
     '-qmp', `unix:${qmp},server=on,wait=off`,
