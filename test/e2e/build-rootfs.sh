@@ -3,7 +3,8 @@
 # kernel, GRUB for UEFI and systemd, as an operator would push it to reef (`reef push
 # <host>/os-images/...:1 rootfs.tar.gz`). The agent's bootloader step runs grub-install and
 # update-grub in a chroot of it; /etc/default/grub here puts the kernel's console on ttyS0 so
-# systemd starts a getty there and the test sees the login prompt on the VM's serial port.
+# systemd starts a getty there and the test sees the login prompt on the VM's serial port, and
+# cloud-init applies the NoCloud seed the agent wrote (the recipe's hostname and runcmd).
 #
 #   sudo test/e2e/build-rootfs.sh OUT_DIR        (writes OUT_DIR/rootfs.tar.gz)
 #
@@ -15,7 +16,8 @@ SUITE=${SUITE:-bookworm}
 [[ $(id -u) -eq 0 ]] || { echo "build-rootfs: run as root" >&2; exit 1; }
 command -v mmdebstrap >/dev/null || { echo "build-rootfs: mmdebstrap is missing (apt-get install mmdebstrap)" >&2; exit 1; }
 
-PACKAGES=(linux-image-amd64 grub-efi-amd64 systemd-sysv udev)
+# cloud-init: the installed system reads the NoCloud seed the agent writes (hostname, runcmd).
+PACKAGES=(linux-image-amd64 grub-efi-amd64 systemd-sysv udev cloud-init)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
