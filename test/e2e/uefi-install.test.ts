@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../helpers/process.js';
 import { requireAvailable, requireTool } from '../helpers/tools.js';
-import { startDnsmasq, serveMaintenanceOs, startReefInNs, type MaintenanceServing, type ReefInNs } from './boot-services.js';
+import { REEF_PORT, startDnsmasq, serveMaintenanceOs, startReefInNs, type MaintenanceServing, type ReefInNs } from './boot-services.js';
 import { cacheRoot } from './cache.js';
 import { installedRootfs, maintenanceImage } from './images.js';
 import { type BootNet, createBootNet, type Started, stop } from './net.js';
@@ -77,13 +77,13 @@ describe.runIf(ready)('end to end on a VM (UEFI, TCG): PXE boot, install through
     reef = await startReefInNs(net, dir, serving.env);
     api = reefApi(reef.apiUrl, reef.token);
 
-    const ref = `os-images/e2e:1`;
-    await push(`${net.nsSide}:8080/${ref}`, join(rootfs.dir, 'rootfs.tar.gz'));
+    const ref = 'os-images/e2e:1';
+    await push(`${net.nsSide}:${REEF_PORT}/${ref}`, join(rootfs.dir, 'rootfs.tar.gz'));
     await api.must(201, 'POST', '/api/v1/machines', { serial: SERIAL, macs: [MAC] });
     const recipe = {
       task_target: 'install-linux.target',
       target_disk: '/dev/vda',
-      oci_url: `${net.gateway}:8080/${ref}`,
+      oci_url: `${net.gateway}:${REEF_PORT}/${ref}`,
       partitions: [
         { mount: '/boot/efi', size: '256M', fstype: 'vfat' },
         { mount: '/', size: '0', fstype: 'ext4' },
