@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { layersPlugin } from './scripts/import-layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.bench/**', '.scratch/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.bench/**', '.scratch/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system tools reef's tests and benchmarks use (Debian/Ubuntu, as root).
-# Usage: scripts/install-tools.sh [--bench] [--if-possible]
+# Usage: scripts/install-tools.sh [--bench] [--e2e] [--if-possible]
+#   --e2e          also what the VM end-to-end test (npm run test:e2e, test/e2e) needs: qemu, OVMF,
+#                  iPXE's NIC ROMs, dnsmasq, and mmdebstrap + squashfs-tools for its images. A group
+#                  of its own (.ci/run passes it) because it is large and `npm test` does not run it.
 #   --if-possible  (what `npm test` runs first): install when root with apt-get; otherwise, or
 #                  with REEF_INSTALL_TOOLS=0, only say loudly what is missing and exit 0, so the
 #                  tests that need a missing tool skip with a warning (and fail under CI=true).
@@ -11,6 +14,7 @@ packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils con
   gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin mtools
   openssl iproute2)  # openssl: the TLS tests make their certificates with it; iproute2: network namespaces
 for arg in "$@"; do [[ "$arg" == "--bench" ]] && packages+=(nginx-light docker-registry); done
+for arg in "$@"; do [[ "$arg" == "--e2e" ]] && packages+=(qemu-system-x86 ovmf ipxe-qemu dnsmasq-base mmdebstrap squashfs-tools debian-archive-keyring); done
 packages+=(systemd) # systemd-escape, systemd-analyze verify: the Ignition unit tests
 missing=()
 for p in "${packages[@]}"; do
