@@ -1,7 +1,7 @@
 /**
  * What answers the VM on the boot network, each a process inside the namespace: dnsmasq (DHCP,
- * and TFTP for a two-line iPXE script that chains to reef's /boot.ipxe), the maintenance OS files
- * over HTTP, and reef itself (`node dist/cli.js serve`).
+ * and TFTP for a two-line iPXE script that chains to reef's /boot.ipxe) and reef itself
+ * (`node dist/cli.js serve`), which serves the maintenance OS from REEF_BOOT_DIR.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,6 @@ import type { BootNet, Started } from './net.js';
 import { waitForOutput } from './net.js';
 
 export const REEF_PORT = 8080;
-const FILES_PORT = 8081;
 
 /** dnsmasq for DHCP on the tap; iPXE clients (user class "iPXE") get reef.ipxe over TFTP, which chains to reef. */
 export const startDnsmasq = async (net: BootNet, dir: string): Promise<Started> => {
@@ -43,41 +42,8 @@ export const startDnsmasq = async (net: BootNet, dir: string): Promise<Started> 
   return p;
 };
 
-/**
- * How the VM gets the maintenance OS. Until reef serves it (REEF_BOOT_DIR, being added on main),
- * a small file server in the namespace does, and reef's boot script points at it through
- * REEF_BOOT_KERNEL/INITRD/CMDLINE.
- * TODO(lead: REEF_BOOT_DIR): once it lands, set SERVE_MAINTENANCE_FROM to 'reef' (the one-line change).
- */
-const SERVE_MAINTENANCE_FROM = 'file-server' as 'file-server' | 'reef';
-
-/**
- * The kernel command line after the one reef adds (reef.controller= reef.job= reef.token=): live-boot
- * loads the squashfs into RAM over HTTP; ttyS0 last, so the agent's units print on the serial
- * console. TODO(lead: the agent loads vfat/nls itself): drop modules-load= once that lands on main.
- */
-const cmdline = (squashfsUrl: string) =>
-  `boot=live fetch=${squashfsUrl} ip=dhcp modules-load=vfat,nls_cp437,nls_ascii console=tty0 console=ttyS0,115200`;
-
-export interface MaintenanceServing {
-  /** Settings for reef. */
-  env: Record<string, string>;
-  /** The file server, when one runs. */
-  server?: Started;
-}
-
-export const serveMaintenanceOs = async (net: BootNet, imageDir: string): Promise<MaintenanceServing> => {
-  if (SERVE_MAINTENANCE_FROM === 'reef') {
-    return { env: { REEF_BOOT_DIR: imageDir, REEF_BOOT_CMDLINE: cmdline(`http://${net.gateway}:${REEF_PORT}/media/maintenance/filesystem.squashfs`) } };
-  }
-  const server = net.start(process.execPath, ['--import', 'tsx', 'test/e2e/file-server.ts', imageDir, net.gateway, String(FILES_PORT)]);
-  await waitForOutput(server, /file server on/, 'the maintenance OS file server');
-  const base = `http://${net.gateway}:${FILES_PORT}/media/maintenance`;
-  return {
-    server,
-    env: { REEF_BOOT_KERNEL: `${base}/vmlinuz`, REEF_BOOT_INITRD: `${base}/initrd.img`, REEF_BOOT_CMDLINE: cmdline(`${base}/filesystem.squashfs`) },
-  };
-};
+/** How the VM gets the maintenance OS: reef serves it from REEF_BOOT_DIR and chains it with its own arguments. */
+export const serveMaintenanceOs = (imageDir: string): Record<string, string> => ({ REEF_BOOT_DIR: imageDir });
 
 export interface ReefInNs {
   proc: Started;
