@@ -38,10 +38,22 @@ export const reefApi = (baseUrl: string, token: string) => {
   return {
     call,
     must,
+    /** The job with its latest 100 events. */
     job: (id: string) => must<JobView>(200, 'GET', `/api/v1/jobs/${id}`),
+    /** Every event of the job, oldest first (GET /jobs/{id}/events, page by page). */
+    async allEvents(id: string): Promise<JobEvent[]> {
+      const out: JobEvent[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: JobEvent[]; next_cursor: string | null } = await must(200, 'GET', `/api/v1/jobs/${id}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        out.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor);
+      return out;
+    },
   };
 };
 
-/** A job's events as lines for a failure message. */
-export const eventLines = (job: JobView): string =>
-  job.events.map((e) => `  ${e.time} ${e.source} ${e.level} ${e.step ?? '-'}: ${e.message ?? ''}`).join('\n');
+/** Events as lines for a failure message (without the progress reports). */
+export const eventLines = (events: JobEvent[]): string =>
+  events.filter((e) => e.level !== 'debug').map((e) => `  ${e.time} ${e.source} ${e.level} ${e.step ?? '-'}: ${e.message ?? ''}`).join('\n');
