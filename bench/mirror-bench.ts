@@ -75,6 +75,13 @@ export interface MirrorBenchResult {
   ratios: Record<Flow, number>;
   /** mirror-to-disk ratio with the reference's `sync` counted. */
   diskRatioWithSync: number;
+  /**
+   * Median CPU seconds of all the work a copy makes on this box (the client + the destination reef
+   * + the source registry), and the reference/reef ratio: less sensitive than wall time to other
+   * jobs on a CPU-bound 2-core machine, where wall time ≈ this CPU ÷ cores.
+   */
+  cpuMedians: Record<Flow, Record<Method, number>>;
+  cpuRatios: Record<Flow, number>;
   reefMirrorPeakRssBytes: number;
   destPeakRssBytes: Record<Method, number>;
   targets: { ratio: number; rssBytes: number };
@@ -392,6 +399,12 @@ export const mirrorBench = async (o: MirrorBenchOptions): Promise<MirrorBenchRes
   };
   const ratios = { registry: medians.registry.skopeo / medians.registry.reef, disk: medians.disk.skopeo / medians.disk.reef };
   const diskRatioWithSync = med('disk', 'skopeo', (t) => t.seconds + t.syncSeconds) / medians.disk.reef;
+  const work = (t: Timed) => t.cpuSeconds + t.destCpuSeconds + t.srcCpuSeconds;
+  const cpuMedians = {
+    registry: { reef: med('registry', 'reef', work), skopeo: med('registry', 'skopeo', work) },
+    disk: { reef: med('disk', 'reef', work), skopeo: med('disk', 'skopeo', work) },
+  };
+  const cpuRatios = { registry: cpuMedians.registry.skopeo / cpuMedians.registry.reef, disk: cpuMedians.disk.skopeo / cpuMedians.disk.reef };
   const reefRuns = results.filter((r) => r.method === 'reef');
   const reefMirrorPeakRssBytes = Math.max(...reefRuns.map((r) => Math.max(r.maxRssBytes, r.sampledPeakRssBytes)));
   const destPeak = (m: Method) => Math.max(...results.filter((r) => r.flow === 'registry' && r.method === m).map((r) => r.destPeakRssBytes));
@@ -403,6 +416,8 @@ export const mirrorBench = async (o: MirrorBenchOptions): Promise<MirrorBenchRes
     medians,
     ratios,
     diskRatioWithSync,
+    cpuMedians,
+    cpuRatios,
     reefMirrorPeakRssBytes,
     destPeakRssBytes: { reef: destPeak('reef'), skopeo: destPeak('skopeo') },
     targets,
@@ -445,6 +460,8 @@ in the same run, ${r.params.runs} runs of each alternating which goes first.
 | --- | --- | --- | --- | --- | --- |
 | mirror-to-registry, median wall s | ${fmt(r.medians.registry.reef, 2)} | ${fmt(r.medians.registry.skopeo, 2)} (skopeo copy, 4 at once) | ${fmt(r.ratios.registry, 2)} | ≥ ${r.targets.ratio}× | ${v(r.pass.registry)} |
 | mirror-to-disk, median wall s | ${fmt(r.medians.disk.reef, 2)} | ${fmt(r.medians.disk.skopeo, 2)} (skopeo copy dir:, 4 at once, + tar -cf) | ${fmt(r.ratios.disk, 2)} (${fmt(r.diskRatioWithSync, 2)} with its sync) | ≥ ${r.targets.ratio}× | ${v(r.pass.disk)} |
+| mirror-to-registry, median CPU s of client + destination + source (not a target; steadier under other load) | ${fmt(r.cpuMedians.registry.reef, 1)} | ${fmt(r.cpuMedians.registry.skopeo, 1)} | ${fmt(r.cpuRatios.registry, 2)} | - | - |
+| mirror-to-disk, median CPU s of client + source | ${fmt(r.cpuMedians.disk.reef, 1)} | ${fmt(r.cpuMedians.disk.skopeo, 1)} | ${fmt(r.cpuRatios.disk, 2)} | - | - |
 | reef mirror process peak RSS, MB (all runs) | ${fmt(r.reefMirrorPeakRssBytes / 1e6, 1)} | largest skopeo ${fmt(Math.max(...r.runs.filter((x) => x.method === 'skopeo').map((x) => x.maxRssBytes)) / 1e6, 1)} | - | ≤ ${r.targets.rssBytes / 1e6} | ${v(r.pass.rss)} |
 | destination reef peak RSS, MB (fresh each run) | ${fmt(r.destPeakRssBytes.reef / 1e6, 1)} (under reef mirror) | ${fmt(r.destPeakRssBytes.skopeo / 1e6, 1)} (under skopeo) | - | - | - |
 
@@ -457,7 +474,6 @@ ${mdTable(['run', 'flow', 'method', 'wall s', 'MiB/s', 'sync after, s', 'CPU s',
 ${Object.entries(system)
   .map(([k, val]) => `- ${k}: ${val}`)
   .join('\n')}
-- skopeo: ${r.tools.skopeo}; distribution: ${r.tools.distribution}
 
 ### What was measured
 
@@ -479,8 +495,8 @@ BENCH_ONLY=mirror npm run bench   # knobs: BENCH_MIRROR_IMAGES (${r.params.image
 - Reference: \`skopeo copy --quiet --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://<src>/<image>
   docker://<reef>/mirror/<name>\` image by image, ${r.params.parallelImages} at once (\`xargs -P ${r.params.parallelImages}\`), to the names reef uses
   (\`openshift/release-images:<tag>\`, \`openshift/release:<tag>-<component>\`); for disk \`dir:<d>/<name>\` then \`tar -cf\` of the dirs.
-  \`skopeo sync\` was not used: it keeps source repository names (one repo, 200 tags, not oc-mirror's names) and copies one image
-  at a time in skopeo ${r.tools.skopeo.replace('skopeo version ', '')}. skopeo runs with its own policy and ${r.tools.unshare ? 'a private, empty /var/lib (unshare -m), so its blob-info cache starts empty' : 'the host /var/lib (no private mounts here)'}.
+  \`skopeo sync\` was not used: it keeps source repository names (one repo, 200 tags, not oc-mirror's names) and has no option to copy
+  several images at once (skopeo ${r.tools.skopeo.replace('skopeo version ', '')}). skopeo runs with its own policy and ${r.tools.unshare ? 'a private, empty /var/lib (unshare -m), so its blob-info cache starts empty' : 'the host /var/lib (no private mounts here)'}.
   It does not fsync: the \`sync\` after each run is shown; the headline ratio leaves it out (in reef's disfavour), the bracketed one counts it.
 - Each destination manifest is checked after every to-registry run (HEAD by tag, digest = the source's).
 - Wall time around each process; GNU time gives CPU (user+system, children included) and max RSS (the reference: its largest
