@@ -26,9 +26,10 @@ export const distributionVersion = (): string => {
  * Starts Debian's `docker-registry` (CNCF distribution) as its own process: filesystem storage
  * in `workDir/storage`, deletes enabled, the in-memory blob-descriptor cache of the stock config,
  * access log off and log level warn (reef runs with LOG_LEVEL=warn, so neither logs requests).
+ * `port`: a fixed port (a storage whose image references name `127.0.0.1:<port>` is reused), else a free one.
  */
-export const startDistribution = async (workDir: string): Promise<Server> => {
-  const port = await freePort();
+export const startDistribution = async (workDir: string, fixedPort?: number): Promise<Server> => {
+  const port = fixedPort ?? (await freePort());
   mkdirSync(join(workDir, 'storage'), { recursive: true });
   const conf = `version: 0.1
 log:

@@ -6,14 +6,16 @@
  * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | embed | agent | prestage, or a comma list),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | gc | embed | agent | prestage | mirror, or a comma list),
  *   BENCH_REGISTRY_RUNS (6, an odd count is rounded up to even), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
  *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
  *   BENCH_AGENT_RUNS (3: agent pull+extract vs curl | tar -x, needs root and loop devices),
  *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part,
- *   BENCH_GC_BLOBS (100000: the large scale; the small one is a tenth) for the gc part.
+ *   BENCH_GC_BLOBS (100000: the large scale; the small one is a tenth) for the gc part,
+ *   BENCH_MIRROR_IMAGES (200), BENCH_MIRROR_BYTES (2 GiB), BENCH_MIRROR_RUNS (2),
+ *   BENCH_MIRROR_NODE_ARGS (node flags for the `reef mirror` process), BENCH_MIRROR_RESULTS (1; 0: leave RESULTS.md) for the mirror part.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { jobCreationBench } from './jobs-bench.js';
 import { GIB } from './media.js';
 import { mediaBench } from './media-bench.js';
 import { prestageBench, writePrestageResults } from './prestage-bench.js';
+import { mirrorBench, writeMirrorResults } from './mirror-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
 import { rssBytes } from './registry-procs.js';
 import { registryBench } from './registry-bench.js';
@@ -40,7 +43,7 @@ const num = (name: string, fallback: number) => {
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage', 'mirror'] as const;
 /** BENCH_ONLY: one part or a comma-separated list (they run in PARTS order, in one reef process). */
 const ONLY_PARTS = ONLY.split(',').map((p) => p.trim()).filter(Boolean);
 for (const p of ONLY_PARTS) {
@@ -61,6 +64,9 @@ const params = {
   prestageBytes: num('BENCH_PRESTAGE_BYTES', 2 * 2 ** 30),
   prestageRuns: num('BENCH_PRESTAGE_RUNS', 2),
   gcBlobs: num('BENCH_GC_BLOBS', 100_000),
+  mirrorImages: num('BENCH_MIRROR_IMAGES', 200),
+  mirrorBytes: num('BENCH_MIRROR_BYTES', 2 * 2 ** 30),
+  mirrorRuns: num('BENCH_MIRROR_RUNS', 2),
   only: ONLY || 'all',
 };
 
@@ -102,7 +108,8 @@ const sysInfo = () => ({
         distribution: distributionVersion(),
       }
     : {}),
-  ...(runs('prestage') ? { skopeo: execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim() } : {}),
+  ...(runs('prestage') || runs('mirror') ? { skopeo: execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim() } : {}),
+  ...(runs('mirror') ? { distribution: distributionVersion() } : {}),
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? '?',
   kernel: os.release(),
@@ -181,9 +188,23 @@ const main = async () => {
     ? null
     : await prestageBench(reef, { repoRoot, scratchDir: join(runDir, 'prestage'), images: params.prestageImages, totalBytes: params.prestageBytes, runs: params.prestageRuns });
 
+  const mirror = !runs('mirror')
+    ? null
+    : await mirrorBench({
+        repoRoot,
+        benchDir,
+        scratchDir: join(runDir, 'mirror'),
+        images: params.mirrorImages,
+        totalBytes: params.mirrorBytes,
+        runs: params.mirrorRuns,
+        mirrorNodeArgs: (process.env.BENCH_MIRROR_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        reefNodeArgs: reefArgs,
+        onServer: (s) => servers.push(s),
+      });
+
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage, mirror };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -218,6 +239,19 @@ const main = async () => {
     const file = join(repoRoot, 'bench', 'RESULTS.md');
     writePrestageResults(file, prestage, date, { ...system, loadavgAtEnd });
     console.log(`prestage figures written to ${file}`);
+  }
+  if (mirror) {
+    const v = (b: boolean) => (b ? 'PASS' : 'FAIL');
+    console.log(
+      `mirror to registry reef ${mirror.medians.registry.reef.toFixed(2)} s vs skopeo ${mirror.medians.registry.skopeo.toFixed(2)} s: ${mirror.ratios.registry.toFixed(2)}× (≥ ${mirror.targets.ratio}) ${v(mirror.pass.registry)}; ` +
+        `to disk reef ${mirror.medians.disk.reef.toFixed(2)} s vs skopeo + tar ${mirror.medians.disk.skopeo.toFixed(2)} s: ${mirror.ratios.disk.toFixed(2)}× (≥ ${mirror.targets.ratio}) ${v(mirror.pass.disk)}; ` +
+        `reef mirror peak RSS ${(mirror.reefMirrorPeakRssBytes / 1e6).toFixed(1)} MB (≤ ${mirror.targets.rssBytes / 1e6}) ${v(mirror.pass.rss)}`,
+    );
+    if (process.env.BENCH_MIRROR_RESULTS !== '0') {
+      const file = join(repoRoot, 'bench', 'RESULTS.md');
+      writeMirrorResults(file, mirror, date, { ...system, loadavgAtEnd });
+      console.log(`mirror figures written to ${file}`);
+    }
   }
   if (gc) {
     console.log(`gc ${gc.results.at(-1)!.blobs} blobs in ${gc.results.at(-1)!.gcSeconds.toFixed(2)} s (target < ${gc.target.seconds}) ${gc.pass.seconds ? 'PASS' : 'FAIL'}, growth ${gc.timeFactor.toFixed(2)}x for ${gc.sizeFactor}x ${gc.pass.linear ? 'PASS' : 'FAIL'}`);
