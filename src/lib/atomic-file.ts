@@ -29,3 +29,13 @@ export const writeFileAtomic = async (path: string, data: Uint8Array | string, o
     throw err;
   }
 };
+
+/** fsync of a file or a directory: a rename is durable once its directory is synced. */
+export const syncPath = async (path: string): Promise<void> => {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+};

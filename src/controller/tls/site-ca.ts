@@ -3,9 +3,9 @@
  * and a server certificate it signs, renewed before it expires or when the host names change.
  */
 import { randomBytes, type X509Certificate } from 'node:crypto';
-import { chmod, mkdir, open, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../lib/atomic-file.js';
+import { syncPath, writeFileAtomic } from '../../lib/atomic-file.js';
 import { createServerCertificate, createSiteCa, normaliseHost, type PemPair, subjectAltNames } from './certificate-issuer.js';
 import {
   issuedBy,
@@ -53,22 +53,12 @@ const exists = async (file: string): Promise<boolean> =>
     (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(new TlsFileError(file, err.message))),
   );
 
-/** Flushes the directory entry of renamed files, so a power cut cannot undo them. */
-const syncDir = async (dir: string): Promise<void> => {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-};
-
 const writePair = async (pair: PemPair, certFile: string, keyFile: string): Promise<void> => {
   // Key first: a crash between the two leaves a certificate that does not match its key, which
   // the next start treats as "make a new one" for the server and as an error for the CA.
   await writeFileAtomic(keyFile, pair.key, { mode: KEY_MODE });
   await writeFileAtomic(certFile, pair.cert, { mode: CERT_MODE });
-  await syncDir(dirname(certFile));
+  await syncPath(dirname(certFile));
 };
 
 const KEEP_CA =

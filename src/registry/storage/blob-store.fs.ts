@@ -6,16 +6,7 @@ import type { Readable } from 'node:stream';
 import { parseDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import { UploadWriteError, writeBodyAt } from './upload-writer.js';
-
-/** fsync of a file or a directory (a rename is durable once its directory is synced). */
-const syncPath = async (path: string) => {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-};
+import { syncPath } from '../../lib/atomic-file.js';
 
 const storageFull = () => new RegistryError('STORAGE_FULL', 'no space left on the registry storage; nothing partial was kept');
 
