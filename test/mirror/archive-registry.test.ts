@@ -11,7 +11,7 @@ import { openArchiveSet } from '../../src/mirror/archive/reader.js';
 import { createArchiveWriter, type ArchiveResult } from '../../src/mirror/archive/writer.js';
 import { makeContainerEnv, mustRun, ok, type ContainerEnv } from '../helpers/containers.js';
 import { findOnPath, requireAvailable, requireTool } from '../helpers/tools.js';
-import { DOCKER_REGISTRY, startDistribution, type Distribution } from './fixtures/distribution.js';
+import { DISTRIBUTION_BIN as DOCKER_REGISTRY, startDistribution, type Distribution } from '../registry/helpers/distribution.js';
 import { blobTable, makeImage, makeIndex, makeLayer, type TestImage } from './fixtures/images.js';
 
 const have = requireTool('skopeo') && requireTool('tar') && requireTool('sha256sum') && requireAvailable('Debian docker-registry', findOnPath(DOCKER_REGISTRY));
@@ -103,7 +103,7 @@ describe.skipIf(!have)('archives in the distribution layout, served by docker-re
     const one = images[0]!;
     // A link file is the digest with no newline, as distribution writes it.
     expect(readFileSync(join(root, 'docker/registry/v2/repositories/app/one/_manifests/tags/v1/current/link'), 'latin1')).toBe(one.digest);
-    registry = await startDistribution(root, dir);
+    registry = await startDistribution({ root });
     // --no-tags: distribution answers 404 to a tag list of a repository with no tags (app/untagged).
     const inspect = async (ref: string, raw = false) =>
       ok(`skopeo inspect ${ref}`, await tools.skopeo(['inspect', ...(raw ? ['--raw'] : ['--no-tags']), '--tls-verify=false', `docker://${registry.host}/${ref}`]));

@@ -12,7 +12,6 @@ import { createOciClient } from '../../src/registry/client/oci-client.js';
 import { pushImage, randomLayers } from '../fixtures/synthetic-release.js';
 import { reefResult, runReef } from '../helpers/process.js';
 import { requireTool } from '../helpers/tools.js';
-import { startDistribution as serveRoot } from './fixtures/distribution.js';
 import { type Distribution, DISTRIBUTION_BIN, startDistribution } from '../registry/helpers/distribution.js';
 import { startTokenFront, type TokenFront } from '../registry/helpers/token-front.js';
 
@@ -97,7 +96,7 @@ describe.runIf(ok)('reef mirror to disk: dry run, SIGKILL x3 then resume, the ar
     const root = join(dir, 'served');
     mkdirSync(root);
     for (const t of readdirSync(out).filter((f) => /^mirror_\d{6}\.tar$/.test(f))) execFileSync('tar', ['-xf', join(out, t), '-C', root]);
-    const reg = await serveRoot(root, dir);
+    const reg = await startDistribution({ root });
     try {
       for (const p of pushed.slice(0, 6)) {
         const inspected = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/${p.repo}:1`]).toString());

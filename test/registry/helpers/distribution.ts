@@ -38,7 +38,11 @@ const canConnect = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-export const startDistribution = async (): Promise<Distribution> => {
+/**
+ * Starts Debian's docker-registry on 127.0.0.1: with its storage in a temp dir, or serving `root`
+ * (a directory holding docker/registry/v2, e.g. extracted mirror archives; left as it is).
+ */
+export const startDistribution = async (opts: { root?: string } = {}): Promise<Distribution> => {
   const dir = mkdtempSync(join(tmpdir(), 'reef-distribution-'));
   const port = await freePort();
   const conf = join(dir, 'config.yml');
@@ -52,9 +56,12 @@ export const startDistribution = async (): Promise<Distribution> => {
       '    disabled: true',
       'storage:',
       '  filesystem:',
-      `    rootdirectory: ${join(dir, 'storage')}`,
+      `    rootdirectory: ${opts.root ?? join(dir, 'storage')}`,
       '  delete:',
       '    enabled: true',
+      '  maintenance:',
+      '    uploadpurging:',
+      '      enabled: false',
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '',
