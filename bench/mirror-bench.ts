@@ -21,7 +21,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { pushSyntheticRelease, type SyntheticRelease } from '../test/fixtures/synthetic-release.js';
 import { cpuMs, freePort, type Server, startReefProcess, stopServer } from './procs.js';
-import { canUnshareMounts, distributionVersion, machineBusyMs, rssBytes, startDistribution } from './registry-procs.js';
+import { canUnshareMounts, distributionVersion, machineBusyMs, rssBytes, skopeoSandbox, startDistribution } from './registry-procs.js';
 import { fmt, mdTable, median, writeResultsSection } from './report.js';
 
 export interface MirrorBenchOptions {
@@ -202,26 +202,6 @@ const measure = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEn
     });
   });
 
-/** A private skopeo environment: own policy, registries.conf, auth file, HOME and tmp dir; an empty /var/lib when mounts can be made private. */
-const skopeoEnv = (dir: string) => {
-  const varLib = join(dir, 'var-lib');
-  const tmp = join(dir, 'tmp');
-  const home = join(dir, 'home');
-  for (const d of [varLib, tmp, home]) mkdirSync(d, { recursive: true });
-  const policy = join(dir, 'policy.json');
-  writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-  const registriesConf = join(dir, 'registries.conf');
-  writeFileSync(registriesConf, 'unqualified-search-registries = []\nshort-name-mode = "disabled"\n');
-  const authFile = join(dir, 'auth.json');
-  writeFileSync(authFile, JSON.stringify({ auths: {} }));
-  return {
-    env: { ...process.env, HOME: home, TMPDIR: tmp, REGISTRY_AUTH_FILE: authFile, CONTAINERS_REGISTRIES_CONF: registriesConf, XDG_RUNTIME_DIR: tmp },
-    policy,
-    tmp,
-    varLib,
-  };
-};
-
 /**
  * The reference as a shell script: `skopeo copy` for each line of `$1` ("<src> <dst>"), 4 at once;
  * for mirror-to-disk then `tar -cf $3 -C $2 .` of the dirs. skopeo's blob-info cache starts empty
@@ -337,7 +317,7 @@ export const mirrorBench = async (o: MirrorBenchOptions): Promise<MirrorBenchRes
       cmd = process.execPath;
       args = flow === 'registry' ? mirrorArgs(`docker://${destHost}/mirror`, '--dest-tls-verify=false', '--src-tls-verify=false') : mirrorArgs(`file://${out}`, '--src-tls-verify=false');
     } else {
-      const s = skopeoEnv(join(work, 'skopeo'));
+      const s = skopeoSandbox(join(work, 'skopeo'));
       env = s.env;
       const list = join(work, 'list.txt');
       mkdirSync(join(work, 'dirs'), { recursive: true });

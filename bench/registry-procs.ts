@@ -138,14 +138,8 @@ export const canUnshareMounts = (): boolean => {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/**
- * Runs skopeo with a private, empty /var/lib (as test/helpers/containers.ts does: `unshare -m`
- * and a bind mount), so its blob-info cache in /var/lib/containers/cache starts empty on every
- * call: no "blob already known there" skip and no cross-repository mount shortcut. Own policy,
- * registries.conf, auth file, HOME and tmp dir in a fresh directory under `scratch`, removed after.
- */
-export const skopeo = (scratch: string, args: string[], timeoutMs = 30 * 60_000): Promise<ToolRun> => {
-  const dir = mkdtempSync(join(scratch, 'skopeo-'));
+/** A private skopeo environment in `dir`: own policy, registries.conf, auth file, HOME and tmp dir, and a var-lib to bind over /var/lib. */
+export const skopeoSandbox = (dir: string) => {
   const varLib = join(dir, 'var-lib');
   const tmp = join(dir, 'tmp');
   const home = join(dir, 'home');
@@ -156,6 +150,23 @@ export const skopeo = (scratch: string, args: string[], timeoutMs = 30 * 60_000)
   writeFileSync(registriesConf, 'unqualified-search-registries = []\nshort-name-mode = "disabled"\n');
   const authFile = join(dir, 'auth.json');
   writeFileSync(authFile, JSON.stringify({ auths: {} }));
+  return {
+    env: { ...process.env, HOME: home, TMPDIR: tmp, REGISTRY_AUTH_FILE: authFile, CONTAINERS_REGISTRIES_CONF: registriesConf, XDG_RUNTIME_DIR: tmp },
+    policy,
+    tmp,
+    varLib,
+  };
+};
+
+/**
+ * Runs skopeo with a private, empty /var/lib (as test/helpers/containers.ts does: `unshare -m`
+ * and a bind mount), so its blob-info cache in /var/lib/containers/cache starts empty on every
+ * call: no "blob already known there" skip and no cross-repository mount shortcut. Own policy,
+ * registries.conf, auth file, HOME and tmp dir in a fresh directory under `scratch`, removed after.
+ */
+export const skopeo = (scratch: string, args: string[], timeoutMs = 30 * 60_000): Promise<ToolRun> => {
+  const dir = mkdtempSync(join(scratch, 'skopeo-'));
+  const { env, policy, tmp, varLib } = skopeoSandbox(dir);
   const cmd = ['skopeo', '--policy', policy, '--tmpdir', tmp, ...args].map(q).join(' ');
   const inner = canUnshareMounts()
     ? `unshare --mount --propagation private sh -c 'mount --bind "$0" /var/lib && exec "$@"' ${q(varLib)} ${cmd}`
@@ -165,7 +176,7 @@ export const skopeo = (scratch: string, args: string[], timeoutMs = 30 * 60_000)
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn('bash', ['-c', script], {
-      env: { ...process.env, HOME: home, TMPDIR: tmp, REGISTRY_AUTH_FILE: authFile, CONTAINERS_REGISTRIES_CONF: registriesConf, XDG_RUNTIME_DIR: tmp },
+      env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
