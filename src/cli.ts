@@ -31,10 +31,10 @@ ${IGNITION_HELP.trimEnd()}
                         push one file (rootfs tarball, WIM) as an OCI artifact
   reef pull <host[:port]/repo[:tag|@digest]> -o <file> [--plain-http] [--ca FILE] [-u user:pass]
                         pull a single-file artifact, digest verified, resumed after drops
-  reef gc [--dry-run] [--server URL] [--token T] [--ca FILE]
+  reef gc [--dry-run] [--server URL] [--token-file FILE | REEF_TOKEN=T] [--ca FILE]
                         run the registry's garbage collection now (an operator token, or none
                         on the controller itself under REEF_API_AUTH=local)
-  reef registry scrub [--server URL] [--token T] [--ca FILE]
+  reef registry scrub [--server URL] [--token-file FILE | REEF_TOKEN=T] [--ca FILE]
                         re-hash every stored blob now; damaged ones are listed, moved aside so a
                         push of the same content heals them (exit 3 when any was damaged)
   reef agent [--task <dir|iso|recipe.json>] [--disk /dev/X] [--dry-run] [--step NAME]

@@ -48,12 +48,13 @@ export const pullCommand = async (argv: string[]) => {
 
 /**
  * POSTs to one of the server's registry admin endpoints (`reef gc`, `reef registry scrub`) and
- * prints its JSON report. They follow the API's rules: an operator token (`--token`), or none
+ * prints its JSON report. They follow the API's rules: an operator token (see adminToken), or none
  * from the controller itself under REEF_API_AUTH=local; `--ca` trusts a site CA.
  */
-const adminCall = async (what: string, path: string, values: { server?: string; token?: string; ca?: string }): Promise<unknown> => {
+const adminCall = async (what: string, path: string, values: AdminValues): Promise<unknown> => {
   const server = (values.server ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  const headers: Record<string, string> = values.token ? { Authorization: `Bearer ${values.token}` } : {};
+  const token = adminToken(values);
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   const dispatcher = values.ca ? new Agent({ connect: caOption(values.ca) }) : undefined;
   const res = await fetch(`${server}${path}`, { method: 'POST', headers, ...(dispatcher ? { dispatcher } : {}) });
   const text = await res.text();
@@ -63,7 +64,30 @@ const adminCall = async (what: string, path: string, values: { server?: string; 
   return report;
 };
 
-const ADMIN_OPTIONS = { server: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' } } as const;
+interface AdminValues {
+  server?: string;
+  token?: string;
+  'token-file'?: string;
+  ca?: string;
+}
+
+/**
+ * The API token for an admin call: `--token-file FILE` (first line), else `REEF_TOKEN`, else
+ * `--token`, which works but is visible to every local user in `ps`, so it gets a warning.
+ */
+const adminToken = (values: AdminValues): string | undefined => {
+  if (values['token-file']) {
+    const token = readFileSync(values['token-file'], 'utf8').split('\n')[0]!.trim();
+    if (!token) throw new Error(`--token-file ${values['token-file']}: the file is empty`);
+    return token;
+  }
+  const fromEnv = process.env.REEF_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  if (values.token) process.stderr.write('warning: --token shows the token to every local user (ps, /proc); prefer --token-file FILE or REEF_TOKEN\n');
+  return values.token;
+};
+
+const ADMIN_OPTIONS = { server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, ca: { type: 'string' } } as const;
 
 export const gcCommand = async (argv: string[]) => {
   const { values } = parseArgs({ args: argv, options: { 'dry-run': { type: 'boolean' }, ...ADMIN_OPTIONS } });
@@ -73,7 +97,7 @@ export const gcCommand = async (argv: string[]) => {
 /** `reef registry scrub`: re-hash every stored blob now; exit 3 when any is damaged. */
 export const registryCommand = async (argv: string[]) => {
   const [sub, ...rest] = argv;
-  if (sub !== 'scrub') throw new Error('usage: reef registry scrub [--server URL] [--token T] [--ca FILE]');
+  if (sub !== 'scrub') throw new Error('usage: reef registry scrub [--server URL] [--token-file FILE | REEF_TOKEN=T] [--ca FILE]');
   const { values } = parseArgs({ args: rest, options: ADMIN_OPTIONS });
   const report = (await adminCall('scrub', '/admin/scrub', values)) as { damaged?: unknown[] };
   if (report.damaged?.length) process.exitCode = 3;
