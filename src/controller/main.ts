@@ -194,7 +194,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const registry = config.registry.enabled
     ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve, verifyToken })
     : undefined;
-  const mirrorSync = config.mirror && registry ? createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls), log, metrics: metrics.registry, now }) : undefined;
+  const mirrorSync = config.mirror && registry ? await createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls), log, metrics: metrics.registry, now }) : undefined;
   if (config.mirror && !registry) log.warn('REEF_MIRROR_ISC is set but the registry is off (ENABLE_REGISTRY=false): no mirror sync');
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,

@@ -49,6 +49,7 @@ describe('hub → site sync (REEF_MIRROR_ISC): a run cut off mid-way, then the n
   const dir = mkdtempSync(join(tmpdir(), 'reef-sync-'));
   let hub: TestReef;
   let site: TestReef;
+  let siteEnv: Record<string, string>;
   let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
   const images: { repo: string; digest: string }[] = [];
 
@@ -62,7 +63,8 @@ describe('hub → site sync (REEF_MIRROR_ISC): a run cut off mid-way, then the n
     }
     const isc = join(dir, 'isc.yaml');
     writeFileSync(isc, ['kind: ImageSetConfiguration', 'apiVersion: mirror.openshift.io/v2alpha1', 'mirror:', '  additionalImages:', ...images.map((m) => `  - name: ${proxy.host()}/${m.repo}:v1`), ''].join('\n'));
-    site = await startTestReef({ REEF_MIRROR_ISC: isc, REGISTRY_AUTH_MODE: 'token' });
+    siteEnv = { REEF_MIRROR_ISC: isc, REGISTRY_AUTH_MODE: 'token' };
+    site = await startTestReef(siteEnv, mkdtempSync(join(dir, 'site-')));
   }, 120_000);
   afterAll(async () => {
     await site?.stop();
@@ -94,5 +96,20 @@ describe('hub → site sync (REEF_MIRROR_ISC): a run cut off mid-way, then the n
     const metrics = await (await site.req('/metrics')).text();
     expect(metrics).toMatch(/reef_mirror_runs_total\{result="failed"\} 1/);
     expect(metrics).toMatch(/reef_mirror_runs_total\{result="succeeded"\} 1/);
+
+    // A restart keeps the history; a run the file still shows as running (reef killed during it)
+    // comes back failed, saying why, and the next run gets the next id.
+    const before = (await site.json('GET', '/api/v1/mirror/runs')).body.items as { id: number; state: string }[];
+    expect(before.map((r) => [r.id, r.state])).toEqual([[2, 'succeeded'], [1, 'failed']]);
+    await site.stop();
+    const file = join(site.dataDir, 'mirror', '.reef', 'sync-runs.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
+    writeFileSync(file, JSON.stringify([{ ...saved[0], id: 3, state: 'running', finished_at: null }, ...saved]));
+    site = await startTestReef(siteEnv, site.dataDir);
+    const after = (await site.json('GET', '/api/v1/mirror/runs')).body.items as { id: number; state: string; error: string | null }[];
+    expect(after.map((r) => [r.id, r.state])).toEqual([[3, 'failed'], [2, 'succeeded'], [1, 'failed']]);
+    expect(after[0]!.error).toContain('reef stopped during this run');
+    expect((await site.json('POST', '/api/v1/mirror/runs')).body.id).toBe(4);
+    await waitRun(site);
   }, 180_000);
 });

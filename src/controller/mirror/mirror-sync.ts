@@ -8,6 +8,9 @@ import { mirrorToRegistry } from '../../mirror/flows.js';
 import { parseImageSetConfiguration } from '../../mirror/imageset.js';
 import { createClientPool } from '../../mirror/sources.js';
 import type { ClientOptions } from '../../registry/client/oci-client.js';
+import { loadRuns, runLogPath, saveRuns, type MirrorRun } from './sync-run-log.js';
+
+export type { MirrorRun };
 
 export interface MirrorSyncConfig {
   /** REEF_MIRROR_ISC: the ImageSetConfiguration this site keeps itself in sync with. */
@@ -19,18 +22,6 @@ export interface MirrorSyncConfig {
   workingDir: string;
 }
 
-export interface MirrorRun {
-  id: number;
-  trigger: 'schedule' | 'api';
-  state: 'running' | 'succeeded' | 'failed';
-  started_at: string;
-  finished_at: string | null;
-  images: number | null;
-  failed: { ref: string; error: string }[];
-  bytes: number;
-  error: string | null;
-}
-
 const KEEP = 50;
 
 /**
@@ -39,14 +30,17 @@ const KEEP = 50;
  * one run at a time. A run cut off by the network fails, naming what did not land; the next one
  * skips every blob and manifest already here, so it only finishes the work.
  */
-export const createMirrorSync = (deps: { config: MirrorSyncConfig; registry: string; registryOptions: Partial<ClientOptions>; log: Logger; metrics: Registry; now: () => number }) => {
-  const runs: MirrorRun[] = [];
+export const createMirrorSync = async (deps: { config: MirrorSyncConfig; registry: string; registryOptions: Partial<ClientOptions>; log: Logger; metrics: Registry; now: () => number }) => {
+  const iso = () => new Date(deps.now()).toISOString();
+  const logPath = runLogPath(deps.config.workingDir);
+  const runs: MirrorRun[] = (await loadRuns(logPath, iso())).slice(0, KEEP);
   let running: Promise<MirrorRun> | undefined;
-  let nextId = 1;
+  let nextId = Math.max(0, ...runs.map((r) => r.id)) + 1;
+  /** Saves the history; a failure (a full disk) is logged, never fails the run itself. */
+  const persist = () => saveRuns(logPath, runs).catch((err: Error) => deps.log.error({ err: err.message, file: logPath }, 'mirror sync: run history not saved'));
   const result = new Counter({ name: 'reef_mirror_runs_total', help: 'Mirror sync runs by result', labelNames: ['result'], registers: [deps.metrics] });
   const lastSuccess = new Gauge({ name: 'reef_mirror_last_success_timestamp_seconds', help: 'End of the last mirror sync run that succeeded', registers: [deps.metrics] });
   const inProgress = new Gauge({ name: 'reef_mirror_running', help: '1 while a mirror sync run is going', registers: [deps.metrics] });
-  const iso = () => new Date(deps.now()).toISOString();
 
   const execute = async (run: MirrorRun) => {
     try {
@@ -88,6 +82,7 @@ export const createMirrorSync = (deps: { config: MirrorSyncConfig; registry: str
     result.inc({ result: run.state });
     if (run.state === 'succeeded') lastSuccess.set(deps.now() / 1000);
     deps.log[run.state === 'succeeded' ? 'info' : 'warn']({ mirror: { id: run.id, state: run.state, images: run.images, failed: run.failed.length, bytes: run.bytes, error: run.error } }, 'mirror sync run');
+    await persist();
     return run;
   };
 
@@ -97,7 +92,7 @@ export const createMirrorSync = (deps: { config: MirrorSyncConfig; registry: str
     runs.unshift(run);
     runs.splice(KEEP);
     inProgress.set(1);
-    running = execute(run).finally(() => {
+    running = persist().then(() => execute(run)).finally(() => {
       running = undefined;
       inProgress.set(0);
     });
@@ -125,4 +120,4 @@ export const createMirrorSync = (deps: { config: MirrorSyncConfig; registry: str
     },
   };
 };
-export type MirrorSync = ReturnType<typeof createMirrorSync>;
+export type MirrorSync = Awaited<ReturnType<typeof createMirrorSync>>;
