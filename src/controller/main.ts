@@ -33,6 +33,7 @@ import { createTokenService } from './auth/token-service.js';
 import { createSqliteTokenStore } from './auth/token-store.sqlite.js';
 import { certificateHosts, createServerTls, type ServerTls } from './tls/server-tls.js';
 import { createMirrorSync } from './mirror/mirror-sync.js';
+import { startReleases } from './releases/release-wiring.js';
 import type { TokenService } from './auth/token-service.js';
 import type { ClientOptions } from '../registry/client/oci-client.js';
 import type { TlsMaterial } from './tls/site-ca.js';
@@ -96,15 +97,15 @@ const ownRegistryHost = (host: string, port: number) => {
   return `${h.includes(':') ? `[${h}]` : h}:${port}`;
 };
 
-/** How the mirror sync logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
-const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls | undefined): Partial<ClientOptions> => {
+/** How the mirror sync (or the release clone) logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
+const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls | undefined, name: string): Partial<ClientOptions> => {
   const transport: Partial<ClientOptions> = tls ? (tls.caPem() ? { ca: tls.caPem()! } : { tlsVerify: false }) : { plainHttp: true };
   const auth = config.registry.auth;
   if (auth.mode === 'basic') return { ...transport, username: auth.username, password: auth.password };
   if (auth.mode !== 'token') return transport;
-  if (tokens.list().some((t) => t.name === 'mirror-sync')) tokens.revoke('mirror-sync');
-  const { token } = tokens.create({ name: 'mirror-sync', role: 'operator' });
-  return { ...transport, username: 'mirror-sync', password: token };
+  if (tokens.list().some((t) => t.name === name)) tokens.revoke(name);
+  const { token } = tokens.create({ name, role: 'operator' });
+  return { ...transport, username: name, password: token };
 };
 
 /** Says at every start what is open that should not be on a network. */
@@ -194,11 +195,15 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const registry = config.registry.enabled
     ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve, verifyToken })
     : undefined;
-  const mirrorSync = config.mirror && registry ? createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls), log, metrics: metrics.registry, now }) : undefined;
+  const mirrorSync = config.mirror && registry ? createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls, 'mirror-sync'), log, metrics: metrics.registry, now }) : undefined;
   if (config.mirror && !registry) log.warn('REEF_MIRROR_ISC is set but the registry is off (ENABLE_REGISTRY=false): no mirror sync');
+  const releases =
+    config.releases && registry
+      ? await startReleases({ config: config.releases, db: opened.db, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls, 'release-clone'), publicUrl, ports: {}, log, now })
+      : undefined;
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
-    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync,
+    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
@@ -236,6 +241,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
       registry?.stop();
       tls?.stop();
       await mirrorSync?.stop();
+      await releases?.stop();
       await Promise.all([server, ...(bootServer ? [bootServer] : [])].map((s) => closeGracefully(s, config.shutdownGraceMs)));
       opened.close();
     })();
