@@ -94,7 +94,8 @@ export const verifyRelease = async (d: VerifyDeps): Promise<VerifyReport> => {
     report.component_manifests_ok++;
     const blobs = treeBlobs(tree);
     report.component_blobs_expected += blobs.length;
-    report.component_blobs_present += await countPresent(blobs);
+    const present = await countPresent(blobs);
+    report.component_blobs_present += present;
   });
   d.signal?.throwIfAborted();
   report.complete =
