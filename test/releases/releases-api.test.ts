@@ -67,6 +67,10 @@ describe.runIf(ok)('releases: discover, clone, status, verify, reset (FastRegist
   });
 
   it('clones as the seed document prints it: 202, then status with counters, the verify object, and every image in reef by digest', async () => {
+    // The upstream fails now and then: a 503 on a manifest, a 429 on a blob, a blob cut short.
+    up.front.inject((m, p) => m === 'GET' && /\/manifests\/sha256:/.test(p), { status: 503 });
+    up.front.inject((m, p) => m === 'GET' && /\/blobs\//.test(p), { status: 429, retryAfter: '1' });
+    up.front.inject((m, p) => m === 'GET' && /\/blobs\//.test(p), { cutAfter: 4096 });
     const { stdout } = await sh(atReef(SEED_CLONE, reef));
     expect(JSON.parse(stdout)).toEqual({ message: 'clone started', version: '4.21.0-x86_64' });
     const end = await settled('4.21.0-x86_64');
@@ -91,6 +95,7 @@ describe.runIf(ok)('releases: discover, clone, status, verify, reset (FastRegist
     const types = (await reef.json('GET', '/admin/releases/events?version=4.21.0-x86_64')).body.events.map((e: { type: string }) => e.type);
     expect(types).toEqual(['cloned', 'clone_start', 'release.discovered']);
     expect(up.front.tokenRequests.some((t) => t.ok)).toBe(true);
+    expect(up.front.requests.filter((q) => q.fault).map((q) => q.fault).sort()).toEqual(['429', '503', 'cut after 4096']);
   }, 120_000);
 
   it('clones aarch64 of the same version beside x86_64; a bare version is the first architecture, and a second clone fetches no blob again', async () => {
@@ -159,6 +164,21 @@ describe.runIf(ok)('releases: discover, clone, status, verify, reset (FastRegist
     expect(state.body.error.details[0].path).toBe('state');
     const since = await reef.json('GET', '/admin/releases/events?since=yesterday');
     expect(since.body.error.details[0].path).toBe('since');
+  });
+
+  it('discovers on discover_schedule by itself when auto_discover is on', async () => {
+    const scheduled = await startTestReef({ REEF_CONFIG: up.configFile({ auto_discover: true, discover_schedule: '* * * * * *' }) });
+    try {
+      const runs = await until(
+        async () => (await scheduled.json('GET', '/admin/releases/events?type=discovery.run')).body.events,
+        (e: unknown[]) => e.length > 0,
+        'a scheduled discovery',
+      );
+      expect(runs[0]).toMatchObject({ severity: 'success', details: { trigger: 'schedule' } });
+      expect((await scheduled.json('GET', '/admin/releases')).body.releases.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await scheduled.stop();
+    }
   });
 
   it('never puts the pull secret or an upstream token in a release, event or error', async () => {
