@@ -169,7 +169,10 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     now,
   });
   const maintenanceImage = createMaintenanceImage(config.boot.dir);
-  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos, image: maintenanceImage, caFingerprint: () => tls?.caFingerprint() });
+  // /boot.ipxe?iso=<id>: a generated live ISO, or an agent ISO of a release (its UUID), once releases are wired below.
+  const agentIsos: { bootUrl?: (id: string) => string | undefined } = {};
+  const bootIsos = { bootUrl: async (id: string) => agentIsos.bootUrl?.(id) ?? isos.bootUrl(id) };
+  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos: bootIsos, image: maintenanceImage, caFingerprint: () => tls?.caFingerprint() });
   const metrics = createMetrics({ jobsByState: jobs.countByStatus });
   const ready = () => {
     try {
@@ -201,6 +204,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     config.releases && registry
       ? await startReleases({ config: config.releases, db: opened.db, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls, 'release-clone'), publicUrl, ports: {}, log, now })
       : undefined;
+  if (releases) agentIsos.bootUrl = (id) => releases.artifacts.agentIsoUrl(id, bootUrl);
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, conflict, fieldError } from '../core/errors.js';
@@ -146,6 +147,9 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
       const r = releases.get(version);
       return { release: r, path: artifact(r, artifactName).path };
     },
+    /** Where iPXE fetches agent ISO `id` (under `base`), or undefined when `id` names none. */
+    agentIsoUrl: (id: string, base: string): string | undefined =>
+      UUID.test(id) && existsSync(join(config.installsPath, id, 'agent.iso')) ? `${base}/files/installs/${id}/agent.iso` : undefined,
     installIso: (id: string) => {
       if (!UUID.test(id)) throw new DomainError('NOT_FOUND', `no agent ISO ${JSON.stringify(id)}`);
       return join(config.installsPath, id, 'agent.iso');
