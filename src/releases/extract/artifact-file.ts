@@ -25,7 +25,8 @@ export interface WrittenFile {
   commit(): Promise<{ kept: boolean }>;
 }
 
-const sha256OfFile = async (path: string): Promise<string> => {
+/** The sha256 (hex) of a file, streamed. */
+export const sha256OfFile = async (path: string): Promise<string> => {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
   return h.digest('hex');
