@@ -19,7 +19,6 @@ export const LAYERS = [
   { from: 'src/mirror', may: ['src/mirror', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
   { from: 'src/releases', may: ['src/releases', 'src/mirror', 'src/ignition', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
   { from: 'src/ignition', may: ['src/ignition', 'src/mirror', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
-  { from: 'src/releases', may: ['src/releases', 'src/mirror', 'src/ignition', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
   {
     from: 'src/maintenance-os',
     may: ['src/maintenance-os', 'src/recipes', 'src/ignition/prestage', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'],
