@@ -8,6 +8,7 @@ import type { MirrorSync } from './mirror/mirror-sync.js';
 import { createBootRoutes } from './boot/boot-routes.js';
 import { createReleaseFileRoutes } from './releases/file-routes.js';
 import { createReleaseRoutes, type ReleaseFeature } from './releases/release-routes.js';
+import { releaseErrorAsApiError } from './releases/release-errors.js';
 import type { AppEnv } from '../http/env.js';
 import { apiNotFound, createApiErrorHandler } from '../http/errors.js';
 import { createJobRoutes, createWebhookRoutes } from './jobs/job-routes.js';
@@ -115,7 +116,7 @@ export const createApp = (d: AppDeps) => {
   app.route('/', routes);
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
-  const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError);
+  const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError, releaseErrorAsApiError);
   // The gate's own refusals (the boot listener's 404) are reef's errors, on /v2 too.
   const onV2 = (path: string) => path === '/v2' || path.startsWith('/v2/');
   app.onError((err, c) => (onV2(c.req.path) && !(err instanceof DomainError) ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));

@@ -207,6 +207,7 @@ const releasesConfig = (section: unknown, s: Parsed, dataDir: string, file: stri
     local_repo: r.local_repo,
     architectures: r.architectures,
     auto_discover: r.auto_discover,
+    auto_extract: r.auto_extract,
     parallel_images: r.parallel_images,
     parallel_layers: r.parallel_layers,
     retries: r.retries,

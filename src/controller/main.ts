@@ -34,6 +34,7 @@ import { createSqliteTokenStore } from './auth/token-store.sqlite.js';
 import { certificateHosts, createServerTls, type ServerTls } from './tls/server-tls.js';
 import { createMirrorSync } from './mirror/mirror-sync.js';
 import { startReleases } from './releases/release-wiring.js';
+import { createReleasePorts } from '../releases/release-ports.js';
 import type { TokenService } from './auth/token-service.js';
 import type { ClientOptions } from '../registry/client/oci-client.js';
 import type { TlsMaterial } from './tls/site-ca.js';
@@ -202,7 +203,17 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   if (config.mirror && !registry) log.warn('REEF_MIRROR_ISC is set but the registry is off (ENABLE_REGISTRY=false): no mirror sync');
   const releases =
     config.releases && registry
-      ? await startReleases({ config: config.releases, db: opened.db, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls, 'release-clone'), publicUrl, ports: {}, log, now })
+      ? await startReleases({
+          config: config.releases,
+          db: opened.db,
+          registry: ownRegistryHost(config.listen.host, port),
+          registryOptions: ownRegistryLogin(config, apiTokens, tls, 'release-clone'),
+          publicRegistry: new URL(publicUrl).host,
+          publicUrl: bootUrl,
+          ports: () => createReleasePorts({ config: config.releases!, images: registry.images, registryHost: new URL(publicUrl).host, caBundle: () => tls?.caPem() }),
+          log,
+          now,
+        })
       : undefined;
   if (releases) agentIsos.bootUrl = (id) => releases.artifacts.agentIsoUrl(id, bootUrl);
   const app = createApp({

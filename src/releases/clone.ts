@@ -1,11 +1,11 @@
 import type { BlobRef, ManifestNode } from '../mirror/archive/image-input.js';
-import { parseSourceRef } from '../mirror/image-ref.js';
+import { parseSourceRef, type SourceRef } from '../mirror/image-ref.js';
 import { fetchTree, treeBlobs } from '../mirror/manifest-tree.js';
 import { mapPool } from '../mirror/pool.js';
 import { readReleaseContents, type ReleaseContents } from '../mirror/release-contents.js';
 import type { ClientPool } from '../mirror/sources.js';
 import { copyBlob } from '../registry/client/blob-copy.js';
-import type { OciClient } from '../registry/client/oci-client.js';
+import { OciClientError, type OciClient } from '../registry/client/oci-client.js';
 import { createLimiter, createOnce } from './limiter.js';
 import type { CloneProgress } from './release.js';
 
@@ -76,6 +76,26 @@ export const putTree = async (local: OciClient, repo: string, tree: ManifestNode
   await local.putManifest(repo, reference, Buffer.from(tree.manifest.bytes), tree.manifest.mediaType);
 };
 
+/**
+ * A component's manifests: from the configured upstream at the pull spec's path first ("keep the
+ * path, swap the host": a mirror of quay.io holds the same paths, and the digest pins the content),
+ * then from the registry the pull spec names, when that is another and the upstream lacks it.
+ */
+const componentTree = async (clients: ClientPool, upstream: string, ref: SourceRef, signal: AbortSignal) => {
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  const hosts = ref.host === upstream ? [upstream] : [upstream, ref.host];
+  for (const [i, host] of hosts.entries()) {
+    const from = clients(host);
+    try {
+      return { tree: (await fetchTree(from, ref.repository, reference, ['multi'])).tree, from };
+    } catch (err) {
+      signal.throwIfAborted();
+      if (i === hosts.length - 1 || !(err instanceof OciClientError) || err.status !== 404) throw err;
+    }
+  }
+  throw new Error(`${ref.text}: not found`);
+};
+
 export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<CloneResult> => {
   const { signal } = d;
   const p: CloneProgress = { phase: 'pulling_manifest', totalBlobs: 0, syncedBlobs: 0, totalBytes: 0, syncedBytes: 0, totalComponents: 0, mirroredComponents: 0, currentComponent: '' };
@@ -139,14 +159,11 @@ export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<Clo
   p.totalComponents = components.length;
   report();
   // Every component's manifests first, so the totals are whole before the bytes move.
-  const trees = await mapPool(components, d.parallelImages * 2, async (c) => {
-    const client = d.clients(c.ref.host);
-    const { tree } = await fetchTree(client, c.ref.repository, c.ref.digest ?? c.ref.tag ?? 'latest', ['multi']);
-    return tree;
-  });
+  const trees = await mapPool(components, d.parallelImages * 2, (c) => componentTree(d.clients, req.upstream, c.ref, signal));
   const firstFailure = trees.find((t) => t.status === 'rejected');
   if (firstFailure) throw (firstFailure as PromiseRejectedResult).reason;
-  const treeOf = (i: number) => (trees[i] as PromiseFulfilledResult<ManifestNode>).value;
+  const found = (i: number) => (trees[i] as PromiseFulfilledResult<{ tree: ManifestNode; from: OciClient }>).value;
+  const treeOf = (i: number) => found(i).tree;
   components.forEach((_, i) => count(treeBlobs(treeOf(i))));
   report();
 
@@ -155,7 +172,7 @@ export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<Clo
     p.currentComponent = c.name;
     report();
     const tree = treeOf(i);
-    await copyAll(d.clients(c.ref.host), c.ref.repository, treeBlobs(tree));
+    await copyAll(found(i).from, c.ref.repository, treeBlobs(tree));
     await putTree(d.local, req.localRepo, tree, `${req.tag}-${c.name}`);
     p.mirroredComponents++;
     report();

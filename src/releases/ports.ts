@@ -12,15 +12,19 @@ export interface ExtractRequest {
   /** reef's own registry, holding the release and its components in `localRepo`. */
   local: OciClient;
   localRepo: string;
-  /** Where this release's artifacts go: one directory per `<version>-<arch>`, nothing shared. */
-  outDir: string;
   /** The release's pull spec to stamp into openshift-install (`<registry>/<localRepo>@sha256:…`). */
   pullSpec: string;
   signal: AbortSignal;
 }
 
+export interface ExtractOutcome {
+  artifacts: Artifact[];
+  /** What the release lacks (a component, or a file in it), with the reason. */
+  missing: { name: string; reason: string }[];
+}
+
 export interface ArtifactExtractor {
-  extract(req: ExtractRequest): Promise<Artifact[]>;
+  extract(req: ExtractRequest): Promise<ExtractOutcome>;
 }
 
 export type AgentIsoInput = { ignition: string } | { install_config: string; agent_config: string };

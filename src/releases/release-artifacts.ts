@@ -33,7 +33,6 @@ const lacking = (what: string) => new DomainError('NOT_IMPLEMENTED', `${what} is
 
 export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
   const { config, store, releases } = d;
-  const outDir = (r: Release) => join(config.artifactPath, r.tag);
   const pullSpec = (r: Release) => `${d.registryHost}/${config.local_repo}@${r.upstreamDigest ?? ''}`;
 
   const runExtract = async (tag: string, signal: AbortSignal) => {
@@ -42,9 +41,10 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
     const r = store.get(tag)!;
     try {
       releases.event('extract_start', 'info', tag);
-      const artifacts = await extractor.extract({ release: r, local: d.local, localRepo: config.local_repo, outDir: outDir(r), pullSpec: pullSpec(r), signal });
+      const { artifacts, missing } = await extractor.extract({ release: r, local: d.local, localRepo: config.local_repo, pullSpec: pullSpec(r), signal });
+      if (!artifacts.length) throw new Error(`the release holds none of its tools (${missing.slice(0, 4).map((m) => m.reason).join('; ')})`);
       store.update(tag, { artifacts, state: 'ready', error: null });
-      releases.event('ready', 'success', tag, { artifacts: artifacts.map((a) => a.name) });
+      releases.event('ready', 'success', tag, { artifacts: artifacts.map((a) => a.name), ...(missing.length ? { missing } : {}) });
     } catch (err) {
       if (signal.aborted) return;
       const message = (err as Error).message;

@@ -25,6 +25,8 @@ export const releasesSectionSchema = z
       .default(['x86_64']),
     artifact_path: z.string().min(1).optional(),
     auto_discover: z.boolean().default(false),
+    /** reef's addition: a verified clone goes on to extraction (cloned → extracting → ready); false stops at cloned. */
+    auto_extract: z.boolean().default(true),
     discover_schedule: z.string().min(1).optional(),
     /** Components mirrored at once, and blobs at once (the engine's parallelism). */
     parallel_images: z.number().int().min(1).max(32).default(4),

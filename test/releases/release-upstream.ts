@@ -23,7 +23,7 @@ export interface ReleaseUpstream {
   front: TokenFront;
   pullSecret: string;
   push(version: string, arch: string, components: number, imageBytes: number): Promise<SyntheticRelease>;
-  /** A REEF_CONFIG file with a `releases:` section pointing at this upstream. */
+  /** A REEF_CONFIG file with a `releases:` section pointing at this upstream (clones stop at cloned unless `auto_extract: true`). */
   configFile(extra?: Record<string, unknown>): string;
   /** Blob GETs the upstream answered (200/206), by digest, from request index `from` on. */
   blobGets(from?: number): Map<string, number>;
@@ -48,7 +48,7 @@ export const startReleaseUpstream = async (): Promise<ReleaseUpstream> => {
       pushSyntheticRelease({ registry: distribution.host, plainHttp: true, version, arch, components, imageBytes, listEvery: 4, sourceHost: front.host, releaseRepo: RELEASE_REPO }),
     configFile(extra = {}) {
       const file = join(dir, `reef-${++n}.yaml`);
-      const releases = { enabled: true, pull_secret: pullSecret, upstream: front.host, repository: RELEASE_REPO, local_repo: 'openshift/release', architectures: ['x86_64', 'aarch64'], auto_discover: false, ...extra };
+      const releases = { enabled: true, pull_secret: pullSecret, upstream: front.host, repository: RELEASE_REPO, local_repo: 'openshift/release', architectures: ['x86_64', 'aarch64'], auto_discover: false, auto_extract: false, ...extra };
       writeFileSync(file, `releases:\n${Object.entries(releases).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n`);
       return file;
     },
