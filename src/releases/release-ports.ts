@@ -21,6 +21,8 @@ export interface ReleasePortsDeps {
   registryHost: string;
   /** PEM of reef's CA when its registry speaks TLS with it. */
   caBundle?: () => string | undefined;
+  /** The pull secret for reef's registry an install uses when install_config has none (anonymous pulls allowed). */
+  pullSecret?: string;
 }
 
 /** The architecture whose files a release gives. */
@@ -65,7 +67,7 @@ export const createReleasePorts = (d: ReleasePortsDeps): ReleasePorts => {
         artifactsDir,
         cacheDir: join(d.config.installsPath, 'cache'),
         body: req.input,
-        mirror: { registry: d.registryHost, localRepo: d.config.local_repo, ...(ca ? { caBundle: ca } : {}) },
+        mirror: { registry: d.registryHost, localRepo: d.config.local_repo, ...(ca ? { caBundle: ca } : {}), ...(d.pullSecret ? { pullSecret: d.pullSecret } : {}) },
         signal: req.signal,
       });
       // The cache keeps the ISO by its inputs; this install's UUID names a link to it.
