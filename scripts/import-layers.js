@@ -17,6 +17,7 @@ export const LAYERS = [
   { from: 'src/registry/storage', may: ['src/registry/storage', 'src/registry/core', 'src/core', 'src/lib'], noPackages: SERVER_ONLY },
   { from: 'src/registry/client', may: ['src/registry/client', 'src/registry/core', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
   { from: 'src/mirror', may: ['src/mirror', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
+  { from: 'src/releases', may: ['src/releases', 'src/mirror', 'src/ignition', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
   { from: 'src/ignition', may: ['src/ignition', 'src/mirror', 'src/registry/client', 'src/registry/core', 'src/formats', 'src/core', 'src/lib'], noPackages: NO_HTTP_SERVER_OR_DB },
   {
     from: 'src/maintenance-os',

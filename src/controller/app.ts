@@ -6,6 +6,9 @@ import type { MaintenanceImage } from './boot/maintenance-image.js';
 import { createMirrorRoutes } from './mirror/mirror-routes.js';
 import type { MirrorSync } from './mirror/mirror-sync.js';
 import { createBootRoutes } from './boot/boot-routes.js';
+import { createReleaseFileRoutes } from './releases/file-routes.js';
+import { createReleaseRoutes, type ReleaseFeature } from './releases/release-routes.js';
+import { releaseErrorAsApiError } from './releases/release-errors.js';
 import type { AppEnv } from '../http/env.js';
 import { apiNotFound, createApiErrorHandler } from '../http/errors.js';
 import { createJobRoutes, createWebhookRoutes } from './jobs/job-routes.js';
@@ -46,6 +49,10 @@ export interface AppDeps {
   maintenanceImage: MaintenanceImage;
   /** The hub → site sync, when configured. */
   mirrorSync: MirrorSync | undefined;
+  /** Release management (`releases:` in REEF_CONFIG), when enabled; its routes answer 404 otherwise. */
+  releases?: ReleaseFeature | undefined;
+  /** REEF_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client (download records). */
+  trustedProxies?: readonly string[];
   /** The gate in front of every route (auth/access.ts): the route table's rules, tokens, the audit. */
   access: MiddlewareHandler<AppEnv>;
   tokens: TokenService;
@@ -95,6 +102,8 @@ export const createApp = (d: AppDeps) => {
   routes.route('/api/v1/tokens', createTokenRoutes(d.tokens, d.maxBodyBytes));
   routes.route('/api/v1/audit', createAuditRoutes(d.audit));
   routes.route('/api/v1/mirror', createMirrorRoutes(d.mirrorSync));
+  routes.route('/admin/releases', createReleaseRoutes(d.releases, d.maxBodyBytes));
+  routes.route('/files', createReleaseFileRoutes(d.releases, d.trustedProxies ?? [], Date.now));
   routes.route('/media/isos', createIsoMediaRoutes(d.isos, d.media));
   routes.route('/media', createMediaRoutes(d.media, d.maintenanceImage));
   routes.route('/', createBootRoutes(d.boot));
@@ -107,7 +116,7 @@ export const createApp = (d: AppDeps) => {
   app.route('/', routes);
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
-  const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError);
+  const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError, releaseErrorAsApiError);
   // The gate's own refusals (the boot listener's 404) are reef's errors, on /v2 too.
   const onV2 = (path: string) => path === '/v2' || path.startsWith('/v2/');
   app.onError((err, c) => (onV2(c.req.path) && !(err instanceof DomainError) ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));

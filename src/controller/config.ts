@@ -5,6 +5,8 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { ConfigError, countSetting, durationSetting as duration, optionalTextSetting as optionalText } from '../core/settings.js';
 import { type RegistryConfig, REGISTRY_SETTINGS, registryConfig } from '../registry/config.js';
+import { DEFAULT_DISCOVER_SCHEDULE, type ReleasesConfig, releasesSectionSchema } from '../releases/release-config.js';
+import { zodIssues } from '../core/zod-issues.js';
 
 export { ConfigError };
 
@@ -66,6 +68,12 @@ const SERVER_SETTINGS = {
   REEF_MIRROR_ISC: optionalText,
   REEF_MIRROR_SCHEDULE: optionalText,
   REEF_MIRROR_UPSTREAM_AUTHFILE: optionalText,
+  /** Addresses of reverse proxies whose X-Forwarded-For is believed (download records); comma-separated. */
+  REEF_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6()], { message: 'must be a comma-separated list of IP addresses' }))),
 } as const;
 
 /** Every setting reef reads: the server's own, then each area's (one schema, one parse). */
@@ -116,6 +124,10 @@ export interface Config {
   tls: { mode: 'off' } | { mode: 'auto'; dir: string } | { mode: 'files'; cert: string; key: string };
   /** A plain-HTTP listener for what stock iPXE fetches: boot scripts and media (REEF_BOOT_LISTEN). */
   bootListen: { host: string; port: number } | undefined;
+  /** Release management (the `releases:` section of the REEF_CONFIG file), when enabled. */
+  releases: ReleasesConfig | undefined;
+  /** REEF_TRUSTED_PROXIES: peers whose X-Forwarded-For names the real client. */
+  trustedProxies: string[];
   /** Hub → site sync into this reef's registry (REEF_MIRROR_ISC, _SCHEDULE, _UPSTREAM_AUTHFILE). */
   mirror: { isc: string; schedule: string | undefined; authfile: string | undefined; workingDir: string } | undefined;
 }
@@ -140,19 +152,30 @@ const tlsConfig = (s: Parsed, dataDir: string): Config['tls'] => {
   return s.REEF_TLS === 'auto' ? { mode: 'auto', dir: resolve(dataDir, 'tls') } : { mode: 'off' };
 };
 
-const readConfigFile = (file: string): Record<string, string> => {
+interface ConfigFile {
+  settings: Record<string, string>;
+  /** The `releases:` mapping as written (validated by releasesConfig). */
+  releases: unknown;
+}
+
+const readConfigFile = (file: string): ConfigFile => {
   let doc: unknown;
   try {
     doc = yaml.load(readFileSync(file, 'utf8'), { schema: yaml.JSON_SCHEMA });
   } catch (err) {
     throw new ConfigError(`REEF_CONFIG: cannot read ${file}: ${(err as Error).message}`);
   }
-  if (doc === undefined || doc === null) return {};
+  if (doc === undefined || doc === null) return { settings: {}, releases: undefined };
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(`REEF_CONFIG: ${file} must hold a mapping of settings`);
   }
   const out: Record<string, string> = {};
+  let releases: unknown;
   for (const [key, value] of Object.entries(doc)) {
+    if (key === 'releases') {
+      releases = value;
+      continue;
+    }
     const name = NAMES.find((n) => n === key || shortName(n) === key);
     if (!name) throw new ConfigError(`REEF_CONFIG: unknown setting ${JSON.stringify(key)} in ${file}`);
     if (value === null || typeof value === 'object') {
@@ -160,7 +183,38 @@ const readConfigFile = (file: string): Record<string, string> => {
     }
     out[name] = String(value);
   }
-  return out;
+  return { settings: out, releases };
+};
+
+/** The `releases:` section (FastRegistry's keys), checked; errors name the key (`releases.architectures[1]`). */
+const releasesConfig = (section: unknown, s: Parsed, dataDir: string, file: string | undefined): ReleasesConfig | undefined => {
+  if (section === undefined || section === null) return undefined;
+  const parsed = releasesSectionSchema.safeParse(section);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, 'releases').map((i) => `${i.path}: ${i.message}${file ? ` (in ${file})` : ''}`).join('\n'));
+  const r = parsed.data;
+  if (!r.enabled) return undefined;
+  if (!s.ENABLE_REGISTRY) throw new ConfigError('releases.enabled: releases are cloned into reef\'s own registry, which is off (ENABLE_REGISTRY=false)');
+  if (s.REGISTRY_AUTH_MODE === 'htpasswd') throw new ConfigError('releases.enabled: the clone cannot log in to a registry with REGISTRY_AUTH_MODE=htpasswd (no password to present); use token or basic');
+  if (r.pull_secret && !existsSync(r.pull_secret)) throw new ConfigError(`releases.pull_secret: ${r.pull_secret} does not exist`);
+  const schedule = r.discover_schedule ?? (r.auto_discover ? DEFAULT_DISCOVER_SCHEDULE : undefined);
+  if (r.discover_schedule && !cron.validate(r.discover_schedule)) throw new ConfigError(`releases.discover_schedule: ${JSON.stringify(r.discover_schedule)} is not a cron schedule`);
+  const artifactPath = resolve(r.artifact_path ?? join(dataDir, 'releases'));
+  return {
+    enabled: true,
+    ...(r.pull_secret ? { pull_secret: resolve(r.pull_secret) } : {}),
+    upstream: r.upstream,
+    repository: r.repository,
+    local_repo: r.local_repo,
+    architectures: r.architectures,
+    auto_discover: r.auto_discover,
+    auto_extract: r.auto_extract,
+    parallel_images: r.parallel_images,
+    parallel_layers: r.parallel_layers,
+    retries: r.retries,
+    artifactPath,
+    installsPath: join(resolve(artifactPath, '..'), 'installs'),
+    discoverSchedule: r.auto_discover ? schedule : undefined,
+  };
 };
 
 export const defaultPublicUrl = (host: string, port: number, scheme: 'http' | 'https' = 'http'): string => {
@@ -172,7 +226,8 @@ export const defaultPublicUrl = (host: string, port: number, scheme: 'http' | 'h
 /** Parses the environment (and the file it names) into a Config, or throws ConfigError naming the setting. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const configFile = env.REEF_CONFIG?.trim() || undefined;
-  const raw: Record<string, string> = configFile ? readConfigFile(configFile) : {};
+  const file = configFile ? readConfigFile(configFile) : { settings: {}, releases: undefined };
+  const raw: Record<string, string> = file.settings;
   for (const name of NAMES) {
     const value = env[name];
     if (value !== undefined) raw[name] = value;
@@ -215,5 +270,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     tls: tlsConfig(s, s.REEF_DATA_DIR),
     bootListen: s.REEF_BOOT_LISTEN,
     mirror: mirrorConfig(s, s.REEF_DATA_DIR),
+    releases: releasesConfig(file.releases, s, s.REEF_DATA_DIR, configFile),
+    trustedProxies: s.REEF_TRUSTED_PROXIES,
   };
 };

@@ -33,6 +33,8 @@ import { createTokenService } from './auth/token-service.js';
 import { createSqliteTokenStore } from './auth/token-store.sqlite.js';
 import { certificateHosts, createServerTls, type ServerTls } from './tls/server-tls.js';
 import { createMirrorSync } from './mirror/mirror-sync.js';
+import { startReleases } from './releases/release-wiring.js';
+import { createReleasePorts } from '../releases/release-ports.js';
 import type { TokenService } from './auth/token-service.js';
 import type { ClientOptions } from '../registry/client/oci-client.js';
 import type { TlsMaterial } from './tls/site-ca.js';
@@ -96,15 +98,26 @@ const ownRegistryHost = (host: string, port: number) => {
   return `${h.includes(':') ? `[${h}]` : h}:${port}`;
 };
 
-/** How the mirror sync logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
-const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls | undefined): Partial<ClientOptions> => {
+/** How the mirror sync (or the release clone) logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
+const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls | undefined, name: string): Partial<ClientOptions> => {
   const transport: Partial<ClientOptions> = tls ? (tls.caPem() ? { ca: tls.caPem()! } : { tlsVerify: false }) : { plainHttp: true };
   const auth = config.registry.auth;
   if (auth.mode === 'basic') return { ...transport, username: auth.username, password: auth.password };
   if (auth.mode !== 'token') return transport;
-  if (tokens.list().some((t) => t.name === 'mirror-sync')) tokens.revoke('mirror-sync');
-  const { token } = tokens.create({ name: 'mirror-sync', role: 'operator' });
-  return { ...transport, username: 'mirror-sync', password: token };
+  if (tokens.list().some((t) => t.name === name)) tokens.revoke(name);
+  const { token } = tokens.create({ name, role: 'operator' });
+  return { ...transport, username: name, password: token };
+};
+
+/**
+ * The pull secret an agent install gets for reef's registry when its install_config names none:
+ * only where pulls need no credentials (a placeholder login the registry ignores); otherwise the
+ * install_config must carry one.
+ */
+const anonymousPullSecret = (config: Config, host: string): { pullSecret?: string } => {
+  const auth = config.registry.auth;
+  if (auth.mode !== 'none' && !auth.anonymousPull) return {};
+  return { pullSecret: JSON.stringify({ auths: { [host]: { auth: Buffer.from('anonymous:anonymous').toString('base64') } } }) };
 };
 
 /** Says at every start what is open that should not be on a network. */
@@ -168,7 +181,10 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     now,
   });
   const maintenanceImage = createMaintenanceImage(config.boot.dir);
-  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos, image: maintenanceImage, caFingerprint: () => tls?.caFingerprint() });
+  // /boot.ipxe?iso=<id>: a generated live ISO, or an agent ISO of a release (its UUID), once releases are wired below.
+  const agentIsos: { bootUrl?: (id: string) => string | undefined } = {};
+  const bootIsos = { bootUrl: async (id: string) => agentIsos.bootUrl?.(id) ?? isos.bootUrl(id) };
+  const boot = createBootService({ machines, jobs: jobStore, tokens, media, boot: config.boot, publicUrl, bootUrl, now, isos: bootIsos, image: maintenanceImage, caFingerprint: () => tls?.caFingerprint() });
   const metrics = createMetrics({ jobsByState: jobs.countByStatus });
   const ready = () => {
     try {
@@ -194,11 +210,27 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const registry = config.registry.enabled
     ? await createEmbeddedRegistry({ config: config.registry, db: opened.db, sqlite: opened.sqlite, metrics: metrics.registry, log, now, reserve, verifyToken })
     : undefined;
-  const mirrorSync = config.mirror && registry ? await createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls), log, metrics: metrics.registry, now }) : undefined;
+  const mirrorSync = config.mirror && registry ? await createMirrorSync({ config: config.mirror, registry: ownRegistryHost(config.listen.host, port), registryOptions: ownRegistryLogin(config, apiTokens, tls, 'mirror-sync'), log, metrics: metrics.registry, now }) : undefined;
   if (config.mirror && !registry) log.warn('REEF_MIRROR_ISC is set but the registry is off (ENABLE_REGISTRY=false): no mirror sync');
+  const releases =
+    config.releases && registry
+      ? await startReleases({
+          config: config.releases,
+          db: opened.db,
+          registry: ownRegistryHost(config.listen.host, port),
+          registryOptions: ownRegistryLogin(config, apiTokens, tls, 'release-clone'),
+          publicRegistry: new URL(publicUrl).host,
+          publicUrl: bootUrl,
+          ports: () =>
+            createReleasePorts({ config: config.releases!, images: registry.images, registryHost: new URL(publicUrl).host, caBundle: () => tls?.caPem(), ...anonymousPullSecret(config, new URL(publicUrl).host) }),
+          log,
+          now,
+        })
+      : undefined;
+  if (releases) agentIsos.bootUrl = (id) => releases.artifacts.agentIsoUrl(id, bootUrl);
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
-    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync,
+    access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
@@ -236,6 +268,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
       registry?.stop();
       tls?.stop();
       await mirrorSync?.stop();
+      await releases?.stop();
       await Promise.all([server, ...(bootServer ? [bootServer] : [])].map((s) => closeGracefully(s, config.shutdownGraceMs)));
       opened.close();
     })();

@@ -18,6 +18,7 @@ export type DomainErrorCode =
   | 'STORAGE_FULL'
   | 'REQUEST_TIMEOUT'
   | 'TOO_MANY_REQUESTS'
+  | 'NOT_IMPLEMENTED'
   | 'INTERNAL';
 
 export class DomainError extends Error {

@@ -18,7 +18,15 @@ export interface SendFileOptions {
   headers?: Record<string, string>;
   /** Cut a transfer that makes no progress this long (a stuck client must not hold it forever). */
   timeoutMs?: number;
+  /** Told once the transfer ends: its status and the body bytes that went out (fewer when the client left early). */
+  onSent?: (sent: { status: number; bytes: number }) => void;
 }
+
+/** Body bytes a Node response handed to its socket since `before` (headers taken off). */
+const bodyBytesSince = (outgoing: { socket?: { bytesWritten: number } | null; _header?: unknown }, before: number, length: number): number => {
+  const header = typeof outgoing._header === 'string' ? Buffer.byteLength(outgoing._header) : 0;
+  return Math.max(0, Math.min(length, (outgoing.socket?.bytesWritten ?? before) - before - header));
+};
 
 /**
  * Streams a file with Content-Length, ETag, Last-Modified and single-range Range / If-Range
@@ -72,17 +80,23 @@ export const sendFile = async (c: Context<AppEnv>, path: string, opts: SendFileO
   const outgoing = c.env?.outgoing;
   if (withBody && outgoing && 'writeHead' in outgoing && !('stream' in outgoing)) {
     // The adapter's own marker (a native Response, read-only to us) tells it the reply is sent.
-    outgoing.writeHead(status, headers);
     const socket = outgoing.socket;
+    const before = socket?.bytesWritten ?? 0;
+    outgoing.writeHead(status, headers);
     const stopIdle = opts.timeoutMs && socket ? setIdleTimeout(socket, opts.timeoutMs, () => outgoing.destroy()) : undefined;
+    let sent = length;
     await copyFileRange(path, start, end, outgoing).catch(() => {
-      // The client went away mid-transfer (iPXE retries with a Range); nothing to report.
+      // The client went away mid-transfer (iPXE retries with a Range); only what went out counts.
+      sent = bodyBytesSince(outgoing as never, before, length);
       outgoing.destroy();
     });
+    opts.onSent?.({ status, bytes: sent });
     // Node resets the socket's timeout for keep-alive when the response finishes; only our listener goes.
     stopIdle?.();
     return RESPONSE_ALREADY_SENT;
   }
+  // Outside Node's server (no socket to watch) the whole body is counted as sent.
+  opts.onSent?.({ status, bytes: withBody ? length : 0 });
   const webBody = withBody ? (Readable.toWeb(body()) as ReadableStream) : null;
   return new Response(webBody, { status, headers });
 };

@@ -14,4 +14,5 @@ export const STATUS_OF: Record<DomainErrorCode, ContentfulStatusCode> = {
   REQUEST_TIMEOUT: 408,
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
+  NOT_IMPLEMENTED: 501,
 };

@@ -12,6 +12,7 @@ import { registerRegistryMetrics } from './http/metrics.js';
 import { createAdminRoutes, createRegistryRoutes } from './http/routes.js';
 import { createSqliteRegistryMeta } from './meta/meta.sqlite.js';
 import { createRegistryService } from './registry-service.js';
+import { createStoredImageReader } from './stored-images.js';
 import { createBlobStore } from './storage/blob-store.fs.js';
 import { createKeyedLock } from './storage/keyed-lock.js';
 import { createUploads } from './uploads.js';
@@ -58,6 +59,8 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
   return {
     routes: createRegistryRoutes(http),
     admin: createAdminRoutes(http),
+    /** Manifests and blobs read in process (release extraction's ImageSource). */
+    images: createStoredImageReader(registry, store),
     auth: registryAuth(config.auth, { verifyToken: deps.verifyToken }),
     gc,
     stop: () => {

@@ -42,8 +42,8 @@ describe('import layers', () => {
   });
 
   it('asks a new top-level folder to state its layer', async () => {
-    expect(await layerErrors('src/releases/x.ts', "import { parseDuration } from '../core/durations.js';\nexport const p = parseDuration;\n")).toEqual([
-      'src/releases/x.ts is in no layer: add its folder to scripts/import-layers.js and ARCHITECTURE.md',
+    expect(await layerErrors('src/widgets/x.ts', "import { parseDuration } from '../core/durations.js';\nexport const p = parseDuration;\n")).toEqual([
+      'src/widgets/x.ts is in no layer: add its folder to scripts/import-layers.js and ARCHITECTURE.md',
     ]);
   });
 });

@@ -73,6 +73,31 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
   { method: 'DELETE', path: '/api/v1/tokens/:name', rule: 'admin' },
   { method: 'GET', path: '/api/v1/audit', rule: 'admin' },
 
+  // Release management (FastRegistry's API): reads for viewers, changes for operators; the GET
+  // forms of reset, verify and extract change state (FastRegistry accepts them), so operators.
+  { method: 'GET', path: '/admin/releases', rule: 'viewer' },
+  { method: 'POST', path: '/admin/releases/discover', rule: 'operator' },
+  { method: 'POST', path: '/admin/releases/clone', rule: 'operator' },
+  { method: 'POST', path: '/admin/releases/extract', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/events', rule: 'viewer' },
+  { method: 'GET', path: '/admin/releases/downloads', rule: 'viewer' },
+  { method: 'GET', path: '/admin/releases/:version/status', rule: 'viewer' },
+  { method: 'GET', path: '/admin/releases/:version/artifacts', rule: 'viewer' },
+  { method: 'POST', path: '/admin/releases/:version/extract', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/:version/extract', rule: 'operator' },
+  { method: 'POST', path: '/admin/releases/:version/reset', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/:version/reset', rule: 'operator' },
+  { method: 'POST', path: '/admin/releases/:version/verify', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/:version/verify', rule: 'operator' },
+  { method: 'POST', path: '/admin/releases/:version/iso', rule: 'operator' },
+  { method: 'POST', path: '/admin/releases/:version/copy', rule: 'operator' },
+  // Downloads are open, as FastRegistry's and as /media: release binaries and the CoreOS ISO are
+  // public content (mirror.openshift.com serves the same), fetched by workstations with plain
+  // curl; an agent ISO (which holds the install's pull secret) is named by a random v4 UUID that
+  // only the operator who made it is told (a capability URL, what iPXE sanboots, so boot too).
+  { method: 'GET', path: '/files/releases/:version/:artifact', rule: 'open' },
+  { method: 'GET', path: '/files/installs/:id/agent.iso', rule: 'open', boot: true },
+
   { method: 'ALL', path: '/v2', rule: 'registry' },
   { method: 'ALL', path: '/v2/*', rule: 'registry' },
   { method: 'POST', path: '/admin/gc', rule: 'operator' },

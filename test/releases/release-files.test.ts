@@ -1,0 +1,182 @@
+/**
+ * The whole release flow through reef's API, with the release's tools (test/fixtures/tool-release.ts):
+ * clone as the seed prints it → extraction → ready; the artifacts listed and downloaded, whole and
+ * by Range, each transfer recorded; aarch64 beside x86_64; agent ISOs from a raw Ignition (read
+ * back with `reef iso show`) and from the seed's install-config/agent-config through the release's
+ * own (stand-in) openshift-install, downloaded and sanbooted by UUID.
+ */
+import { exec } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushToolRelease, type ToolRelease } from '../fixtures/tool-release.js';
+import { reefResult } from '../helpers/process.js';
+import { startTestReef, type TestReef } from '../helpers/server.js';
+import { requireAvailable, requireTool } from '../helpers/tools.js';
+import { DISTRIBUTION_BIN } from '../registry/helpers/distribution.js';
+import { type ReleaseUpstream, startReleaseUpstream, until } from './release-upstream.js';
+
+const sh = promisify(exec);
+const ok = requireTool('curl') && requireTool('jq') && requireTool('xorriso') && requireTool('zstd') && requireAvailable('docker-registry', existsSync(DISTRIBUTION_BIN));
+const COMPONENTS = 'openshift-release-dev/ocp-v4.0-art-dev';
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+// The seed document's examples (fastregistry-release-management.md), verbatim; only the host differs.
+const SEED_CLONE = `curl -X POST "http://fastregistry.gw.lo:5000/admin/releases/clone" \\
+  -H "Content-Type: application/json" \\
+  -d '{"version": "4.21.0-x86_64"}'`;
+const SEED_ISO = `curl -X POST "http://fastregistry.gw.lo:5000/admin/releases/4.21.0-x86_64/iso" \\
+  -H "Content-Type: application/json" \\
+  -d "{
+    \\"install_config\\": $(cat install-config.yaml | jq -Rs),
+    \\"agent_config\\": $(cat agent-config.yaml | jq -Rs)
+  }"`;
+const SEED_WORKFLOW = `# 1. Prepare your configs
+cat > install-config.yaml << 'EOF'
+apiVersion: v1
+baseDomain: example.com
+metadata:
+  name: my-cluster
+# ... rest of config
+EOF
+
+cat > agent-config.yaml << 'EOF'
+apiVersion: v1alpha1
+metadata:
+  name: my-cluster
+rendezvousIP: 192.168.1.100
+# ... rest of config
+EOF
+
+# 2. Generate agent ISO
+ISO_URL=$(curl -s -X POST "http://fastregistry.gw.lo:5000/admin/releases/4.21.0-x86_64/iso" \\
+  -H "Content-Type: application/json" \\
+  -d "{
+    \\"install_config\\": $(cat install-config.yaml | jq -Rs),
+    \\"agent_config\\": $(cat agent-config.yaml | jq -Rs)
+  }" | jq -r '.full_url')
+
+echo "ISO ready at: $ISO_URL"`;
+
+describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (FastRegistry API)', () => {
+  let up: ReleaseUpstream;
+  let reef: TestReef;
+  let x86: ToolRelease;
+  let arm: ToolRelease;
+  let work: string;
+  const atReef = (command: string) => command.replaceAll('http://fastregistry.gw.lo:5000', reef.url);
+
+  beforeAll(async () => {
+    up = await startReleaseUpstream();
+    x86 = await pushToolRelease({ registry: up.distribution.host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(up.dir, 'x86'), repo: COMPONENTS });
+    arm = await pushToolRelease({ registry: up.distribution.host, plainHttp: true, version: '4.21.0', arches: ['aarch64'], dir: join(up.dir, 'arm'), repo: COMPONENTS });
+    reef = await startTestReef({ REEF_CONFIG: up.configFile({ repository: COMPONENTS, auto_extract: true }) });
+    work = join(up.dir, 'work');
+    mkdirSync(work);
+  }, 180_000);
+  afterAll(async () => {
+    await reef?.stop();
+    await up?.stop();
+  });
+
+  const status = async (v: string) => (await reef.json('GET', `/admin/releases/${v}/status`)).body;
+  const settled = (v: string) => until(() => status(v), (s) => !['cloning', 'extracting'].includes(s.release?.state), `${v} settles`);
+  const curl = async (args: string) => sh(`curl -sS ${args}`, { cwd: work, encoding: 'buffer', maxBuffer: 64 * 2 ** 20 });
+
+  it('clones as the seed prints it and goes on to ready with the tools extracted, the pullspec stamped', async () => {
+    expect(JSON.parse((await sh(atReef(SEED_CLONE))).stdout)).toEqual({ message: 'clone started', version: '4.21.0-x86_64' });
+    const end = await settled('4.21.0-x86_64');
+    expect(end.release.state, JSON.stringify(end.release)).toBe('ready');
+    const listed = (await reef.json('GET', '/admin/releases/4.21.0-x86_64/artifacts')).body.artifacts;
+    const names = listed.map((a: { name: string }) => a.name).sort();
+    expect(names).toEqual(['coreos.iso', 'oc', 'oc-mac', 'oc-mac-arm64', 'oc.exe', 'openshift-install', 'openshift-install-mac']);
+    const iso = listed.find((a: { name: string }) => a.name === 'coreos.iso');
+    expect(iso).toMatchObject({ type: 'iso', size: x86.expected.x86_64!['coreos.iso']!.length, sha256: sha256(x86.expected.x86_64!['coreos.iso']!), download_url: '/files/releases/4.21.0/coreos.iso' });
+    const installer = (await curl(`${reef.url}/files/releases/4.21.0/openshift-install`)).stdout;
+    expect(installer.includes(Buffer.from(`${new URL(reef.url).host}/openshift/release@${x86.digest}`))).toBe(true);
+    const types = (await reef.json('GET', '/admin/releases/events?version=4.21.0-x86_64')).body.events.map((e: { type: string }) => e.type);
+    expect(types.slice(0, 4)).toEqual(['download.artifact', 'ready', 'extract_start', 'cloned']);
+  }, 180_000);
+
+  it('serves artifacts whole and by Range, one record per transfer with the bytes sent; X-Forwarded-For from a stranger is ignored', async () => {
+    const before = (await reef.json('GET', '/admin/releases/downloads?version=4.21.0-x86_64')).body.downloads.length;
+    const whole = (await curl(`-H 'X-Forwarded-For: 203.0.113.9' ${reef.url}/files/releases/4.21.0/coreos.iso`)).stdout;
+    expect(whole.equals(x86.expected.x86_64!['coreos.iso']!)).toBe(true);
+    const part = await curl(`-r 1000-2023 -D - -o part.bin ${reef.url}/files/releases/4.21.0/coreos.iso`);
+    expect(part.stdout.toString()).toMatch(/^HTTP\/1\.1 206/);
+    expect(readFileSync(join(work, 'part.bin')).equals(whole.subarray(1000, 2024))).toBe(true);
+    const d = (await reef.json('GET', '/admin/releases/downloads?version=4.21.0-x86_64')).body;
+    const mine = d.downloads.slice(0, d.downloads.length - before);
+    expect(mine).toHaveLength(2);
+    expect(mine[0]).toMatchObject({ version: '4.21.0-x86_64', artifact: 'coreos.iso', client_ip: '127.0.0.1', size: 1024, status: 206, range: 'bytes=1000-2023' });
+    expect(mine[1]).toMatchObject({ artifact: 'coreos.iso', client_ip: '127.0.0.1', size: whole.length, status: 200, range: null });
+    expect(mine[1].user_agent).toMatch(/^curl\//);
+    expect(mine[1].duration).toBeGreaterThanOrEqual(0);
+    const iso = d.totals.by_artifact.find((t: { artifact: string; version: string }) => t.artifact === 'coreos.iso' && t.version === '4.21.0-x86_64');
+    expect(iso).toEqual({ version: '4.21.0-x86_64', artifact: 'coreos.iso', downloads: 2, bytes: whole.length + 1024 });
+    expect(d.totals.by_version.find((t: { version: string }) => t.version === '4.21.0-x86_64').downloads).toBe(before + 2);
+  });
+
+  it('keeps aarch64 beside x86_64: its own files, the bare version still x86_64', async () => {
+    expect((await reef.json('POST', '/admin/releases/clone', { version: '4.21.0-aarch64' })).status).toBe(202);
+    expect((await settled('4.21.0-aarch64')).release.state).toBe('ready');
+    const armIso = (await curl(`${reef.url}/files/releases/4.21.0-aarch64/coreos.iso`)).stdout;
+    expect(armIso.equals(arm.expected.aarch64!['coreos.iso']!)).toBe(true);
+    const x86Iso = (await curl(`${reef.url}/files/releases/4.21.0/coreos.iso`)).stdout;
+    expect(x86Iso.equals(x86.expected.x86_64!['coreos.iso']!)).toBe(true);
+    expect(armIso.equals(x86Iso)).toBe(false);
+    const armOc = (await reef.json('GET', '/admin/releases/4.21.0-aarch64/artifacts')).body.artifacts.find((a: { name: string }) => a.name === 'oc');
+    expect(armOc.download_url).toBe('/files/releases/4.21.0-aarch64/oc');
+  }, 180_000);
+
+  it('builds an agent ISO from a raw Ignition: reef iso show reads it back, /boot.ipxe?iso=<id> sanboots it', async () => {
+    const ignition = { ignition: { version: '3.2.0' }, storage: { files: [{ path: '/etc/motd', contents: { source: 'data:,hello%20from%20reef' }, mode: 420 }] } };
+    const r = await reef.json('POST', '/admin/releases/4.21.0-x86_64/iso', { ignition: JSON.stringify(ignition) });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.iso_url).toBe(`/files/installs/${r.body.id}/agent.iso`);
+    expect(r.body.full_url).toBe(`${reef.url}${r.body.iso_url}`);
+    await curl(`-o raw.iso ${r.body.full_url}`);
+    const shown = await reefResult(['iso', 'show', join(work, 'raw.iso')]);
+    expect(JSON.parse(shown.stdout)).toEqual(ignition);
+    const script = await (await reef.req(`/boot.ipxe?iso=${r.body.id}`)).text();
+    expect(script).toContain('sanboot');
+    expect(script).toContain(r.body.full_url);
+    const bad = await reef.json('POST', '/admin/releases/4.21.0-x86_64/iso', { ignition: 'not an ignition config' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0].path).toBe('ignition');
+  });
+
+  it("runs the seed's ISO examples as printed: the release's openshift-install builds it, full_url downloads it", async () => {
+    const printed = await sh(`set -e\n${atReef(SEED_WORKFLOW)}`, { cwd: work, shell: '/bin/bash' });
+    const url = /^ISO ready at: (\S+)$/m.exec(printed.stdout)?.[1];
+    expect(url, printed.stdout + printed.stderr).toMatch(new RegExp(`^${reef.url}/files/installs/[0-9a-f-]{36}/agent\\.iso$`));
+    const again = JSON.parse((await sh(atReef(SEED_ISO), { cwd: work, shell: '/bin/bash' })).stdout);
+    expect(Object.keys(again).sort()).toEqual(['full_url', 'id', 'iso_url']);
+    await curl(`-o agent.iso ${url}`);
+    const iso = readFileSync(join(work, 'agent.iso'));
+    expect(iso.subarray(32769, 32774).toString()).toBe('CD001');
+    // The stand-in put the inputs it was run with into the ISO.
+    const listing = (await sh('xorriso -indev agent.iso -find / -type f 2>/dev/null', { cwd: work })).stdout;
+    expect(listing).toContain('install-config.yaml');
+  }, 120_000);
+
+  it('reset, extract again (GET and {all: true}), an ISO refused (409) while not ready, and a copy refused (501) until a copier is wired', async () => {
+    expect((await reef.json('GET', '/admin/releases/4.21.0-aarch64/reset')).body).toEqual({ message: 'release reset to cloned', version: '4.21.0-aarch64' });
+    const refused = await reef.json('POST', '/admin/releases/4.21.0-aarch64/iso', { ignition: '{"ignition":{"version":"3.2.0"}}' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('cloned');
+    expect((await reef.json('GET', '/admin/releases/4.21.0-aarch64/extract')).body).toEqual({ message: 'extraction started', version: '4.21.0-aarch64' });
+    expect((await settled('4.21.0-aarch64')).release.state).toBe('ready');
+    const all = await reef.json('POST', '/admin/releases/extract', { all: true });
+    expect(all.status).toBe(202);
+    expect(all.body.started.sort()).toEqual(['4.21.0-aarch64', '4.21.0-x86_64']);
+    expect(all.body.errors).toEqual([]);
+    for (const v of all.body.started) expect((await settled(v)).release.state).toBe('ready');
+    const none = await reef.json('POST', '/admin/releases/extract', {});
+    expect(none.body.error.details[0].path).toBe('version');
+    const copy = await reef.json('POST', '/admin/releases/4.21.0-x86_64/copy', { artifact: 'coreos.iso', destination: join(work, 'copies') });
+    expect(copy.status).toBe(501);
+  }, 60_000);
+});
