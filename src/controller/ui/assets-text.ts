@@ -33,6 +33,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
 .table-wrap { overflow-x: auto; }
+td code { word-break: break-all; }
 code, pre, textarea { font-family: ui-monospace, monospace; font-size: .9rem; }
 pre { background: var(--panel); border: 1px solid var(--line); padding: .6rem; overflow: auto; max-height: 28rem; }
 .badge { display: inline-block; min-width: 6.5rem; padding: .05rem .45rem; border-radius: 3px; border: 1px solid currentColor; font-size: .85rem; text-align: center; }

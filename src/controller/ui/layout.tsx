@@ -49,6 +49,7 @@ export const Page = (p: { title: string; path: string; viewer: Viewer | undefine
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}' />
       <title>{`${p.title} · reef`}</title>
+      <link rel="icon" href="data:," />
       <link rel="stylesheet" href={p.assets.url('ui.css')} />
       <script src={p.assets.url('htmx.min.js')} defer></script>
       <script src={p.assets.url('ui.js')} defer></script>

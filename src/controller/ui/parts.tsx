@@ -13,7 +13,7 @@ export const Status = (p: { s: string }) => <span class={`badge s-${p.s}`}>{p.s}
 export const Csrf = (p: { token: string }) => <input type="hidden" name={CSRF_FIELD} value={p.token} />;
 
 export const Table = (p: { caption: string; head: string[]; children: Child; empty?: boolean; emptyText?: string; bodyId?: string }) => (
-  <div class="table-wrap">
+  <div class="table-wrap" tabindex={0} role="region" aria-label={p.caption}>
     <table>
       <caption class="muted">{p.caption}</caption>
       <thead>
@@ -49,3 +49,10 @@ export const KeyValues = (p: { rows: [string, Child][] }) => (
 );
 
 export const Notice = (p: { text: string | undefined }) => (p.text ? <p class="notice" role="status">{p.text}</p> : null);
+
+/** Preformatted text that may scroll: focusable, so a keyboard can scroll it too. */
+export const Pre = (p: { label: string; children: Child }) => (
+  <pre tabindex={0} aria-label={p.label}>
+    {p.children}
+  </pre>
+);

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../../http/env.js';
 import type { PrestageGenerator } from '../../prestage/ignition-routes.js';
 import { createIssueIndex, validationIssues } from '../field-issues.js';
 import { renderPage } from '../layout.js';
+import { Pre } from '../parts.js';
 import type { UiDeps } from '../ui-deps.js';
 
 const OPTIONS = [
@@ -83,9 +84,7 @@ export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) =>
                   Download {key}.{key === 'siteconfig' ? 'yaml' : 'json'}
                 </a>
               </p>
-              <pre tabindex={0} aria-label={title}>
-                {text}
-              </pre>
+              <Pre label={title}>{text}</Pre>
             </section>
           ))}
         </>,

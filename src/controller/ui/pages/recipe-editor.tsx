@@ -91,7 +91,7 @@ export const RecipeEditor = (p: { values: RecipeFormValues; issues: FieldIssue[]
       <fieldset>
         <legend>partitions (short form; leave a row blank to drop it)</legend>
         {partitionMessages.length ? <p class="field-error">{partitionMessages.join('; ')}</p> : null}
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="partitions">
           <table>
             <thead>
               <tr>

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../../../http/env.js';
 import { validationIssues } from '../field-issues.js';
 import { renderPage, viewerOf } from '../layout.js';
-import { KeyValues, Notice, Table, Time } from '../parts.js';
+import { KeyValues, Notice, Pre, Table, Time } from '../parts.js';
 import { documentFromForm, formFromPost, formFromRecipe, type RecipeFormValues } from '../recipe-form.js';
 import type { UiDeps } from '../ui-deps.js';
 import { RecipeEditor } from './recipe-editor.js';
@@ -97,9 +97,9 @@ export const recipeRoutes = (d: UiDeps) => {
             </p>
           ) : null}
           <h2>As posted</h2>
-          <pre>{JSON.stringify(r.recipe, null, 2)}</pre>
+          <Pre label="The recipe as posted">{JSON.stringify(r.recipe, null, 2)}</Pre>
           <h2>Normalised</h2>
-          <pre>{JSON.stringify(r.normalized, null, 2)}</pre>
+          <Pre label="The recipe normalised">{JSON.stringify(r.normalized, null, 2)}</Pre>
         </>,
       );
     })
