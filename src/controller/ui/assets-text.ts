@@ -51,7 +51,7 @@ textarea { width: 100%; min-height: 22rem; }
 .notice { border: 2px solid var(--ok); padding: .5rem 1rem; margin: .6rem 0; }
 .filters { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; margin-bottom: .8rem; }
 .filters label { margin: 0 0 .2rem; }
-.progress { display: grid; grid-template-columns: 9rem 1fr; gap: .3rem 1rem; min-height: 7.5rem; }
+.progress { display: grid; grid-template-columns: 9rem 1fr; gap: .3rem 1rem; }
 .progress dt { font-weight: 600; } .progress dd { margin: 0; font-variant-numeric: tabular-nums; }
 .bar { width: 100%; max-width: 32rem; height: 1.1rem; }
 ol.timeline { list-style: none; padding: 0; margin: 0; }

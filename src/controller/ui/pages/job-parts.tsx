@@ -4,7 +4,7 @@ import { Bytes, Status, Table, Time } from '../parts.js';
 
 type JobEventView = { event_id: number; time: string | null; level: string; step: string | null; message: string; bytes_done: number | null; bytes_total: number | null };
 
-export const JobRows = (p: { jobs: JobView[]; caption: string; bodyId?: string; refresh?: string }) => (
+export const JobRows = (p: { jobs: JobView[]; caption: string; bodyId?: string }) => (
   <Table caption={p.caption} head={['Job', 'Status', 'Machine', 'Target', 'Step', 'Progress', 'Updated']} empty={p.jobs.length === 0} emptyText="no jobs" bodyId={p.bodyId}>
     {p.jobs.map((j) => (
       <JobRow j={j} />
@@ -34,7 +34,7 @@ export const JobRow = (p: { j: JobView }) => {
 };
 
 /** Step and bytes of a job: fixed rows, so a live update never moves the page. */
-export const ProgressPanel = (p: { job: JobView }) => {
+export const ProgressPanel = (p: { job: JobView & { events_total: number } }) => {
   const done = p.job.progress?.bytes_done ?? null;
   const total = p.job.progress?.bytes_total ?? null;
   const pct = percentOf(done, total);
@@ -58,16 +58,18 @@ export const ProgressPanel = (p: { job: JobView }) => {
           {pct ?? 0} %
         </progress>
       </dd>
+      <dt>Events</dt>
+      <dd data-testid="job-events-total">{p.job.events_total}</dd>
       <dt>Failed step</dt>
       <dd>{p.job.failed_step ? `${p.job.failed_step}${p.job.reason ? `: ${p.job.reason}` : ''}` : '—'}</dd>
     </dl>
   );
 };
 
-/** The job's events, newest first. */
+/** The job's latest events, oldest first: a new one lands at the bottom and moves nothing above it. */
 export const Timeline = (p: { events: JobEventView[] }) => (
   <>
-    {[...p.events].reverse().map((e) => (
+    {p.events.map((e) => (
       <li>
         <Time at={e.time} />
         <span class={`s-${e.level}`}>{e.level}</span>

@@ -120,7 +120,7 @@ export const jobRoutes = (d: UiDeps) =>
               </div>
             </section>
             <section aria-labelledby="h-events">
-              <h2 id="h-events">Events ({job.events_total})</h2>
+              <h2 id="h-events">Events (the latest 100, oldest first)</h2>
               <ol class="timeline" data-sse-swap="timeline">
                 <Timeline events={job.events} />
               </ol>
