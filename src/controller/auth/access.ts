@@ -108,14 +108,15 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
       setCookie(c, UI_COOKIE, cookie, sessionCookieOptions(c.req.url, ui.ttlMs));
     }
     c.set('uiCsrf', session.csrf);
+    const need = needed(rule);
+    const principal: Principal | undefined =
+      session.principal ?? (d.mode === 'none' ? { name: 'anonymous', role: 'admin', via: 'none' } : d.mode === 'local' && isLoopback(source) ? { name: 'local', role: 'admin', via: 'local' } : undefined);
+    // Set before the CSRF check, so a refused forgery is audited under the session it rode on.
+    if (principal) c.set('principal', { name: principal.name, role: principal.role });
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !ui.csrfMatches(session, await presentedCsrf(c))) {
       d.log.warn({ source, method: c.req.method, path: c.req.path }, 'web UI change refused: missing or wrong CSRF token');
       throw forbidden('this form is stale or was not sent by reef\'s own page (missing or wrong CSRF token); reload the page and try again');
     }
-    const need = needed(rule);
-    const principal: Principal | undefined =
-      session.principal ?? (d.mode === 'none' ? { name: 'anonymous', role: 'admin', via: 'none' } : d.mode === 'local' && isLoopback(source) ? { name: 'local', role: 'admin', via: 'local' } : undefined);
-    if (principal) c.set('principal', { name: principal.name, role: principal.role });
     if (!need) return;
     if (!principal) throw unauthorized(`sign in to see ${c.req.path}`);
     if (!roleAllows(principal.role, need)) throw forbidden(`${JSON.stringify(principal.name)} has the role ${principal.role}; this needs ${need}`);
