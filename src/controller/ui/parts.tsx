@@ -56,3 +56,11 @@ export const Pre = (p: { label: string; children: Child }) => (
     {p.children}
   </pre>
 );
+
+/** A field's error messages, under it; the field points at them with aria-describedby="<id>-error". */
+export const FieldErrors = (p: { id: string; messages: string[] }) =>
+  p.messages.length ? (
+    <p class="field-error" id={`${p.id}-error`}>
+      {p.messages.join('; ')}
+    </p>
+  ) : null;

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../../../http/env.js';
 import { validationIssues } from '../field-issues.js';
 import { renderPage, viewerOf } from '../layout.js';
-import { Bytes, Csrf, KeyValues, Notice, Status, Table, Time } from '../parts.js';
+import { Bytes, Csrf, FieldErrors, KeyValues, Notice, Status, Table, Time } from '../parts.js';
 import type { UiDeps } from '../ui-deps.js';
 
 /** Machines, mirror runs, ISOs and the audit: pages that list what a service returns. */
@@ -116,11 +116,7 @@ export const listRoutes = (d: UiDeps) =>
             <div>
               <label for="iso-id">ISO id</label>
               <input type="search" id="iso-id" name="id" value={id ?? ''} size={30} aria-invalid={problem ? 'true' : undefined} aria-describedby={problem ? 'iso-id-error' : undefined} />
-              {problem ? (
-                <p class="field-error" id="iso-id-error">
-                  id: {problem}
-                </p>
-              ) : null}
+              <FieldErrors id="iso-id" messages={problem ? [`id: ${problem}`] : []} />
             </div>
             <button type="submit">Show</button>
           </form>

@@ -3,7 +3,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../../../http/env.js';
 import { sessionCookieOptions, UI_COOKIE } from '../../auth/ui-session.js';
 import { renderPage } from '../layout.js';
-import { Csrf } from '../parts.js';
+import { Csrf, FieldErrors } from '../parts.js';
 import type { UiDeps } from '../ui-deps.js';
 
 /** Only paths under /ui are followed after sign-in (never another site). */
@@ -24,11 +24,7 @@ const LoginForm = (p: { csrf: string; next: string; error?: string }) => (
       aria-invalid={p.error ? 'true' : undefined}
       aria-describedby={p.error ? 'token-error' : 'token-help'}
     />
-    {p.error ? (
-      <p class="field-error" id="token-error">
-        {p.error}
-      </p>
-    ) : null}
+    <FieldErrors id="token" messages={p.error ? [p.error] : []} />
     <p class="muted" id="token-help">
       A token made with <code>reef token create --name NAME --role viewer|operator|admin</code>. The first admin token is in{' '}
       <code>&lt;data dir&gt;/admin.token</code>.

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../../http/env.js';
 import type { PrestageGenerator } from '../../prestage/ignition-routes.js';
 import { createIssueIndex, validationIssues } from '../field-issues.js';
 import { renderPage } from '../layout.js';
-import { Pre } from '../parts.js';
+import { FieldErrors, Pre } from '../parts.js';
 import type { UiDeps } from '../ui-deps.js';
 
 const OPTIONS = [
@@ -30,8 +30,22 @@ const optionsOf = (query: (k: string) => string | undefined) => {
   return queries;
 };
 
-export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) =>
-  new Hono<AppEnv>()
+/** Option sets whose outputs are kept: the outputs depend on nothing else (the loader script ships with reef). */
+const KEEP_OUTPUTS = 16;
+
+export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) => {
+  const kept = new Map<string, [string, string, string][]>();
+  const outputsFor = (queries: Record<string, string[]>) => {
+    const key = JSON.stringify(queries);
+    let found = kept.get(key);
+    if (!found) {
+      found = OUTPUTS.map(([name, title, make]) => [name, title, make(d.prestage, queries)]);
+      kept.set(key, found);
+      if (kept.size > KEEP_OUTPUTS) kept.delete(kept.keys().next().value!);
+    }
+    return found;
+  };
+  return new Hono<AppEnv>()
     .get('/prestage/:kind', (c) => {
       const output = OUTPUTS.find(([key]) => key === c.req.param('kind'));
       if (!output) throw notFound('pre-staging output', c.req.param('kind'));
@@ -47,7 +61,7 @@ export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) =>
       let outputs: [string, string, string][] = [];
       let issues: ReturnType<typeof validationIssues> = [];
       try {
-        outputs = OUTPUTS.map(([key, title, make]) => [key, title, make(d.prestage, queries)]);
+        outputs = outputsFor(queries);
       } catch (err) {
         issues = validationIssues(err);
         if (!issues) throw err;
@@ -65,11 +79,7 @@ export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) =>
                 <div>
                   <label for={`o-${key}`}>{label}</label>
                   <input type="text" id={`o-${key}`} name={key} value={c.req.query(key) ?? ''} placeholder={placeholder} aria-invalid={messages.length ? 'true' : undefined} aria-describedby={messages.length ? `o-${key}-error` : undefined} />
-                  {messages.length ? (
-                    <p class="field-error" id={`o-${key}-error`}>
-                      {messages.join('; ')}
-                    </p>
-                  ) : null}
+                  <FieldErrors id={`o-${key}`} messages={messages} />
                 </div>
               );
             })}
@@ -90,3 +100,4 @@ export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) =>
         </>,
       );
     });
+};

@@ -1,16 +1,9 @@
 import type { FieldIssue } from '../../../core/errors.js';
 import { createIssueIndex } from '../field-issues.js';
-import { Csrf } from '../parts.js';
+import { Csrf, FieldErrors } from '../parts.js';
 import { PARTITION_FIELDS, type RecipeFormValues, SCALAR_FIELDS } from '../recipe-form.js';
 
 const idOf = (path: string) => `f-${path.replace(/[^A-Za-z0-9]+/g, '-')}`;
-
-const FieldErrors = (p: { id: string; messages: string[] }) =>
-  p.messages.length ? (
-    <p class="field-error" id={`${p.id}-error`}>
-      {p.messages.join('; ')}
-    </p>
-  ) : null;
 
 const HINTS: Record<string, string> = {
   task_target: 'e.g. install-linux.target or install-windows.target',
