@@ -29,6 +29,7 @@ import type { TokenService } from './auth/token-service.js';
 import { DomainError } from '../core/errors.js';
 import type { EmbeddedRegistry } from '../registry/wire.js';
 import type { UiSessions } from './auth/ui-session.js';
+import type { FailureLimiter } from '../lib/failure-limiter.js';
 import { createUiAssets } from './ui/assets.js';
 import { createUiErrorHandler } from './ui/ui-errors.js';
 import { createUiRoutes } from './ui/ui-routes.js';
@@ -61,7 +62,7 @@ export interface AppDeps {
   /** The embedded OCI registry (/v2 and /admin), when enabled. */
   registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv>; browse?: EmbeddedRegistry['browse'] };
   /** The operator web UI at /ui: its sessions, and what only main knows. */
-  ui?: { sessions: UiSessions; releases: ReleasesPort | undefined; disk: () => DiskSpace | undefined; streamPollMs: number };
+  ui?: { sessions: UiSessions; failures: FailureLimiter; releases: ReleasesPort | undefined; disk: () => DiskSpace | undefined; streamPollMs: number };
 }
 
 /** Composes the controller's HTTP surface from its services. */

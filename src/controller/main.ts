@@ -41,6 +41,7 @@ import type { TlsMaterial } from './tls/site-ca.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
 import { createSpaceReserve } from '../lib/space-reserve.js';
+import { createFailureLimiter } from '../lib/failure-limiter.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -189,7 +190,9 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   if (adminTokenFile) log.warn({ file: adminTokenFile }, `an admin API token was made; it is in ${adminTokenFile} (mode 0600), shown nowhere else`);
   warnOpenDoors(config, log);
   const uiSessions = createUiSessions({ key: loadOrCreateSecret(config.dataDir, 'ui-session.key'), tokens: apiTokens, now, ttlMs: config.ui.sessionTtlMs });
-  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions });
+  // One count of wrong tokens per address, for bearer tokens and the web UI's sign-in form alike.
+  const authFailures = createFailureLimiter({ max: config.auth.failuresPerMinute, windowMs: 60_000 });
+  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions, failures: authFailures });
   const disk = () => {
     try {
       const st = statfsSync(config.dataDir);
@@ -211,7 +214,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync,
     // Releases (issue 19) are wired here once they land; until then /ui/releases says they are not configured.
-    ui: { sessions: uiSessions, releases: undefined, disk, streamPollMs: config.ui.streamPollMs },
+    ui: { sessions: uiSessions, failures: authFailures, releases: undefined, disk, streamPollMs: config.ui.streamPollMs },
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 

@@ -22,7 +22,7 @@ describe('web UI access', () => {
   const tokens = {} as Record<Role, string>;
   const sessions = {} as Record<Role, UiSessionCookie>;
   beforeAll(async () => {
-    reef = await startTestReef({ REEF_API_AUTH: 'token' });
+    reef = await startTestReef({ REEF_API_AUTH: 'token', REEF_AUTH_FAILURES: '5' });
     tokens.admin = readFileSync(join(reef.dataDir, 'admin.token'), 'utf8').trim();
     const admin = { authorization: `Bearer ${tokens.admin}` };
     data = await seed(reef, admin);
@@ -104,6 +104,24 @@ describe('web UI access', () => {
     const after = await reef.req('/ui/recipes', { redirect: 'manual', headers: { cookie: s.cookie } });
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toMatch(/^\/ui\/login/);
+  });
+
+  it('answers 429 with Retry-After past REEF_AUTH_FAILURES wrong sign-ins from one address; a good token still signs in', async () => {
+    const form = await reef.req('/ui/login');
+    const cookie = /reef_ui=[^;]*/.exec(form.headers.get('set-cookie')!)![0];
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await postForm(reef, '/ui/login', { cookie }, { _csrf: csrf, token: `reef_wrong-${i}` });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(await res.text()).toContain('too many failed sign-ins');
+      }
+    }
+    // One wrong try was made by the first test; the limit is 5 a minute.
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+    expect((await postForm(reef, '/ui/login', { cookie }, { _csrf: csrf, token: tokens.viewer })).status).toBe(303);
   });
 
   describe.skipIf(!haveChromium())('in Chromium', () => {

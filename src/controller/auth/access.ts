@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { DomainError, forbidden, unauthorized } from '../../core/errors.js';
 import type { AppEnv } from '../../http/env.js';
 import { STATUS_OF } from '../../http/status.js';
-import { createFailureLimiter } from '../../lib/failure-limiter.js';
+import { createFailureLimiter, type FailureLimiter } from '../../lib/failure-limiter.js';
 import { type AuditLog, auditObject } from './audit.js';
 import { type Principal, type Role, roleAllows } from './roles.js';
 import { createRuleLookup, type RouteRule } from './route-rules.js';
@@ -25,6 +25,8 @@ export interface AccessDeps {
   failuresPerMinute: number;
   /** The web UI's sessions: /ui routes are signed in by cookie, not by bearer token. */
   ui?: UiSessions;
+  /** Failed token checks per address, shared with the web UI's sign-in form (else the gate's own). */
+  failures?: FailureLimiter;
 }
 
 export const isLoopback = (address: string | undefined): boolean =>
@@ -46,7 +48,7 @@ const bearerOf = (header: string | undefined): string | undefined => /^Bearer\s+
  */
 export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
   const lookup = createRuleLookup();
-  const failures = createFailureLimiter({ max: d.failuresPerMinute, windowMs: 60_000 });
+  const failures = d.failures ?? createFailureLimiter({ max: d.failuresPerMinute, windowMs: 60_000 });
 
   const needed = (rule: RouteRule): Role | undefined => {
     if (rule === 'viewer' || rule === 'operator' || rule === 'admin') return rule;

@@ -98,7 +98,7 @@ export const Page = (p: { title: string; path: string; viewer: Viewer | undefine
 );
 
 /** Answers with a whole page (doctype, CSP and all). */
-export const renderPage = async (c: Context<AppEnv>, assets: UiAssets, title: string, body: Child, opts: { status?: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 507; anonymous?: boolean } = {}) => {
+export const renderPage = async (c: Context<AppEnv>, assets: UiAssets, title: string, body: Child, opts: { status?: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 | 507; anonymous?: boolean } = {}) => {
   const viewer = opts.anonymous ? undefined : viewerOf(c);
   const page = (
     <Page title={title} path={c.req.path} viewer={viewer} assets={assets}>

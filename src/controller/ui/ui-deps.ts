@@ -1,5 +1,6 @@
 import type { AuditLog } from '../auth/audit.js';
 import type { UiSessions } from '../auth/ui-session.js';
+import type { FailureLimiter } from '../../lib/failure-limiter.js';
 import type { IsoService } from '../isos/iso-service.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { MachineService } from '../machines/machine-service.js';
@@ -41,6 +42,8 @@ export interface UiDeps {
   registry: EmbeddedRegistry['browse'] | undefined;
   releases: ReleasesPort | undefined;
   sessions: UiSessions;
+  /** Wrong tokens per address (shared with the API's bearer checks): the sign-in form answers 429 past the limit. */
+  failures: FailureLimiter;
   assets: UiAssets;
   ready: () => string | null;
   disk: () => DiskSpace | undefined;

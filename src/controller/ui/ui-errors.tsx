@@ -7,8 +7,8 @@ import { RegistryError } from '../../registry/core/errors.js';
 import type { UiAssets } from './assets.js';
 import { renderPage } from './layout.js';
 
-type PageStatus = 400 | 401 | 403 | 404 | 409 | 500 | 507;
-const PAGE_STATUSES = new Set<number>([400, 401, 403, 404, 409, 500, 507]);
+type PageStatus = 400 | 401 | 403 | 404 | 409 | 429 | 500 | 507;
+const PAGE_STATUSES = new Set<number>([400, 401, 403, 404, 409, 429, 500, 507]);
 
 /**
  * The web UI's one error mapping: pages, not JSON. Signed-out page views go to the sign-in form
@@ -34,7 +34,7 @@ export const createUiErrorHandler = (assets: UiAssets) => async (err: Error, c: 
     return c.redirect(`/ui/login?${new URLSearchParams({ next: c.req.path })}`, 303);
   }
   const pageStatus = (PAGE_STATUSES.has(status) ? status : status >= 500 ? 500 : 400) as PageStatus;
-  const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 401 ? 'Sign in needed' : status >= 500 ? 'Something went wrong' : 'That did not work';
+  const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 401 ? 'Sign in needed' : status === 429 ? 'Too many tries' : status >= 500 ? 'Something went wrong' : 'That did not work';
   return renderPage(
     c,
     assets,

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../../../http/env.js';
+import { DomainError } from '../../../core/errors.js';
+import { sourceAddress } from '../../auth/access.js';
 import { sessionCookieOptions, UI_COOKIE } from '../../auth/ui-session.js';
 import { renderPage } from '../layout.js';
 import { Csrf, FieldErrors } from '../parts.js';
@@ -42,6 +44,11 @@ export const loginRoutes = (d: UiDeps) =>
       const token = typeof form.token === 'string' ? form.token.trim() : '';
       const result = token ? d.sessions.login(token) : { ok: false as const, problem: 'unknown' as const };
       if (!result.ok) {
+        // As for bearer tokens: a good token always passes; wrong ones are counted per address.
+        const source = sourceAddress(c);
+        const wait = d.failures.retryAfter(source);
+        if (wait > 0) throw new DomainError('TOO_MANY_REQUESTS', `too many failed sign-ins from ${source}; try again in ${wait} s`, [], { retryAfter: wait });
+        if (token) d.failures.fail(source);
         const error = !token ? 'token: enter an API token' : result.problem === 'expired' ? 'token: this token has expired' : 'token: this token is not valid';
         c.get('log')?.warn({ problem: token ? result.problem : 'empty' }, 'web UI sign-in refused');
         return renderPage(c, d.assets, 'Sign in', <LoginForm csrf={c.get('uiCsrf') ?? ''} next={next} error={error} />, { status: 401, anonymous: true });
