@@ -6,7 +6,7 @@
  * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | gc | embed | agent | prestage | mirror, or a comma list),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | gc | embed | agent | prestage | mirror | ui, or a comma list),
  *   BENCH_REGISTRY_RUNS (6, an odd count is rounded up to even), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
  *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
@@ -15,7 +15,8 @@
  *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part,
  *   BENCH_GC_BLOBS (100000: the large scale; the small one is a tenth) for the gc part,
  *   BENCH_MIRROR_IMAGES (200), BENCH_MIRROR_BYTES (2 GiB), BENCH_MIRROR_RUNS (2),
- *   BENCH_MIRROR_NODE_ARGS (node flags for the `reef mirror` process), BENCH_MIRROR_RESULTS (1; 0: leave RESULTS.md) for the mirror part.
+ *   BENCH_MIRROR_NODE_ARGS (node flags for the `reef mirror` process), BENCH_MIRROR_RESULTS (1; 0: leave RESULTS.md) for the mirror part,
+ *   BENCH_UI_JOBS (10000), BENCH_UI_MACHINES (1000), BENCH_UI_TAGS (5000), BENCH_UI_RUNS (200) for the ui part.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,13 +38,14 @@ import { registryMarkdown, writeRegistryResults } from './registry-results.js';
 import { writeResultsSection } from './report.js';
 import { EMBED_BEGIN, EMBED_END, embedBench, embedMarkdown } from './embed-bench.js';
 import { GC_BEGIN, GC_END, gcBench, gcMarkdown } from './gc-bench.js';
+import { UI_BEGIN, UI_END, uiBench, uiMarkdown } from './ui-bench.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage', 'mirror'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage', 'mirror', 'ui'] as const;
 /** BENCH_ONLY: one part or a comma-separated list (they run in PARTS order, in one reef process). */
 const ONLY_PARTS = ONLY.split(',').map((p) => p.trim()).filter(Boolean);
 for (const p of ONLY_PARTS) {
@@ -67,6 +69,10 @@ const params = {
   mirrorImages: num('BENCH_MIRROR_IMAGES', 200),
   mirrorBytes: num('BENCH_MIRROR_BYTES', 2 * 2 ** 30),
   mirrorRuns: num('BENCH_MIRROR_RUNS', 2),
+  uiJobs: num('BENCH_UI_JOBS', 10_000),
+  uiMachines: num('BENCH_UI_MACHINES', 1000),
+  uiTags: num('BENCH_UI_TAGS', 5000),
+  uiRuns: num('BENCH_UI_RUNS', 200),
   only: ONLY || 'all',
 };
 
@@ -202,9 +208,19 @@ const main = async () => {
         onServer: (s) => servers.push(s),
       });
 
+  const ui = !runs('ui')
+    ? null
+    : await uiBench({
+        repoRoot,
+        scratchDir: join(runDir, 'ui'),
+        scale: { jobs: params.uiJobs, machines: params.uiMachines, tags: params.uiTags },
+        runs: params.uiRuns,
+        onServer: (s) => servers.push(s),
+      });
+
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage, mirror };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage, mirror, ui };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -256,6 +272,11 @@ const main = async () => {
   if (gc) {
     console.log(`gc ${gc.results.at(-1)!.blobs} blobs in ${gc.results.at(-1)!.gcSeconds.toFixed(2)} s (target < ${gc.target.seconds}) ${gc.pass.seconds ? 'PASS' : 'FAIL'}, growth ${gc.timeFactor.toFixed(2)}x for ${gc.sizeFactor}x ${gc.pass.linear ? 'PASS' : 'FAIL'}`);
     writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), GC_BEGIN, GC_END, gcMarkdown(gc, date, { ...system, loadavgAtEnd }));
+  }
+  if (ui) {
+    const worst = ui.results.reduce((a, b) => (b.uiP95Ms > a.uiP95Ms ? b : a));
+    console.log(`ui pages p95 < ${ui.target.p95Ms} ms: ${ui.pass ? 'PASS' : 'FAIL'} (slowest ${worst.page} ${worst.uiP95Ms.toFixed(1)} ms)`);
+    writeResultsSection(join(repoRoot, 'bench', 'RESULTS.md'), UI_BEGIN, UI_END, uiMarkdown(ui, date, { ...system, loadavgAtEnd }));
   }
   if (media) console.log(`media reef/nginx ${media.ratioSequential.toFixed(3)} sequential, ${media.ratioParallel.toFixed(3)} with ${params.parallel} curls (target ≥ ${media.target}): ${media.pass ? 'PASS' : 'FAIL'}`);
   console.log(`\n== results.json (also written to ${join(benchDir, 'results.json')})`);

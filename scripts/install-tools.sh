@@ -16,6 +16,7 @@ packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils con
 for arg in "$@"; do [[ "$arg" == "--bench" ]] && packages+=(nginx-light docker-registry); done
 for arg in "$@"; do [[ "$arg" == "--e2e" ]] && packages+=(qemu-system-x86 ovmf ipxe-qemu dnsmasq-base mmdebstrap squashfs-tools debian-archive-keyring); done
 packages+=(systemd) # systemd-escape, systemd-analyze verify: the Ignition unit tests
+packages+=(chromium) # the web UI's browser tests (test/ui: playwright-core drives /usr/bin/chromium, headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

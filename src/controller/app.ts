@@ -22,7 +22,7 @@ import { createMediaRoutes } from './media/media-routes.js';
 import { openApiDocument } from './openapi.js';
 import type { Metrics } from './ops/metrics.js';
 import { createOpsRoutes } from './ops/ops-routes.js';
-import { createPrestageIgnitionRoutes } from './prestage/ignition-routes.js';
+import { createPrestageGenerator, createPrestageIgnitionRoutes } from './prestage/ignition-routes.js';
 import { createRecipeRoutes } from './recipes/recipe-routes.js';
 import { registryErrorAsApiError, registryErrorHandler } from '../registry/http/errors.js';
 import type { RecipeService } from './recipes/recipe-service.js';
@@ -30,6 +30,13 @@ import type { AuditLog } from './auth/audit.js';
 import { createAuditRoutes, createTokenRoutes } from './auth/auth-routes.js';
 import type { TokenService } from './auth/token-service.js';
 import { DomainError } from '../core/errors.js';
+import type { EmbeddedRegistry } from '../registry/wire.js';
+import type { UiSessions } from './auth/ui-session.js';
+import type { FailureLimiter } from '../lib/failure-limiter.js';
+import { createUiAssets } from './ui/assets.js';
+import { createUiErrorHandler } from './ui/ui-errors.js';
+import { createUiRoutes } from './ui/ui-routes.js';
+import type { DiskSpace, ReleasesPort } from './ui/ui-deps.js';
 
 export interface AppDeps {
   log: Logger;
@@ -60,7 +67,9 @@ export interface AppDeps {
   /** The site CA's certificate (PEM) when reef serves TLS with a CA clients should trust. */
   caPem: () => string | undefined;
   /** The embedded OCI registry (/v2 and /admin), when enabled. */
-  registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv> };
+  registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv>; browse?: EmbeddedRegistry['browse'] };
+  /** The operator web UI at /ui: its sessions, and what only main knows. */
+  ui?: { sessions: UiSessions; failures: FailureLimiter; releases: ReleasesPort | undefined; disk: () => DiskSpace | undefined; streamPollMs: number };
 }
 
 /** Composes the controller's HTTP surface from its services. */
@@ -96,7 +105,8 @@ export const createApp = (d: AppDeps) => {
   routes.route('/api/v1/machines', createMachineRoutes(d.machines, d.maxBodyBytes));
   routes.route('/api/v1/jobs', createJobRoutes(d.jobs, d.maxBodyBytes));
   routes.route('/api/v1/status-webhook', createWebhookRoutes(d.jobs, d.maxBodyBytes));
-  routes.route('/api/v1/prestage/ignition', createPrestageIgnitionRoutes());
+  const prestage = createPrestageGenerator();
+  routes.route('/api/v1/prestage/ignition', createPrestageIgnitionRoutes(prestage));
   routes.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(d.publicUrl)));
   routes.route('/api/v1/isos', createIsoRoutes(d.isos, d.maxBodyBytes));
   routes.route('/api/v1/tokens', createTokenRoutes(d.tokens, d.maxBodyBytes));
@@ -113,13 +123,28 @@ export const createApp = (d: AppDeps) => {
     routes.route('/', d.registry.routes);
     routes.route('/admin', d.registry.admin);
   }
+  const uiAssets = createUiAssets();
+  if (d.ui) {
+    routes.route(
+      '/ui',
+      createUiRoutes({
+        ...d.ui, jobs: d.jobs, machines: d.machines, recipes: d.recipes, isos: d.isos, audit: d.audit, mirrorSync: d.mirrorSync,
+        registry: d.registry?.browse, ready: d.ready, maxBodyBytes: d.maxBodyBytes, assets: uiAssets, prestage,
+      }),
+    );
+  }
   app.route('/', routes);
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
   const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError, releaseErrorAsApiError);
+  const uiErrorHandler = createUiErrorHandler(uiAssets);
+  const onUi = (path: string) => path === '/ui' || path.startsWith('/ui/');
   // The gate's own refusals (the boot listener's 404) are reef's errors, on /v2 too.
   const onV2 = (path: string) => path === '/v2' || path.startsWith('/v2/');
-  app.onError((err, c) => (onV2(c.req.path) && !(err instanceof DomainError) ? registryErrorHandler(err, c) : apiErrorHandler(err, c)));
+  app.onError((err, c) => {
+    if (onUi(c.req.path)) return uiErrorHandler(err, c);
+    return onV2(c.req.path) && !(err instanceof DomainError) ? registryErrorHandler(err, c) : apiErrorHandler(err, c);
+  });
   app.notFound(apiNotFound);
   return Object.assign(app, { declaredRoutes: () => routes.routes.map((r) => ({ method: r.method, path: r.path })) });
 };

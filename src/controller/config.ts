@@ -61,6 +61,10 @@ const SERVER_SETTINGS = {
   REEF_API_AUTH: z.enum(['token', 'local', 'none']).default('local'),
   REEF_METRICS_AUTH: z.enum(['open', 'token']).default('open'),
   REEF_AUTH_FAILURES: countSetting(30),
+  /** How long a web UI sign-in lasts (the token's own expiry and revocation end it sooner). */
+  REEF_UI_SESSION_TTL: duration('12h'),
+  /** How often a job page's live stream looks for new events. */
+  REEF_UI_STREAM_POLL: duration('500ms'),
   REEF_TLS: z.enum(['off', 'auto']).default('off'),
   REEF_TLS_CERT: optionalText,
   REEF_TLS_KEY: optionalText,
@@ -120,6 +124,8 @@ export interface Config {
     metricsNeedToken: boolean;
     failuresPerMinute: number;
   };
+  /** The web UI at /ui (REEF_UI_SESSION_TTL, REEF_UI_STREAM_POLL). */
+  ui: { sessionTtlMs: number; streamPollMs: number };
   /** HTTPS on REEF_LISTEN: with a certificate made under `<data>/tls` (auto), or the PEM files given. */
   tls: { mode: 'off' } | { mode: 'auto'; dir: string } | { mode: 'files'; cert: string; key: string };
   /** A plain-HTTP listener for what stock iPXE fetches: boot scripts and media (REEF_BOOT_LISTEN). */
@@ -267,6 +273,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     configFile,
     registry: registryConfig(s, s.REEF_DATA_DIR),
     auth: { mode: s.REEF_API_AUTH, metricsNeedToken: s.REEF_METRICS_AUTH === 'token', failuresPerMinute: Math.max(1, s.REEF_AUTH_FAILURES) },
+    ui: { sessionTtlMs: s.REEF_UI_SESSION_TTL, streamPollMs: Math.max(50, s.REEF_UI_STREAM_POLL) },
     tls: tlsConfig(s, s.REEF_DATA_DIR),
     bootListen: s.REEF_BOOT_LISTEN,
     mirror: mirrorConfig(s, s.REEF_DATA_DIR),

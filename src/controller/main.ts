@@ -26,7 +26,9 @@ import { createMetrics } from './ops/metrics.js';
 import { createRecipeService } from './recipes/recipe-service.js';
 import { createSqliteRecipeStore } from './recipes/recipe-store.sqlite.js';
 import { loadOrCreateSecret } from './secret.js';
+import { statfsSync } from 'node:fs';
 import { createAccessGate, isLoopback } from './auth/access.js';
+import { createUiSessions } from './auth/ui-session.js';
 import { ensureAdminToken } from './auth/admin-token.js';
 import { createAuditLog } from './auth/audit.js';
 import { createTokenService } from './auth/token-service.js';
@@ -41,6 +43,7 @@ import type { TlsMaterial } from './tls/site-ca.js';
 import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
 import { createSpaceReserve } from '../lib/space-reserve.js';
+import { createFailureLimiter } from '../lib/failure-limiter.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -202,7 +205,18 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const adminTokenFile = await ensureAdminToken(apiTokens, config.dataDir);
   if (adminTokenFile) log.warn({ file: adminTokenFile }, `an admin API token was made; it is in ${adminTokenFile} (mode 0600), shown nowhere else`);
   warnOpenDoors(config, log);
-  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute });
+  const uiSessions = createUiSessions({ key: loadOrCreateSecret(config.dataDir, 'ui-session.key'), tokens: apiTokens, now, ttlMs: config.ui.sessionTtlMs });
+  // One count of wrong tokens per address, for bearer tokens and the web UI's sign-in form alike.
+  const authFailures = createFailureLimiter({ max: config.auth.failuresPerMinute, windowMs: 60_000 });
+  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions, failures: authFailures });
+  const disk = () => {
+    try {
+      const st = statfsSync(config.dataDir);
+      return { total: st.blocks * st.bsize, free: st.bavail * st.bsize };
+    } catch {
+      return undefined;
+    }
+  };
   const verifyToken = (name: string, token: string) => {
     const check = apiTokens.verifyNamed(name, token);
     return check.ok ? { role: check.principal.role } : undefined;
@@ -231,6 +245,8 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,
+    // Releases (issue 19) are wired here once they land; until then /ui/releases says they are not configured.
+    ui: { sessions: uiSessions, failures: authFailures, releases: undefined, disk, streamPollMs: config.ui.streamPollMs },
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 

@@ -5,14 +5,15 @@ import { join } from 'node:path';
 const SECRET_BYTES = 32;
 
 /**
- * The controller's own secret (job tokens derive from it), created once under the data directory.
+ * The controller's own secret (job tokens derive from it; `name` gives another, such as the web
+ * UI's session key), created once under the data directory with mode 0600.
  * It is written to a temp file, synced, then renamed into place, so a start interrupted while
  * writing it (a crash, a power cut, a full disk) leaves either no file or a whole one. A shorter
  * file can only be what an older reef left half-written; no token was ever checked against it,
  * so it is replaced.
  */
-export const loadOrCreateSecret = (dataDir: string): Buffer => {
-  const file = join(dataDir, 'secret.key');
+export const loadOrCreateSecret = (dataDir: string, name = 'secret.key'): Buffer => {
+  const file = join(dataDir, name);
   try {
     const existing = readFileSync(file);
     if (existing.length >= SECRET_BYTES) return existing;

@@ -13,5 +13,7 @@ export interface AppEnv {
     bodyTimeoutMs?: number;
     /** Who made the request, once authenticated (an API token's name, `local`, a registry user). Never a secret. */
     principal?: { name: string; role?: string };
+    /** The web UI session's CSRF token, for the forms a /ui page renders. */
+    uiCsrf?: string;
   };
 }

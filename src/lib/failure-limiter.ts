@@ -30,3 +30,4 @@ export const createFailureLimiter = (opts: { max: number; windowMs: number; maxA
     },
   };
 };
+export type FailureLimiter = ReturnType<typeof createFailureLimiter>;

@@ -5,7 +5,8 @@ import type { RegistryConfig } from './config.js';
 import type { Db } from '../db/client.js';
 import { setLongInterval } from '../lib/long-timer.js';
 import type { SpaceReserve } from '../lib/space-reserve.js';
-import { createGc } from './gc.js';
+import { withSpaceReserve } from '../lib/space-reserve.js';
+import { createGc, type GcReport } from './gc.js';
 import { createScrubber, type ScrubReport } from './scrub.js';
 import { registryAuth, type RegistryTokenCheck } from './http/auth.js';
 import { registerRegistryMetrics } from './http/metrics.js';
@@ -39,12 +40,21 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
     onScrub(report);
     return report;
   };
-  const http = { registry, uploads, store, gc, onGc, scrub, reserve: deps.reserve, uploadTimeoutMs: config.uploadTimeoutMs, uploadStallMs: config.uploadStallMs, downloadTimeoutMs: config.downloadTimeoutMs };
+  /** The last GC that ran for real (scheduled or asked for), with when it finished. */
+  let lastGc: (GcReport & { finished_at: string }) | undefined;
+  /** One GC (or dry run) for every caller: POST /admin/gc, the schedule and the web UI. */
+  const runGc = async (dryRun: boolean): Promise<GcReport> => {
+    // GC needs no new space: on a full disk its database writes use the reserve.
+    const report = await withSpaceReserve(deps.reserve, () => gc.run(dryRun));
+    onGc(report);
+    if (!dryRun) lastGc = { ...report, finished_at: new Date(now()).toISOString() };
+    return report;
+  };
+  const http = { registry, uploads, store, runGc, scrub, reserve: deps.reserve, uploadTimeoutMs: config.uploadTimeoutMs, uploadStallMs: config.uploadStallMs, downloadTimeoutMs: config.downloadTimeoutMs };
   const timer = config.gcIntervalMs > 0
     ? setLongInterval(() => {
-        gc.run(false).then(
+        runGc(false).then(
           (report) => {
-            onGc(report);
             if (report.blobs_deleted || report.manifests_deleted || report.uploads_deleted) deps.log.info({ gc: report }, 'registry gc');
           },
           (err) => deps.log.error({ err }, 'registry gc failed'),
@@ -63,6 +73,8 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
     images: createStoredImageReader(registry, store),
     auth: registryAuth(config.auth, { verifyToken: deps.verifyToken }),
     gc,
+    /** What the web UI reads: the same service, stats and GC the /v2 and /admin routes use. */
+    browse: { service: registry, stats: meta.stats, runGc, lastGc: () => lastGc },
     stop: () => {
       timer?.clear();
       scrubTimer?.clear();

@@ -1,13 +1,15 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
 import { DomainError, forbidden, unauthorized } from '../../core/errors.js';
 import type { AppEnv } from '../../http/env.js';
 import { STATUS_OF } from '../../http/status.js';
-import { createFailureLimiter } from '../../lib/failure-limiter.js';
+import { createFailureLimiter, type FailureLimiter } from '../../lib/failure-limiter.js';
 import { type AuditLog, auditObject } from './audit.js';
 import { type Principal, type Role, roleAllows } from './roles.js';
 import { createRuleLookup, type RouteRule } from './route-rules.js';
 import type { TokenService } from './token-service.js';
+import { CSRF_FIELD, CSRF_HEADER, sessionCookieOptions, UI_COOKIE, type UiSession, type UiSessions } from './ui-session.js';
 
 export type ApiAuthMode = 'token' | 'local' | 'none';
 
@@ -21,6 +23,10 @@ export interface AccessDeps {
   metricsNeedToken: boolean;
   /** Failed token checks one address may make per minute before it is answered 429 (REEF_AUTH_FAILURES). */
   failuresPerMinute: number;
+  /** The web UI's sessions: /ui routes are signed in by cookie, not by bearer token. */
+  ui?: UiSessions;
+  /** Failed token checks per address, shared with the web UI's sign-in form (else the gate's own). */
+  failures?: FailureLimiter;
 }
 
 export const isLoopback = (address: string | undefined): boolean =>
@@ -42,7 +48,7 @@ const bearerOf = (header: string | undefined): string | undefined => /^Bearer\s+
  */
 export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
   const lookup = createRuleLookup();
-  const failures = createFailureLimiter({ max: d.failuresPerMinute, windowMs: 60_000 });
+  const failures = d.failures ?? createFailureLimiter({ max: d.failuresPerMinute, windowMs: 60_000 });
 
   const needed = (rule: RouteRule): Role | undefined => {
     if (rule === 'viewer' || rule === 'operator' || rule === 'admin') return rule;
@@ -77,8 +83,62 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     return principal;
   };
 
+  /** The CSRF token a UI change sends: the X-CSRF-Token header (htmx) or the form's _csrf field. */
+  const presentedCsrf = async (c: Context<AppEnv>): Promise<string | undefined> => {
+    const header = c.req.header(CSRF_HEADER);
+    if (header) return header;
+    const type = c.req.header('content-type') ?? '';
+    if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return undefined;
+    // Hono keeps the parsed form, so the route reads it again for free.
+    const form = await c.req.parseBody();
+    const value = form[CSRF_FIELD];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  /**
+   * A /ui route: the session cookie names the token (re-checked against the store at each
+   * request); loopback under REEF_API_AUTH=local, and everyone under none, need no sign-in. Every
+   * change must carry the session's CSRF token: SameSite=Strict alone does not stop a page on
+   * the controller's own host, and local mode trusts that host.
+   */
+  const uiAuthenticate = async (c: Context<AppEnv>, rule: RouteRule, source: string) => {
+    const ui = d.ui!;
+    let session: UiSession | undefined = ui.read(getCookie(c, UI_COOKIE));
+    if (!session) {
+      const cookie = ui.visitor();
+      session = ui.read(cookie)!;
+      setCookie(c, UI_COOKIE, cookie, sessionCookieOptions(c.req.url, ui.ttlMs));
+    }
+    c.set('uiCsrf', session.csrf);
+    const need = needed(rule);
+    const principal: Principal | undefined =
+      session.principal ?? (d.mode === 'none' ? { name: 'anonymous', role: 'admin', via: 'none' } : d.mode === 'local' && isLoopback(source) ? { name: 'local', role: 'admin', via: 'local' } : undefined);
+    // Set before the CSRF check, so a refused forgery is audited under the session it rode on.
+    if (principal) c.set('principal', { name: principal.name, role: principal.role });
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !ui.csrfMatches(session, await presentedCsrf(c))) {
+      d.log.warn({ source, method: c.req.method, path: c.req.path }, 'web UI change refused: missing or wrong CSRF token');
+      throw forbidden('this form is stale or was not sent by reef\'s own page (missing or wrong CSRF token); reload the page and try again');
+    }
+    if (!need) return;
+    if (!principal) throw unauthorized(`sign in to see ${c.req.path}`);
+    if (!roleAllows(principal.role, need)) throw forbidden(`${JSON.stringify(principal.name)} has the role ${principal.role}; this needs ${need}`);
+  };
+
   return async (c, next) => {
     const decl = lookup(c.req.method, c.req.path);
+    if (decl?.ui && d.ui) {
+      const source = sourceAddress(c);
+      const audited = CHANGES.has(c.req.method) && needed(decl.rule) !== undefined;
+      try {
+        await uiAuthenticate(c, decl.rule, source);
+      } catch (err) {
+        if (audited && err instanceof DomainError) record(c, decl.rule, source, STATUS_OF[err.code]);
+        throw err;
+      }
+      await next();
+      if (audited) record(c, decl.rule, source, c.get('sentStatus') ?? c.res.status);
+      return;
+    }
     if (c.env?.listener === 'boot' && !decl?.boot) {
       throw new DomainError('NOT_FOUND', `this plain-HTTP listener serves only boot scripts and media; use the TLS listener for ${c.req.path}`);
     }

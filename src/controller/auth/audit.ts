@@ -63,7 +63,8 @@ const decoded = (segment: string) => {
 export const auditObject = (path: string, location: string | undefined): string | null => {
   const v2 = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
   if (v2) return `${v2[2] === 'manifests' ? 'manifest' : 'blob'}:${v2[1]}@${v2[3]}`;
-  const api = /^\/api\/v1\/([a-z-]+)(?:\/([^/]+))?(?:\/([^/]+))?/.exec(location ?? path) ?? /^\/api\/v1\/([a-z-]+)(?:\/([^/]+))?/.exec(path);
+  // The web UI's changes (/ui/recipes/x, /ui/jobs/<id>/cancel) name their objects as the API's do.
+  const api = /^\/(?:api\/v1|ui)\/([a-z-]+)(?:\/([^/?]+))?(?:\/([^/?]+))?/.exec(location ?? path) ?? /^\/(?:api\/v1|ui)\/([a-z-]+)(?:\/([^/?]+))?/.exec(path);
   if (api) {
     const kind = api[1]!.replace(/s$/, '');
     return api[2] ? `${kind}:${decoded(api[2])}` : kind;

@@ -19,6 +19,11 @@ export interface RouteDeclaration {
   rule: RouteRule;
   /** Served on the plain-HTTP boot listener (REEF_BOOT_LISTEN) too: what stock iPXE fetches. */
   boot?: true;
+  /**
+   * A web UI route: signed in by the session cookie (auth/ui-session.ts), not a bearer token, and
+   * every change carries the session's CSRF token. The rule's role is checked as for the API.
+   */
+  ui?: true;
 }
 
 /** Every route of every surface, with its rule. A route missing here fails test/integration/route-table.test.ts. */
@@ -97,6 +102,33 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
   // only the operator who made it is told (a capability URL, what iPXE sanboots, so boot too).
   { method: 'GET', path: '/files/releases/:version/:artifact', rule: 'open' },
   { method: 'GET', path: '/files/installs/:id/agent.iso', rule: 'open', boot: true },
+  { method: 'GET', path: '/ui/assets/:file', rule: 'open', ui: true },
+  { method: 'GET', path: '/ui/login', rule: 'open', ui: true },
+  { method: 'POST', path: '/ui/login', rule: 'open', ui: true },
+  { method: 'POST', path: '/ui/logout', rule: 'open', ui: true },
+  { method: 'GET', path: '/ui', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/jobs', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/jobs/:id', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/jobs/:id/stream', rule: 'viewer', ui: true },
+  { method: 'POST', path: '/ui/jobs/:id/cancel', rule: 'operator', ui: true },
+  { method: 'GET', path: '/ui/machines', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/recipes', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/recipes/new', rule: 'operator', ui: true },
+  { method: 'POST', path: '/ui/recipes', rule: 'operator', ui: true },
+  { method: 'GET', path: '/ui/recipes/:name', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/recipes/:name/edit', rule: 'operator', ui: true },
+  { method: 'POST', path: '/ui/recipes/:name', rule: 'operator', ui: true },
+  { method: 'GET', path: '/ui/registry', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/registry/tags', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/registry/manifest', rule: 'viewer', ui: true },
+  { method: 'POST', path: '/ui/registry/gc', rule: 'operator', ui: true },
+  { method: 'GET', path: '/ui/releases', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/mirror', rule: 'viewer', ui: true },
+  { method: 'POST', path: '/ui/mirror/runs', rule: 'operator', ui: true },
+  { method: 'GET', path: '/ui/isos', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/prestage', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/prestage/:kind', rule: 'viewer', ui: true },
+  { method: 'GET', path: '/ui/audit', rule: 'admin', ui: true },
 
   { method: 'ALL', path: '/v2', rule: 'registry' },
   { method: 'ALL', path: '/v2/*', rule: 'registry' },

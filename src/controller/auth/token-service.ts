@@ -79,6 +79,18 @@ export const createTokenService = (deps: { store: TokenStore; now: () => number 
       const row = store.byHash(presented.toString('hex'));
       return row ? accept(row, presented) : { ok: false, problem: 'unknown' };
     },
+    /**
+     * A web UI session (auth/ui-session.ts): the token named `name` must still be stored with this
+     * hash and unexpired, so revoking (or replacing) the token ends every session made with it.
+     */
+    verifyStored(name: string, hashHex: string): TokenCheck {
+      const row = store.byName(name);
+      const presented = /^[0-9a-f]{64}$/.test(hashHex) ? Buffer.from(hashHex, 'hex') : Buffer.alloc(32);
+      if (!row) return { ok: false, problem: 'unknown' };
+      return accept(row, presented);
+    },
+    /** The stored hash of a token (what a UI session carries instead of the token itself). */
+    hashOf: (token: string): string => sha256(token).toString('hex'),
     /** A registry login: user name = token name, password = token. */
     verifyNamed(name: string, token: string): TokenCheck {
       const presented = sha256(token);

@@ -20,7 +20,17 @@ export const createSqliteMachineStore = (db: Db): MachineStore => {
       const row = db.select({ serial: machineMacs.serial }).from(machineMacs).where(eq(machineMacs.mac, mac)).get();
       return row ? load(row.serial) : undefined;
     },
-    list: () => db.select({ serial: machines.serial }).from(machines).orderBy(asc(machines.serial)).all().map((r) => load(r.serial)!),
+    // Two queries for the whole list (not two per machine): 1,000 machines in milliseconds.
+    list: () => {
+      const macsOf = new Map<string, string[]>();
+      for (const m of db.select().from(machineMacs).orderBy(asc(machineMacs.mac)).all()) macsOf.set(m.serial, [...(macsOf.get(m.serial) ?? []), m.mac]);
+      return db
+        .select()
+        .from(machines)
+        .orderBy(asc(machines.serial))
+        .all()
+        .map((row) => ({ serial: row.serial, labels: row.labels, createdAt: row.createdAt, updatedAt: row.updatedAt, macs: macsOf.get(row.serial) ?? [] }));
+    },
     upsert: (input, now) =>
       db.transaction((tx) => {
         for (const mac of input.macs ?? []) {

@@ -17,11 +17,8 @@ export const ignitionQuerySchema = z.strictObject({
   ssh_key: z.array(z.string()).optional(),
 });
 
-/**
- * GET /api/v1/prestage/ignition/{discovery,pointer,assisted,siteconfig}: the pre-staging
- * overrides, the Assisted Service PATCH bodies and the SiteConfig/ClusterInstance snippets.
- */
-export const createPrestageIgnitionRoutes = (loaderScript: () => string = readLoaderScript) => {
+/** The pre-staging outputs from a query's options: one generator for the API routes and the web UI. */
+export const createPrestageGenerator = (loaderScript: () => string = readLoaderScript) => {
   const options = (queries: Record<string, string[]>) => {
     const q = parseWith(ignitionQuerySchema, queries, 'query');
     return withFieldNames(QUERY_NAMES, () => parseOverrideOptions({ label: q.label, version: q.version, imagesDir: q.images_dir, sshKeys: q.ssh_key }));
@@ -30,9 +27,22 @@ export const createPrestageIgnitionRoutes = (loaderScript: () => string = readLo
     const opts = options(queries);
     return withFieldNames(QUERY_NAMES, () => fn(opts, loaderScript()));
   };
-  return new Hono<AppEnv>()
-    .get('/discovery', (c) => c.json(generate(c.req.queries(), buildDiscoveryOverride)))
-    .get('/pointer', (c) => c.json(generate(c.req.queries(), buildPointerOverride)))
-    .get('/assisted', (c) => c.json(generate(c.req.queries(), assistedPatchBodies)))
-    .get('/siteconfig', (c) => c.body(generate(c.req.queries(), siteConfigSnippets), 200, { 'Content-Type': 'application/yaml; charset=utf-8' }));
+  return {
+    discovery: (q: Record<string, string[]>) => generate(q, buildDiscoveryOverride),
+    pointer: (q: Record<string, string[]>) => generate(q, buildPointerOverride),
+    assisted: (q: Record<string, string[]>) => generate(q, assistedPatchBodies),
+    siteconfig: (q: Record<string, string[]>) => generate(q, siteConfigSnippets),
+  };
 };
+export type PrestageGenerator = ReturnType<typeof createPrestageGenerator>;
+
+/**
+ * GET /api/v1/prestage/ignition/{discovery,pointer,assisted,siteconfig}: the pre-staging
+ * overrides, the Assisted Service PATCH bodies and the SiteConfig/ClusterInstance snippets.
+ */
+export const createPrestageIgnitionRoutes = (generator: PrestageGenerator = createPrestageGenerator()) =>
+  new Hono<AppEnv>()
+    .get('/discovery', (c) => c.json(generator.discovery(c.req.queries())))
+    .get('/pointer', (c) => c.json(generator.pointer(c.req.queries())))
+    .get('/assisted', (c) => c.json(generator.assisted(c.req.queries())))
+    .get('/siteconfig', (c) => c.body(generator.siteconfig(c.req.queries()), 200, { 'Content-Type': 'application/yaml; charset=utf-8' }));

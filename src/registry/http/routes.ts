@@ -8,7 +8,7 @@ import { type SpaceReserve, withSpaceReserve } from '../../lib/space-reserve.js'
 import { isDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import type { ScrubReport } from '../scrub.js';
-import type { Gc } from '../gc.js';
+import type { GcReport } from '../gc.js';
 import type { RegistryService } from '../registry-service.js';
 import type { BlobStore } from '../storage/blob-store.fs.js';
 import type { Uploads } from '../uploads.js';
@@ -69,12 +69,12 @@ export interface RegistryHttpDeps {
   registry: RegistryService;
   uploads: Uploads;
   store: BlobStore;
-  gc: Gc;
+  /** One GC run (or dry run), recorded and counted (wire.ts). */
+  runGc: (dryRun: boolean) => Promise<GcReport>;
   uploadTimeoutMs: number;
   /** Under STALL_BYTES received in this long, an upload request is cut (REGISTRY_UPLOAD_STALL; 0 = never). */
   uploadStallMs: number;
   downloadTimeoutMs: number;
-  onGc?: (report: Awaited<ReturnType<Gc['run']>>) => void;
   /** Space held back on the data disk for deletions and GC once it is full. */
   reserve?: SpaceReserve;
   /** Runs (or joins) a scrub and reports it. */
@@ -239,13 +239,8 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
   return app;
 };
 
-export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'gc' | 'onGc' | 'scrub' | 'reserve'>) =>
+export const createAdminRoutes = (d: Pick<RegistryHttpDeps, 'runGc' | 'scrub'>) =>
   new Hono<AppEnv>()
-    .post('/gc', async (c) => {
-      // GC needs no new space: on a full disk its database writes use the reserve.
-      const report = await withSpaceReserve(d.reserve, () => d.gc.run(c.req.query('dry_run') === 'true'));
-      d.onGc?.(report);
-      return c.json(report);
-    })
+    .post('/gc', async (c) => c.json(await d.runGc(c.req.query('dry_run') === 'true')))
     // Re-hashes every blob now (at REGISTRY_SCRUB_RATE) and answers with the report.
     .post('/scrub', async (c) => c.json(await d.scrub()));
