@@ -55,7 +55,9 @@ export const copyBlob = async (o: CopyBlobOptions): Promise<CopyBlobResult> => {
   }
   const source = o.from.blobStream(o.fromRepo, o.digest, { size: o.size, ...(o.signal ? { signal: o.signal } : {}) });
   try {
+    // The source stream checks the digest at its end, before the upload's final PUT: no second hash.
     await o.to.uploadBlob(o.toRepo, o.digest, o.size, source, {
+      sourceVerifiesDigest: true,
       ...(uploadUrl ? { uploadUrl } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
