@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciClient } from '../registry/client/oci-client.js';
+import { digestCheckedBySource } from './archive/image-input.js';
 import { createArchiveWriter } from './archive/writer.js';
 import { collectImages, type Collected } from './collect.js';
 import { CLUSTER_RESOURCES_DIR, IDMS_FILE, ITMS_FILE, type MirroredImage, renderIdms, renderItms } from './idms.js';
@@ -167,6 +168,7 @@ export const mirrorToDisk = async (o: FlowOptions, dir: string): Promise<FlowRes
     outDir: dir,
     archiveSizeBytes: archiveSizeBytes(o.isc.archiveSize),
     imageSetConfig: o.iscText,
+    parallelBlobs: o.parallelLayers,
     now: o.now,
     ...(o.since ? { since: o.since } : {}),
   });
@@ -178,12 +180,15 @@ export const mirrorToDisk = async (o: FlowOptions, dir: string): Promise<FlowRes
       signal.throwIfAborted();
       const size = [tree, ...(tree.children ?? [])].flatMap((t) => t.blobs ?? []).find((b) => b.digest === digest)?.size ?? 0;
       const chunks = src.blobChunks(img.source.repository, digest, size, signal);
-      return (async function* () {
-        for await (const c of chunks) {
-          o.events.bytes(c.length);
-          yield c;
-        }
-      })();
+      // blobChunks read from 0 throws at its end on a digest mismatch: the cache need not hash again.
+      return digestCheckedBySource(
+        (async function* () {
+          for await (const c of chunks) {
+            o.events.bytes(c.length);
+            yield c;
+          }
+        })(),
+      );
     });
   });
   const mapping = images.filter((img) => !failed.some((f) => f.ref === img.source.text)).map((img) => ({ kind: img.kind, source: img.source.text, repository: mirrorName(img).repository, tag: mirrorName(img).tag }));
