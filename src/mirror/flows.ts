@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciClient } from '../registry/client/oci-client.js';
+import { pushedChunks } from '../registry/client/pushed-chunks.js';
 import { digestCheckedBySource } from './archive/image-input.js';
 import { createArchiveWriter } from './archive/writer.js';
 import { collectImages, type Collected } from './collect.js';
@@ -179,8 +180,9 @@ export const mirrorToDisk = async (o: FlowOptions, dir: string): Promise<FlowRes
     await writer.addImage({ repo: n.repository, tag: n.tag, ...tree }, async (digest) => {
       signal.throwIfAborted();
       const size = [tree, ...(tree.children ?? [])].flatMap((t) => t.blobs ?? []).find((b) => b.digest === digest)?.size ?? 0;
-      const chunks = src.blobChunks(img.source.repository, digest, size, signal);
-      // blobChunks read from 0 throws at its end on a digest mismatch: the cache need not hash again.
+      // Read push-style into one reused buffer (lent chunks: the cache copies them into its writes);
+      // blobPush throws at its end on a digest mismatch, so the cache need not hash again.
+      const chunks = pushedChunks((onData, sig) => src.blobPush(img.source.repository, digest, size, onData, sig), signal);
       return digestCheckedBySource(
         (async function* () {
           for await (const c of chunks) {

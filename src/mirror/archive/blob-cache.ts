@@ -4,20 +4,16 @@
  * fsynced, then renamed into place (and the directory fsynced). A file under its digest's name is
  * therefore whole and verified, across SIGKILL and power cuts; a temp file is never trusted.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { hasher, parseDigest } from '../../registry/core/digest.js';
-import { drainOrClose } from '../../lib/drain.js';
-import { renameDurable, syncPath } from './durable.js';
+import { createBatchedWriter } from '../../lib/batched-writer.js';
+import { renameDurable } from './durable.js';
 import { MirrorArchiveError } from './errors.js';
 import { isDigestCheckedBySource } from './image-input.js';
-
-/** Bytes gathered into one write to a cached blob's file. */
-const WRITE_BATCH = 1024 * 1024;
 
 export const createBlobCache = async (root: string) => {
   const tmpDir = join(root, 'tmp');
@@ -41,49 +37,39 @@ export const createBlobCache = async (root: string) => {
     },
     /**
      * Streams `source` into the cache, verified (hashed here, or by the source itself when it is
-     * marked digestCheckedBySource), in writes of about 1 MiB; on any failure nothing is left
-     * under the digest.
+     * marked digestCheckedBySource), in 1 MiB writes; each piece is copied once, so a source may
+     * lend its read buffer. On any failure nothing is left under the digest.
      */
     async put(digest: string, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
       const d = parseDigest(digest);
       const tmp = join(tmpDir, `${d.hex}.${randomBytes(6).toString('hex')}`);
       const hash = isDigestCheckedBySource(source) ? undefined : hasher(d.algorithm);
       let got = 0;
-      const out = createWriteStream(tmp, { flags: 'wx', highWaterMark: 4 * WRITE_BATCH });
-      let outError: Error | undefined;
-      out.on('error', (err) => (outError = err));
-      // Socket reads arrive in ~64 KiB pieces: corked, they go down in one writev per WRITE_BATCH.
-      let batched = 0;
+      const fh = await open(tmp, 'wx');
+      const out = createBatchedWriter(fh);
       try {
         for await (const chunk of source) {
-          if (outError) throw outError;
           got += chunk.length;
           if (got > size) break;
           hash?.update(chunk);
-          if (batched === 0) out.cork();
-          const room = out.write(chunk);
-          batched += chunk.length;
-          if (batched >= WRITE_BATCH || !room) {
-            out.uncork();
-            batched = 0;
-            if (out.writableNeedDrain) await drainOrClose(out);
-          }
+          await out.write(chunk);
         }
-        if (batched > 0) out.uncork();
-        out.end();
-        await finished(out);
+        await out.close();
         const actual = hash ? `${d.algorithm}:${hash.digest('hex')}` : digest;
         if (got !== size || actual !== digest) {
           throw new MirrorArchiveError('BLOB_MISMATCH', `blob ${digest}: fetched ${got > size ? `more than ${size}` : got} bytes with digest ${got > size ? '(not computed)' : actual}; expected ${size} bytes`, { file: digest });
         }
-        await syncPath(tmp);
+        await fh.sync();
+        await fh.close();
         await renameDurable(tmp, path(digest));
         verifiedHere.add(digest);
       } catch (err) {
-        out.destroy();
+        await fh.close().catch(() => {});
         (source as Partial<Readable>).destroy?.();
         await unlink(tmp).catch(() => {});
         throw err;
+      } finally {
+        out.release();
       }
     },
     /**
