@@ -1,6 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciClient } from '../registry/client/oci-client.js';
+import { pushedChunks } from '../registry/client/pushed-chunks.js';
+import { digestCheckedBySource } from './archive/image-input.js';
 import { createArchiveWriter } from './archive/writer.js';
 import { collectImages, type Collected } from './collect.js';
 import { CLUSTER_RESOURCES_DIR, IDMS_FILE, ITMS_FILE, type MirroredImage, renderIdms, renderItms } from './idms.js';
@@ -167,6 +169,7 @@ export const mirrorToDisk = async (o: FlowOptions, dir: string): Promise<FlowRes
     outDir: dir,
     archiveSizeBytes: archiveSizeBytes(o.isc.archiveSize),
     imageSetConfig: o.iscText,
+    parallelBlobs: o.parallelLayers,
     now: o.now,
     ...(o.since ? { since: o.since } : {}),
   });
@@ -177,13 +180,17 @@ export const mirrorToDisk = async (o: FlowOptions, dir: string): Promise<FlowRes
     await writer.addImage({ repo: n.repository, tag: n.tag, ...tree }, async (digest) => {
       signal.throwIfAborted();
       const size = [tree, ...(tree.children ?? [])].flatMap((t) => t.blobs ?? []).find((b) => b.digest === digest)?.size ?? 0;
-      const chunks = src.blobChunks(img.source.repository, digest, size, signal);
-      return (async function* () {
-        for await (const c of chunks) {
-          o.events.bytes(c.length);
-          yield c;
-        }
-      })();
+      // Read push-style into one reused buffer (lent chunks: the cache copies them into its writes);
+      // blobPush throws at its end on a digest mismatch, so the cache need not hash again.
+      const chunks = pushedChunks((onData, sig) => src.blobPush(img.source.repository, digest, size, onData, sig), signal);
+      return digestCheckedBySource(
+        (async function* () {
+          for await (const c of chunks) {
+            o.events.bytes(c.length);
+            yield c;
+          }
+        })(),
+      );
     });
   });
   const mapping = images.filter((img) => !failed.some((f) => f.ref === img.source.text)).map((img) => ({ kind: img.kind, source: img.source.text, repository: mirrorName(img).repository, tag: mirrorName(img).tag }));

@@ -90,6 +90,27 @@ describe.runIf(ok)('reef mirror: mirror-to-registry, mirror-to-disk, disk-to-reg
     for (const secret of ['s3cret-pass', ...front.issued]) expect(out).not.toContain(secret);
   }, 180_000);
 
+  it('mirror-to-registry: a source connection cut mid-blob resumes with a Range request, and the run does not stall', async () => {
+    const reef = await startTestReef();
+    reefs.push(reef);
+    const before = front.requests.length;
+    // The first component blob answer longer than 100 KiB is cut; the smaller ones before it (configs) pass whole.
+    const cutAt = 100 * 1024;
+    front.inject((m, p, h) => m === 'GET' && p.includes('/ocp-v4.0-art-dev/blobs/') && h.range === undefined, { cutAfter: cutAt });
+    // The run's own clock: a stall (a request waiting out the client's 60 s idle timeout) fails an image instead of passing slowly.
+    const r = await reefResult(
+      ['mirror', '-c', isc, `docker://${new URL(reef.url).host}/cut`, '--workspace', `file://${join(dir, 'ws-cut')}`, '--authfile', authfile, '--v2', '--retry-delay', '100ms', '--image-timeout', '20s'],
+      { XDG_RUNTIME_DIR: join(dir, 'none') },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectMirrored(reef, 'cut');
+    const mine = front.requests.slice(before);
+    const cut = mine.filter((q) => q.fault);
+    expect(cut.map((q) => q.fault)).toEqual([`cut after ${cutAt}`]);
+    const resumed = mine.filter((q) => q.method === 'GET' && q.path === cut[0]!.path && q.range !== undefined && q.token === 'valid');
+    expect(resumed.map((q) => [q.range, q.status])).toEqual([[expect.stringMatching(/^bytes=[1-9]\d*-$/), 206]]);
+  }, 180_000);
+
   it('mirror-to-disk, then disk-to-registry with the upstream stopped: every digest identical', async () => {
     const disk = join(dir, 'disk');
     const m2d = await reefResult(['mirror', '-c', isc, `file://${disk}`, '--authfile', authfile, '--retry-delay', '100ms'], { XDG_RUNTIME_DIR: join(dir, 'none') });

@@ -1,8 +1,9 @@
 /**
  * Writes one planned chunk to a file, streaming: each member's header, its bytes (from memory, the
- * blob cache or the working dir), padding, then the end blocks; fsynced before it returns. Cached
- * blobs are hashed again on the way, so a chunk never holds a blob that does not match its digest
- * (a bad cached copy is removed and the error names it: the next run fetches it again).
+ * blob cache or the working dir), padding, then the end blocks; fsynced before it returns. Blobs
+ * cached by an earlier run (killed, resumed) are hashed again on the way, so a chunk never holds a
+ * blob that does not match its digest (a bad cached copy is removed and the error names it: the
+ * next run fetches it again); those this process cached and verified are not hashed twice.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -20,6 +21,18 @@ export interface WrittenChunk {
   size: number;
 }
 
+/** The bytes of a file or cached blob, at most `size` (one more chunk shows it grew); `onChunk` sees each. */
+const upTo = async function* (stream: AsyncIterable<unknown>, size: number, onChunk?: (b: Buffer) => void): AsyncGenerator<Buffer, number> {
+  let got = 0;
+  for await (const chunk of stream) {
+    got += (chunk as Buffer).length;
+    if (got > size) break;
+    onChunk?.(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+  return got;
+};
+
 const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGenerator<Buffer> {
   const src = e.source;
   if (src.kind === 'bytes') {
@@ -27,25 +40,14 @@ const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGe
     return;
   }
   if (src.kind === 'file') {
-    let got = 0;
-    for await (const chunk of createReadStream(src.path, { highWaterMark: 1024 * 1024 })) {
-      got += (chunk as Buffer).length;
-      if (got > e.size) break;
-      yield chunk as Buffer;
-    }
+    const got = yield* upTo(createReadStream(src.path, { highWaterMark: 1024 * 1024 }), e.size);
     if (got !== e.size) throw new MirrorArchiveError('WRITER_STATE', `${src.path} changed size while the archive was written (${e.size} bytes planned)`, { file: src.path });
     return;
   }
   const d = parseDigest(src.digest);
-  const hash = hasher(d.algorithm);
-  let got = 0;
-  for await (const chunk of cache.read(src.digest)) {
-    got += (chunk as Buffer).length;
-    if (got > e.size) break;
-    hash.update(chunk as Buffer);
-    yield chunk as Buffer;
-  }
-  const actual = `${d.algorithm}:${hash.digest('hex')}`;
+  const hash = cache.verifiedHere(src.digest) ? undefined : hasher(d.algorithm);
+  const got = yield* upTo(cache.read(src.digest), e.size, hash ? (b) => hash.update(b) : undefined);
+  const actual = hash ? `${d.algorithm}:${hash.digest('hex')}` : src.digest;
   if (got !== e.size || actual !== src.digest) {
     await cache.remove(src.digest);
     throw new MirrorArchiveError('BLOB_MISMATCH', `cached blob ${src.digest} no longer matches its digest (${actual}, ${got} bytes); removed from the cache, run again to fetch it`, { file: src.digest });

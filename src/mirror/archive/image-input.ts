@@ -32,8 +32,25 @@ export interface ImageInput extends ManifestNode {
   tag?: string;
 }
 
-/** Called for each blob the archive needs and the cache lacks; the bytes are checked against the digest. */
+/**
+ * Called for each blob the archive needs and the cache lacks; the bytes are checked against the
+ * digest (by the cache, unless the source is marked with digestCheckedBySource).
+ */
 export type FetchBlob = (digest: string) => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
+
+const checkingSources = new WeakSet<object>();
+
+/**
+ * Marks a blob source that checks its bytes against the digest itself and throws at its end when
+ * they do not match (the registry client's blobChunks read from 0): the cache then counts them
+ * but does not hash them a second time. The cache reads every source to its end before keeping it.
+ */
+export const digestCheckedBySource = <T extends AsyncIterable<Uint8Array>>(source: T): T => {
+  checkingSources.add(source);
+  return source;
+};
+
+export const isDigestCheckedBySource = (source: object): boolean => checkingSources.has(source);
 
 /** An image flattened: its manifests (top first) with their bytes, and the other blobs with sizes. */
 export interface CheckedImage {

@@ -19,6 +19,7 @@ import { readJournal, removeJournal, writeJournal, type Journal } from './journa
 import { blobDataPath, CHECKSUMS_FILE, isChunkLeftover, iscName, PARTIAL_SUFFIX, rfc3339, WORKING_DIR } from './layout.js';
 import { planChunks, type ArchiveEntry } from './plan.js';
 import { createRepositoryIndex } from './repositories.js';
+import { mapPool } from '../pool.js';
 
 export const GIB = 1024 ** 3;
 /** oc-mirror's default archiveSize: 500 GiB. */
@@ -37,6 +38,8 @@ export interface ArchiveWriterOptions {
   since?: Date;
   /** Digests shipped already, on top of the history. */
   alreadyShipped?: Iterable<string>;
+  /** Blobs of one image fetched at once (oc-mirror's --parallel-layers); default 1. */
+  parallelBlobs?: number;
   /** The ImageSetConfiguration used, archived last as `isc_<time>`. */
   imageSetConfig?: string | Uint8Array;
   now?: () => Date;
@@ -138,12 +141,12 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
       needed.set(m.digest, m.bytes.length);
       work.push(ensure(m.digest, m.bytes.length, async () => [m.bytes]));
     }
-    for (const b of img.blobs) {
-      if (shipped.has(b.digest)) continue;
-      needed.set(b.digest, b.size);
-      await ensure(b.digest, b.size, () => fetchBlob(b.digest)); // one blob at a time per image
-    }
+    const blobs = img.blobs.filter((b) => !shipped.has(b.digest));
+    for (const b of blobs) needed.set(b.digest, b.size);
+    const fetched = await mapPool(blobs, opts.parallelBlobs ?? 1, (b) => ensure(b.digest, b.size, () => fetchBlob(b.digest)));
     await Promise.all(work);
+    const failed = fetched.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   };
 
   const entries = async (): Promise<ArchiveEntry[]> => {

@@ -3,6 +3,7 @@ import { rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { OciClient } from './oci-client.js';
+import { pushedChunks } from './pushed-chunks.js';
 
 export interface CopyBlobOptions {
   from: OciClient;
@@ -32,7 +33,8 @@ export interface CopyBlobResult {
  * Copies one blob between registries without holding it in memory: nothing when the destination
  * has it (HEAD), else a cross-repository mount when one can work, else a GET from the source
  * streamed into a chunked upload. A source that drops mid-blob is resumed with Range into the
- * same upload; the bytes are checked against the digest before the upload is finished.
+ * same upload; the bytes are checked against the digest (by the source read) before the upload is
+ * finished.
  */
 export const copyBlob = async (o: CopyBlobOptions): Promise<CopyBlobResult> => {
   const done = () => o.onProgress?.(o.size, o.size);
@@ -53,15 +55,19 @@ export const copyBlob = async (o: CopyBlobOptions): Promise<CopyBlobResult> => {
     // The registry opened an upload instead: use the last one, and leave the others to expire.
     uploadUrl = mount.uploadUrl ?? uploadUrl;
   }
-  const source = o.from.blobStream(o.fromRepo, o.digest, { size: o.size, ...(o.signal ? { signal: o.signal } : {}) });
+  // Read push-style into one reused buffer (blobPush; over plain HTTP no allocation per socket
+  // read): the upload's chunker copies each lent chunk into its PATCH buffer.
+  const source = pushedChunks((onData, signal) => o.from.blobPush(o.fromRepo, o.digest, o.size, onData, signal), o.signal);
   try {
+    // The source stream checks the digest at its end, before the upload's final PUT: no second hash.
     await o.to.uploadBlob(o.toRepo, o.digest, o.size, source, {
+      sourceVerifiesDigest: true,
       ...(uploadUrl ? { uploadUrl } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   } finally {
-    source.destroy();
+    await source.return(undefined);
   }
   return { outcome: 'copied' };
 };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ByteBudget } from './byte-budget.js';
 import { OciClientError } from './errors.js';
 import { pullScope, pushScope } from './token-auth.js';
 import type { Transport } from './transport.js';
@@ -6,6 +7,12 @@ import type { Transport } from './transport.js';
 export interface UploadOptions {
   /** An upload session already opened (a mount the registry answered with 202). */
   uploadUrl?: string;
+  /**
+   * The source itself checks the bytes against the digest and throws at its end when they do not
+   * match (readBlob / blobStream read from 0): the upload then does not hash them a second time.
+   * The end of the source is always read before the final PUT, so a mismatch still cancels it.
+   */
+  sourceVerifiesDigest?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -18,9 +25,12 @@ const chunker = (source: AsyncIterable<Buffer>) => {
   let left: Buffer = Buffer.alloc(0);
   let ended = false;
   return {
-    /** n bytes, fewer only when the source ends first. */
+    /**
+     * n bytes in a buffer of their own (the source may reuse its buffers: raw reads), fewer only
+     * when the source ends first: one copy, no concatenation.
+     */
     async read(n: number): Promise<Buffer> {
-      const parts: Buffer[] = [];
+      const out = Buffer.allocUnsafeSlow(n);
       let have = 0;
       while (have < n) {
         if (left.length === 0) {
@@ -33,18 +43,25 @@ const chunker = (source: AsyncIterable<Buffer>) => {
           left = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
           continue;
         }
-        const take = left.subarray(0, n - have);
-        // The source may reuse its buffers (raw reads): keep a copy.
-        parts.push(Buffer.from(take));
-        have += take.length;
-        left = left.subarray(take.length);
+        const take = Math.min(left.length, n - have);
+        left.copy(out, have, 0, take);
+        have += take;
+        left = left.subarray(take);
       }
-      return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+      return have === n ? out : out.subarray(0, have);
     },
     /** Reads to the end (a verifying source checks its digest there); true when nothing was left. */
     async drained(): Promise<boolean> {
-      const rest = await this.read(1);
-      return rest.length === 0;
+      if (left.length > 0) return false;
+      for (;;) {
+        if (ended) return true;
+        const next = await it.next();
+        if (next.done) {
+          ended = true;
+          return true;
+        }
+        if ((next.value as Uint8Array).length > 0) return false;
+      }
     },
     async close() {
       await it.return?.();
@@ -61,7 +78,7 @@ const uploadStatus = async (t: Transport, repo: string, location: string): Promi
   return { offset: end && Number(end[1]) > 0 ? Number(end[1]) + 1 : 0, location: st.headers.location ? t.url(String(st.headers.location)) : location };
 };
 
-export const createBlobUploads = (t: Transport, o: { chunkSize: number; onProgress?: (done: number, total: number) => void }) => {
+export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: ByteBudget; onProgress?: (done: number, total: number) => void }) => {
   const startUpload = async (repo: string): Promise<string> =>
     t.retrier.run('start upload', async () => {
       const res = await t.send(`/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { 'Content-Length': '0' }, scopes: [pushScope(repo)] });
@@ -125,34 +142,54 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; onProgre
   /**
    * Uploads `size` bytes read from `source` as blob `digest`: POST, then PATCH chunks of at most
    * chunkSize bytes (Content-Length and Content-Range; the next chunk is read while one is sent),
-   * then PUT ?digest=. A chunk cut short is sent again from where the registry says it stands.
-   * The bytes are hashed as they go and the upload is cancelled, not finished, when they do not
-   * hash to `digest` or do not add up to `size`.
+   * then PUT ?digest=. Every chunk held in memory counts against the byte budget shared by all
+   * uploads (it waits its turn when the budget is spent). A chunk cut short is sent again from
+   * where the registry says it stands. The bytes are hashed as they go (unless the source checks
+   * them itself) and the upload is cancelled, not finished, when they do not hash to `digest` or
+   * do not add up to `size`.
    */
   const uploadBlob = async (repo: string, digest: string, size: number, source: AsyncIterable<Buffer>, u: UploadOptions = {}): Promise<void> => {
     const algorithm = digest.slice(0, digest.indexOf(':'));
-    const hash = createHash(algorithm);
+    const hash = u.sourceVerifiesDigest ? undefined : createHash(algorithm);
     const onProgress = u.onProgress ?? o.onProgress;
     const reader = chunker(source);
     let location = u.uploadUrl ?? (await startUpload(repo));
+    type Held = { bytes: Buffer; release: () => void };
+    const take = async (from: number): Promise<Held> => {
+      const want = Math.min(o.chunkSize, size - from);
+      const release = await o.budget.acquire(want, u.signal);
+      try {
+        return { bytes: await reader.read(want), release };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    };
+    let next: Promise<Held> | undefined = size > 0 ? take(0) : undefined;
     try {
       let sent = 0;
-      const take = (from: number) => reader.read(Math.min(o.chunkSize, size - from));
-      let next: Promise<Buffer> | undefined = size > 0 ? take(0) : undefined;
       while (next) {
         const chunk = await next;
-        if (chunk.length === 0) throw new OciClientError(`blob ${digest}: the source ended at ${sent} of ${size} bytes`, 400);
-        next = sent + chunk.length < size ? take(sent + chunk.length) : undefined;
-        next?.catch(() => {}); // awaited on the next turn; a failing send must not leave it unhandled
-        location = await patchChunk(repo, location, chunk, sent, u.signal);
-        hash.update(chunk);
-        sent += chunk.length;
+        next = undefined;
+        try {
+          if (chunk.bytes.length === 0) throw new OciClientError(`blob ${digest}: the source ended at ${sent} of ${size} bytes`, 400);
+          if (sent + chunk.bytes.length < size) {
+            next = take(sent + chunk.bytes.length);
+            next.catch(() => {}); // awaited on the next turn; a failing send must not leave it unhandled
+          }
+          location = await patchChunk(repo, location, chunk.bytes, sent, u.signal);
+          hash?.update(chunk.bytes);
+          sent += chunk.bytes.length;
+        } finally {
+          chunk.release();
+        }
         onProgress?.(sent, size);
       }
       if (!(await reader.drained())) throw new OciClientError(`blob ${digest}: the source has more than the ${size} bytes its descriptor gives`, 400);
-      const got = `${algorithm}:${hash.digest('hex')}`;
+      const got = hash ? `${algorithm}:${hash.digest('hex')}` : digest;
       if (got !== digest) throw new OciClientError(`digest mismatch for blob ${digest}: the bytes sent hash to ${got}`, 400);
     } catch (err) {
+      void next?.then((c) => c.release(), () => {});
       await reader.close().catch(() => {});
       // Best effort: let the registry drop the half-done upload now rather than at its expiry.
       await t

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthFile } from './auth-file.js';
 import { blobPush, blobStream, readBlob, type ReadBlobOptions } from './blob-read.js';
+import { type ByteBudget, processUploadBudget } from './byte-budget.js';
 import { createBlobUploads, type MountResult, type UploadOptions } from './blob-upload.js';
 import { createManifests, type FetchedManifest } from './manifests.js';
 import type { OnBody } from './raw-get.js';
@@ -40,6 +41,12 @@ export interface ClientOptions {
   tlsVerify?: boolean;
   /** Largest PATCH of an upload, in bytes (default 16 MiB); one is read while the previous is sent. */
   chunkSize?: number;
+  /**
+   * The cap on upload buffers this client's uploads count against (default: the one every client
+   * of the process shares, 64 MiB): PATCH buffers wait for room, so memory stays bounded however
+   * many blobs are in flight.
+   */
+  uploadBudget?: ByteBudget;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -83,7 +90,7 @@ export const createOciClient = (opts: ClientOptions): OciClient => {
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
   });
-  const uploads = createBlobUploads(t, { chunkSize: opts.chunkSize ?? 16 * 1024 * 1024, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const uploads = createBlobUploads(t, { chunkSize: opts.chunkSize ?? 16 * 1024 * 1024, budget: opts.uploadBudget ?? processUploadBudget, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   const manifests = createManifests(t);
   const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
 

@@ -4,7 +4,8 @@
  * `WWW-Authenticate: Bearer realm="<front>/token",service="test-registry",scope="repository:<name>:<actions>"`;
  * /token issues short-lived tokens for a good Basic user:password only, granting the scopes asked
  * for; authorised requests are forwarded to the registry behind. It logs every request and can
- * answer with a fault (429 + Retry-After, 503) or cut a response after some bytes, once per call.
+ * answer with a fault (429 + Retry-After, 503) or cut a response after some bytes, once per call
+ * (a cut skips answers no longer than its byte count and applies to the next match).
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -42,12 +43,39 @@ export interface TokenFront {
   tokenRequests: TokenRequest[];
   /** Every token value handed out (for "no token in any message"). */
   issued: string[];
-  /** The next request matching `match` gets `fault` instead of (or, for a cut, part of) the answer. */
+  /**
+   * The next request matching `match` gets `fault` instead of the answer; for a cut, part of the
+   * answer: the first matching answer longer than `cutAfter` bytes.
+   */
   inject(match: (method: string, path: string, headers: http.IncomingHttpHeaders) => boolean, fault: Fault): void;
   /** Every token issued so far stops working now (an early expiry the client was not told of). */
   revokeAll(): void;
   close(): Promise<void>;
 }
+
+/**
+ * Passes `cut` bytes of `from` to `to` (with backpressure), then destroys both: the client sees
+ * its connection closed mid-body, as after a network drop.
+ */
+const cutAfter = (from: http.IncomingMessage, to: http.ServerResponse, cut: number) => {
+  let sent = 0;
+  from.on('data', (d: Buffer) => {
+    const part = d.subarray(0, cut - sent);
+    sent += part.length;
+    if (sent < cut) {
+      if (!to.write(part)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+      return;
+    }
+    from.pause();
+    to.write(part, () => {
+      from.destroy();
+      to.destroy();
+    });
+  });
+};
 
 /** The repository a /v2 path is about, and for a mount the one mounted from. */
 const repoOf = (path: string): string | undefined => /^\/v2\/(.+?)\/(?:blobs|manifests|tags)\//.exec(path)?.[1];
@@ -125,9 +153,10 @@ export const startTokenFront = async (o: {
       res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: null }] }));
       return;
     }
-    const i = faults.findIndex((f) => f.match(entry.method, path, req.headers));
-    const fault = i >= 0 ? faults.splice(i, 1)[0]!.fault : undefined;
+    const armed = faults.find((f) => f.match(entry.method, path, req.headers));
+    const fault = armed?.fault;
     if (fault && 'status' in fault) {
+      faults.splice(faults.indexOf(armed!), 1);
       entry.status = fault.status;
       entry.fault = `${fault.status}`;
       req.resume();
@@ -139,23 +168,18 @@ export const startTokenFront = async (o: {
     delete headers.authorization;
     const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path, headers }, (ures) => {
       entry.status = ures.statusCode;
-      res.writeHead(ures.statusCode ?? 502, ures.headers);
-      if (fault && 'cutAfter' in fault) {
+      // A cut is spent on the first matching answer longer than its byte count (several may be in
+      // flight at once); a shorter one passes whole. (Spending it on a short answer used to leave that
+      // answer unended: the client, holding every byte Content-Length announced, sent its next request
+      // on the same keep-alive connection, which then waited behind it for the client's idle timeout.)
+      if (fault && 'cutAfter' in fault && Number(ures.headers['content-length']) > fault.cutAfter && faults.includes(armed!)) {
+        faults.splice(faults.indexOf(armed!), 1);
         entry.fault = `cut after ${fault.cutAfter}`;
-        let sent = 0;
-        ures.on('data', (d: Buffer) => {
-          if (sent >= fault.cutAfter) return;
-          const part = d.subarray(0, fault.cutAfter - sent);
-          sent += part.length;
-          res.write(part, () => {
-            if (sent >= fault.cutAfter) {
-              ures.destroy();
-              res.destroy();
-            }
-          });
-        });
+        res.writeHead(ures.statusCode ?? 502, ures.headers);
+        cutAfter(ures, res, fault.cutAfter);
         return;
       }
+      res.writeHead(ures.statusCode ?? 502, ures.headers);
       ures.pipe(res);
     });
     up.on('error', () => res.destroy());
