@@ -2,7 +2,7 @@
  * Agent ISOs from a release's extracted artifacts: a raw Ignition embedded into coreos.iso (read
  * back with `reef iso show`), and `openshift-install agent create image` run the way reef runs
  * the release's own installer — here the fixture's stand-in, which records how it was run and
- * builds an ISO from its inputs.
+ * builds an ISO from its inputs. The release sits in reef's own registry.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,11 +18,11 @@ import { buildAgentImage, embedRawIgnition, InstallerRunError, NoInstallerError,
 import { extractReleaseArtifacts, imageSourceFromClient, type ExtractResult } from '../../src/releases/extract/index.js';
 import { pushToolRelease } from '../fixtures/tool-release.js';
 import { reefResult } from '../helpers/process.js';
-import { requireAvailable, requireTool } from '../helpers/tools.js';
-import { DISTRIBUTION_BIN, type Distribution, startDistribution } from '../registry/helpers/distribution.js';
+import { startTestReef, type TestReef } from '../helpers/server.js';
+import { requireTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
-const ready = requireTool('xorriso') && requireTool('zstd') && requireAvailable('docker-registry', existsSync(DISTRIBUTION_BIN));
+const ready = requireTool('xorriso') && requireTool('zstd');
 
 // The seed document's configs (fastregistry-release-management.md), as printed.
 const INSTALL_CONFIG = `apiVersion: v1
@@ -54,19 +54,20 @@ const validationPaths = async (p: Promise<unknown>) => {
 
 describe.runIf(ready)('agent ISOs of an extracted release', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reef-agent-iso-'));
-  let dist: Distribution;
+  let reef: TestReef;
   let extracted: ExtractResult;
   let base: Omit<AgentImageOptions, 'body'>;
 
   beforeAll(async () => {
-    dist = await startDistribution();
-    const release = await pushToolRelease({ registry: dist.host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(dir, 'build') });
-    const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true }));
+    reef = await startTestReef();
+    const host = new URL(reef.url).host;
+    const release = await pushToolRelease({ registry: host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(dir, 'build') });
+    const source = imageSourceFromClient(createOciClient({ registry: host, plainHttp: true }));
     extracted = await extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath: join(dir, 'artifacts'), pullspecRepo: 'reef.example:5000/openshift/release' });
     base = { version: '4.21.0', arch: 'x86_64', artifactsDir: extracted.dir, cacheDir: join(dir, 'installs'), mirror: { registry: 'reef.example:5000', localRepo: 'openshift/release', pullSecret: PULL_SECRET } };
   }, 180_000);
   afterAll(async () => {
-    await dist?.stop();
+    await reef?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

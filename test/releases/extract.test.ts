@@ -5,7 +5,7 @@
  * as the binaries themselves read them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -108,6 +108,52 @@ describe.runIf(ready)('release artifacts from a multi-arch release in docker-reg
   it('refuses an arch the release does not have, naming what it has', async () => {
     const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true }));
     await expect(extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 's390x', artifactPath: join(dir, 'none'), pullspecRepo: 'x.example/r' })).rejects.toThrow(/no image for linux\/s390x.*amd64, arm64/);
+  });
+});
+
+/** Every file under `dir`, recursively. */
+const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+
+describe.runIf(ready)('release artifacts: a damaged blob, an abort', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reef-extract-bad-'));
+  let dist: Distribution;
+  let release: ToolRelease;
+
+  beforeAll(async () => {
+    dist = await startDistribution({ root: join(dir, 'registry') });
+    release = await pushToolRelease({ registry: dist.host, plainHttp: true, version: '4.19.9', arches: ['x86_64'], dir: join(dir, 'build') });
+  }, 180_000);
+  afterAll(async () => {
+    await dist?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops at the first component when aborted, leaving no temp file', async () => {
+    const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true }));
+    const abort = new AbortController();
+    const artifactPath = join(dir, 'aborted');
+    const run = extractReleaseArtifacts({
+      source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath, pullspecRepo: 'r.example/x', signal: abort.signal,
+      onProgress: (p) => p.component === 'cli-artifacts' && abort.abort(new Error('reset by the operator')),
+    });
+    await expect(run).rejects.toThrow(/reset by the operator/);
+    const names = filesUnder(artifactPath).map((f) => f.slice(artifactPath.length + 1)).sort();
+    expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(names).not.toContain('4.19.9/x86_64/coreos.iso');
+  });
+
+  it('refuses a layer whose bytes do not match its digest, and writes nothing from it', async () => {
+    // The largest blob is machine-os-images' layer (the ISO): one byte changed on the registry's disk.
+    const blobs = filesUnder(join(dir, 'registry', 'docker', 'registry', 'v2', 'blobs'));
+    const largest = blobs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const fd = openSync(largest, 'r+');
+    writeSync(fd, Buffer.from([0x42]), 0, 1, Math.floor(statSync(largest).size / 2));
+    closeSync(fd);
+    const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true, retries: 0 }));
+    const artifactPath = join(dir, 'damaged');
+    await expect(extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath, pullspecRepo: 'r.example/x' })).rejects.toThrow(/digest|hash/);
+    const names = filesUnder(artifactPath).map((f) => f.slice(artifactPath.length + 1));
+    expect(names.filter((n) => n.endsWith('.tmp') || n.endsWith('coreos.iso'))).toEqual([]);
   });
 });
 

@@ -93,6 +93,15 @@ export interface ExtractResult {
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
 export const extractReleaseArtifacts = async (o: ExtractOptions): Promise<ExtractResult> => {
+  try {
+    return await extract(o);
+  } catch (err) {
+    // Aborted: the reason given, whichever layer (HTTP, a stream) noticed first.
+    throw o.signal?.aborted ? o.signal.reason : err;
+  }
+};
+
+const extract = async (o: ExtractOptions): Promise<ExtractResult> => {
   if (!isReleaseArch(o.arch)) throw fieldError('arch', `${JSON.stringify(o.arch)} is not a release architecture (x86_64, aarch64, ppc64le, s390x)`);
   let bytesRead = 0;
   const targets = artifactTargets(o.arch);
