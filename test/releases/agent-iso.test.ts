@@ -125,6 +125,14 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
     }
   }, 60_000);
 
+  it("adds reef's registry credentials to the user's pull secret", async () => {
+    const user = JSON.stringify({ auths: { 'quay.io': { auth: 'dXNlcjpwdw==' } } });
+    const ic = `${INSTALL_CONFIG}pullSecret: '${user}'\n`;
+    const r = await buildAgentImage({ ...base, body: { install_config: ic, agent_config: AGENT_CONFIG } });
+    const got = yaml.load(await isoFile(r.iso, '/install-config.yaml', dir)) as { pullSecret: string };
+    expect(Object.keys(JSON.parse(got.pullSecret).auths).sort()).toEqual(['quay.io', 'reef.example:5000']);
+  });
+
   it('names the bad fields of both documents', async () => {
     const body = (ic: string, ac = AGENT_CONFIG) => ({ ...base, body: { install_config: ic, agent_config: ac } });
     expect(await validationPaths(buildAgentImage(body(INSTALL_CONFIG.replace('my-cluster', 'My_Cluster'))))).toEqual(['install_config.metadata.name']);

@@ -113,8 +113,9 @@ const build = async (o: AgentImageOptions, key: string, installer: string, insta
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT;
   await writeFile(log, `+ openshift-install agent create image --dir ${dirs.install} --log-level=info\n`, { mode: 0o600 });
   const r = await runTool(installer, ['agent', 'create', 'image', '--dir', dirs.install, '--log-level=info'], { cwd: work, env, logFile: log, timeoutMs, ...(o.signal ? { signal: o.signal } : {}) });
-  // What the installer left of its inputs holds the pull secret; the log stays.
+  // What the installer left of its inputs, and its temp files (oc's registry config), hold the pull secret; the log stays.
   await rm(join(dirs.install, 'install-config.yaml'), { force: true });
+  await rm(dirs.tmp, { recursive: true, force: true });
   if (r.aborted) throw o.signal?.reason ?? new Error('aborted');
   if (r.timedOut) throw new InstallerRunError(`openshift-install ran longer than ${Math.round(timeoutMs / 1000)} s and was stopped; its log is ${log}`, log);
   if (r.code !== 0) throw new InstallerRunError(`openshift-install agent create image failed (${r.code === null ? `signal ${r.signal}` : `exit ${r.code}`}): ${lastLines(r.tail)}`, log);

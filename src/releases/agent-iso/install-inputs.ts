@@ -92,7 +92,7 @@ export interface MirrorSettings {
   localRepo: string;
   /** PEM of reef's CA, added to additionalTrustBundle when the registry speaks TLS with it. */
   caBundle?: string;
-  /** Used when install_config has no pullSecret (e.g. one for reef's registry). */
+  /** Credentials for reef's registry (a pull secret's JSON): merged into install_config's pullSecret, or used as it when it has none. */
   pullSecret?: string;
 }
 
@@ -123,11 +123,18 @@ export const installConfigForMirror = (c: InstallConfig, arch: ReleaseArch, mirr
   const bundle = [c.additionalTrustBundle, mirror.caBundle].filter((b): b is string => !!b && b.trim() !== '').join('\n');
   return {
     ...c,
-    ...(c.pullSecret ? {} : { pullSecret: mirror.pullSecret! }),
+    pullSecret: mergePullSecrets(c.pullSecret, mirror.pullSecret),
     controlPlane: { ...c.controlPlane, architecture: goArch(arch) as (typeof ARCHES)[number] },
     imageDigestSources: [...ours, ...theirs],
     ...(bundle ? { additionalTrustBundle: bundle } : {}),
   };
+};
+
+/** The user's pull secret with reef's registry credentials added (reef's win for its own host): the installer's oc reads the release through reef. */
+const mergePullSecrets = (user: string | undefined, ours: string | undefined): string => {
+  if (!user || !ours) return (user ?? ours)!;
+  const auths = (s: string) => (JSON.parse(s) as { auths: Record<string, unknown> }).auths;
+  return JSON.stringify({ ...JSON.parse(user), auths: { ...auths(user), ...auths(ours) } });
 };
 
 export const toYaml = (doc: unknown): string => yaml.dump(doc, { noRefs: true, lineWidth: -1, schema: yaml.CORE_SCHEMA });
