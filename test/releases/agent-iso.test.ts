@@ -131,6 +131,10 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
     const r = await buildAgentImage({ ...base, body: { install_config: ic, agent_config: AGENT_CONFIG } });
     const got = yaml.load(await isoFile(r.iso, '/install-config.yaml', dir)) as { pullSecret: string };
     expect(Object.keys(JSON.parse(got.pullSecret).auths).sort()).toEqual(['quay.io', 'reef.example:5000']);
+    // No pull secret anywhere (the seed's configs, reef's registry anonymous): one naming the mirror.
+    const anon = await buildAgentImage({ ...base, mirror: { ...base.mirror, pullSecret: undefined }, body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } });
+    const anonConfig = yaml.load(await isoFile(anon.iso, '/install-config.yaml', dir)) as { pullSecret: string };
+    expect(Object.keys(JSON.parse(anonConfig.pullSecret).auths)).toEqual(['reef.example:5000']);
   });
 
   it('names the bad fields of both documents', async () => {
@@ -138,7 +142,7 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
     expect(await validationPaths(buildAgentImage(body(INSTALL_CONFIG.replace('my-cluster', 'My_Cluster'))))).toEqual(['install_config.metadata.name']);
     expect(await validationPaths(buildAgentImage(body(INSTALL_CONFIG, AGENT_CONFIG.replace('192.168.1.100', '192.168.1.300'))))).toEqual(['agent_config.rendezvousIP']);
     expect(await validationPaths(buildAgentImage(body(`${INSTALL_CONFIG}controlPlane:\n  architecture: arm64\n`)))).toEqual(['install_config.controlPlane.architecture']);
-    expect(await validationPaths(buildAgentImage({ ...body(INSTALL_CONFIG), mirror: { ...base.mirror, pullSecret: undefined } }))).toEqual(['install_config.pullSecret']);
+    expect(await validationPaths(buildAgentImage(body(`${INSTALL_CONFIG}pullSecret: '{"auth": 1}'\n`)))).toEqual(['install_config.pullSecret']);
     expect(await validationPaths(buildAgentImage(body('apiVersion: v1\nbaseDomain: [unclosed')))).toEqual(['install_config']);
     expect(await validationPaths(buildAgentImage({ ...base, body: { install_config: INSTALL_CONFIG } }))).toEqual(['agent_config']);
   });

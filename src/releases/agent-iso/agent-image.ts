@@ -77,7 +77,7 @@ const place = async (from: string, to: string) => {
  * installer failed or ran out of time (its log kept).
  */
 export const buildAgentImage = async (o: AgentImageOptions): Promise<AgentImage> => {
-  const { installConfig, agentConfig } = parseAgentInputs(o.body, o.arch, o.mirror);
+  const { installConfig, agentConfig } = parseAgentInputs(o.body, o.arch);
   const installer = join(o.artifactsDir, 'openshift-install');
   if (!(await exists(installer))) throw new NoInstallerError(o.version, o.arch);
   for (const needed of ['oc', 'coreos.iso']) {
