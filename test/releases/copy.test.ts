@@ -1,7 +1,7 @@
 /**
  * Copying artifacts: for real into local directories (allowed bases, symlinks and escapes
- * refused), and the scp path's checks and arguments; scp itself run against a port that drops
- * the connection (no sshd on these machines for a full transfer).
+ * refused), and over scp to an OpenSSH sshd on 127.0.0.1 (host keys checked: a host whose key
+ * is not the known one gets nothing), with the destination's checks and scp's arguments.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/core/errors.js';
 import { copyArtifact, CopyError, parseDestination, scpArgs } from '../../src/releases/copy/index.js';
 import { noise } from '../helpers/bytes.js';
-import { requireTool } from '../helpers/tools.js';
+import { startSshd, SSHD_BIN } from '../helpers/sshd.js';
+import { requireAvailable, requireTool } from '../helpers/tools.js';
 
 const refusedField = async (p: Promise<unknown>) => {
   const err = await p.then(() => undefined, (e: unknown) => e);
@@ -64,7 +65,7 @@ describe('copying an artifact over scp', () => {
     if (to.kind !== 'remote') throw new Error('remote expected');
     const args = scpArgs('/data/releases/4.21.0/x86_64/coreos.iso', to, { ...ssh, port: 2222, identityFile: '/etc/reef/id_ed25519' });
     expect(args).toEqual([
-      '-s', '-q',
+      '-s',
       '-o', 'BatchMode=yes',
       '-o', 'StrictHostKeyChecking=yes',
       '-o', 'UserKnownHostsFile=/etc/reef/known_hosts',
@@ -113,6 +114,29 @@ describe('copying an artifact over scp', () => {
       expect((err as Error).message).toMatch(/scp to 127\.0\.0\.1 failed \(exit 255\)/);
     } finally {
       server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(requireTool('scp') && requireTool('ssh-keygen') && requireAvailable('sshd', existsSync(SSHD_BIN)))('copies to an sshd over SFTP, and refuses a host whose key is not the known one', async () => {
+    const sshd = await startSshd();
+    const dir = mkdtempSync(join(tmpdir(), 'reef-scp-real-'));
+    try {
+      const file = join(dir, 'openshift-install');
+      writeFileSync(file, noise(2 * 1024 * 1024 + 3, 9));
+      mkdirSync(join(dir, 'dest'));
+      const ssh = { knownHostsFile: sshd.knownHosts, identityFile: sshd.identity, port: sshd.port };
+      const seen: number[] = [];
+      const r = await copyArtifact({ file, destination: `${sshd.user}@127.0.0.1:${dir}/dest/`, allowedBases: [], ssh, onProgress: (d) => seen.push(d) });
+      expect(r).toEqual({ kind: 'scp', target: `${sshd.user}@127.0.0.1:${dir}/dest/`, bytes: statSync(file).size });
+      expect(readFileSync(join(dir, 'dest', 'openshift-install')).equals(readFileSync(file))).toBe(true);
+      expect(seen).toEqual([0, statSync(file).size]);
+      const err = await copyArtifact({ file, destination: `${sshd.user}@127.0.0.1:${dir}/other/`, allowedBases: [], ssh: { ...ssh, knownHostsFile: sshd.wrongKnownHosts } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CopyError);
+      expect((err as Error).message).toMatch(/Host key verification failed/);
+      expect(existsSync(join(dir, 'other'))).toBe(false);
+    } finally {
+      await sshd.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,7 +4,8 @@
  * (`StrictHostKeyChecking=yes`, `UserKnownHostsFile=…`, the global file ignored), never asking
  * for anything (`BatchMode=yes`). Spawned with an argv array, `--` before the operands, the
  * destination checked by parseDestination first. scp reports no progress without a terminal: it
- * is told at the start and the end.
+ * is told at the start and the end. No `-q`: it would silence ssh's diagnostics too ("Host key
+ * verification failed"), which the error passes on.
  */
 import { stat } from 'node:fs/promises';
 import { runTool } from '../run-tool.js';
@@ -32,7 +33,6 @@ export class CopyError extends Error {
 /** scp's arguments for copying `file` to `to` (exported for tests: what runs is exactly this). */
 export const scpArgs = (file: string, to: Extract<Destination, { kind: 'remote' }>, ssh: SshSettings): string[] => [
   '-s',
-  '-q',
   '-o', 'BatchMode=yes',
   '-o', 'StrictHostKeyChecking=yes',
   '-o', `UserKnownHostsFile=${ssh.knownHostsFile}`,
