@@ -57,6 +57,7 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
   let reef: TestReef;
   let extracted: ExtractResult;
   let base: Omit<AgentImageOptions, 'body'>;
+  let arm: ExtractResult;
 
   beforeAll(async () => {
     reef = await startTestReef();
@@ -64,7 +65,9 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
     const release = await pushToolRelease({ registry: host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(dir, 'build') });
     const source = imageSourceFromClient(createOciClient({ registry: host, plainHttp: true }));
     extracted = await extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath: join(dir, 'artifacts'), pullspecRepo: 'reef.example:5000/openshift/release' });
-    base = { version: '4.21.0', arch: 'x86_64', artifactsDir: extracted.dir, cacheDir: join(dir, 'installs'), mirror: { registry: 'reef.example:5000', localRepo: 'openshift/release', pullSecret: PULL_SECRET } };
+    const armRelease = await pushToolRelease({ registry: host, plainHttp: true, version: '4.21.1', arches: ['aarch64'], dir: join(dir, 'build-arm') });
+    arm = await extractReleaseArtifacts({ source, repo: armRelease.repo, reference: armRelease.tag, arch: 'aarch64', artifactPath: join(dir, 'artifacts'), pullspecRepo: 'reef.example:5000/openshift/release' });
+    base = { version: '4.21.0', arch: 'x86_64', hostArch: 'x86_64', artifactsDir: extracted.dir, cacheDir: join(dir, 'installs'), mirror: { registry: 'reef.example:5000', localRepo: 'openshift/release', pullSecret: PULL_SECRET } };
   }, 180_000);
   afterAll(async () => {
     await reef?.stop();
@@ -135,6 +138,20 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
     const anon = await buildAgentImage({ ...base, mirror: { ...base.mirror, pullSecret: undefined }, body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } });
     const anonConfig = yaml.load(await isoFile(anon.iso, '/install-config.yaml', dir)) as { pullSecret: string };
     expect(Object.keys(JSON.parse(anonConfig.pullSecret).auths)).toEqual(['reef.example:5000']);
+  });
+
+  it("builds an aarch64 release's ISO on an x86_64 server with the release's linux/amd64 installer and oc", async () => {
+    const r = await buildAgentImage({ ...base, version: '4.21.1', arch: 'aarch64', artifactsDir: arm.dir, body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } });
+    const rec = (name: string) => readFileSync(join(base.cacheDir, r.key, 'work', 'install', '.standin', name), 'utf8').trim();
+    expect(rec('self')).toBe(join(arm.dir, 'openshift-install-linux-amd64'));
+    expect(rec('release-image')).toBe(arm.pullspec);
+    expect(rec('oc-version')).toContain('synthetic oc for linux/x86_64');
+    const ic = yaml.load(await isoFile(r.iso, '/install-config.yaml', dir)) as Record<string, any>;
+    expect(ic.controlPlane.architecture).toBe('arm64');
+    // A server the release ships no installer for.
+    const err = await buildAgentImage({ ...base, hostArch: 'ppc64le', body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoInstallerError);
+    expect((err as Error).message).toMatch(/runs on this ppc64le server/);
   });
 
   it('names the bad fields of both documents', async () => {

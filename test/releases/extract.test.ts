@@ -70,7 +70,9 @@ describe.runIf(ready)('release artifacts from a multi-arch release in docker-reg
       expect(r.dir).toBe(join(artifactPath, '4.21.0', arch));
       expect(r.pullspec).toBe(`${pullspecRepo}@${release.digest}`);
       const got = byName(r.artifacts);
-      expect(Object.keys(got).sort()).toEqual(['coreos.iso', 'oc', 'oc-mac', 'oc-mac-arm64', 'oc.exe', 'openshift-install', 'openshift-install-mac']);
+      const cross = `openshift-install-linux-${arch === 'x86_64' ? 'arm64' : 'amd64'}`;
+      const crossOc = cross.replace('openshift-install', 'oc');
+      expect(Object.keys(got).sort()).toEqual(['coreos.iso', 'oc', 'oc-mac', 'oc-mac-arm64', 'oc.exe', 'openshift-install', 'openshift-install-mac', cross, crossOc].sort());
       // The whiteout in installer-artifacts' second layer removed the mac arm64 installer.
       expect(r.missing.map((m) => m.name)).toEqual(['openshift-install-mac-arm64']);
       const { stdout } = await run('sha256sum', ['-c', 'sha256sum.txt'], { cwd: r.dir });
@@ -80,7 +82,9 @@ describe.runIf(ready)('release artifacts from a multi-arch release in docker-reg
       expect(readFileSync(got['coreos.iso']!.path).equals(want['coreos.iso']!)).toBe(true);
       const platform = `multi (linux/${arch === 'x86_64' ? 'amd64' : 'arm64'})`;
       expectStampedCopy(got['openshift-install']!.path, want['openshift-install']!, [['releaseImage', r.pullspec], ['releaseVersion', '4.21.0'], ['releaseArchitecture', platform]]);
+      expectStampedCopy(got[cross]!.path, want[cross]!, [['releaseImage', r.pullspec], ['releaseVersion', '4.21.0'], ['releaseArchitecture', platform]]);
       expectStampedCopy(got.oc!.path, want.oc!, [['releaseVersion', '4.21.0']]);
+      expectStampedCopy(got[crossOc]!.path, want[crossOc]!, [['releaseVersion', '4.21.0']]);
       expectStampedCopy(got['oc.exe']!.path, want['oc.exe']!, [['releaseVersion', '4.21.0']]);
       expect(readFileSync(got['oc-mac-arm64']!.path).equals(want['oc-mac-arm64']!)).toBe(true);
       expect(await stampIn(got['openshift-install']!.path, 'IMAGE')).toBe(r.pullspec);

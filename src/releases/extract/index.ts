@@ -1,7 +1,9 @@
 /**
  * Release artifact extraction (issue 19 point 5): `oc`, `openshift-install` for linux, mac,
- * mac-arm64, `oc.exe` and `coreos.iso`, read from the component images of a release already in a
- * registry, into `<artifactPath>/<version>/<arch>/` with a `sha256sum.txt` beside them.
+ * mac-arm64, `oc.exe` and `coreos.iso` (plus `openshift-install-linux-<goarch>` and
+ * `oc-linux-<goarch>` of the other of amd64/arm64, so a server of that arch can build this
+ * release's agent ISOs), read from the component images of a release already in a registry,
+ * into `<artifactPath>/<version>/<arch>/` with a `sha256sum.txt` beside them.
  *
  *   extractReleaseArtifacts(o: ExtractOptions): Promise<ExtractResult>
  *
