@@ -199,7 +199,7 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
   const uiSessions = createUiSessions({ key: loadOrCreateSecret(config.dataDir, 'ui-session.key'), tokens: apiTokens, now, ttlMs: config.ui.sessionTtlMs });
   // One count of wrong tokens per address, for bearer tokens and the web UI's sign-in form alike.
   const authFailures = createFailureLimiter({ max: config.auth.failuresPerMinute, windowMs: 60_000 });
-  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions, failures: authFailures });
+  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions, failures: authFailures, maxFormBytes: config.maxBodyBytes });
   const disk = () => {
     try {
       const st = statfsSync(config.dataDir);
