@@ -196,6 +196,8 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
   const adminTokenFile = await ensureAdminToken(apiTokens, config.dataDir);
   if (adminTokenFile) log.warn({ file: adminTokenFile }, `an admin API token was made; it is in ${adminTokenFile} (mode 0600), shown nowhere else`);
   warnOpenDoors(config, log);
+  // Aborted when reef begins to stop: the web UI's live streams end then, instead of holding the shutdown's grace period.
+  const stopping = new AbortController();
   const uiSessions = createUiSessions({ key: loadOrCreateSecret(config.dataDir, 'ui-session.key'), tokens: apiTokens, now, ttlMs: config.ui.sessionTtlMs });
   // One count of wrong tokens per address, for bearer tokens and the web UI's sign-in form alike.
   const authFailures = createFailureLimiter({ max: config.auth.failuresPerMinute, windowMs: 60_000 });
@@ -221,7 +223,7 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync,
     // Releases (issue 19) are wired here once they land; until then /ui/releases says they are not configured.
-    ui: { sessions: uiSessions, failures: authFailures, releases: opts.releases, disk, streamPollMs: config.ui.streamPollMs },
+    ui: { sessions: uiSessions, failures: authFailures, releases: opts.releases, disk, streamPollMs: config.ui.streamPollMs, stopping: stopping.signal },
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
@@ -254,6 +256,7 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      stopping.abort();
       await task.stop();
       clearInterval(watchdog);
       registry?.stop();

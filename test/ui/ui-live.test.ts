@@ -148,4 +148,17 @@ describe.skipIf(!enabled)('web UI, live and interactive', () => {
     expect(await download.text()).toBe(expected);
     expect(problems).toEqual({ console: [], failed: [] });
   });
+
+  it("ends a job page's live stream when reef stops, rather than holding the shutdown", async () => {
+    const other = await startTestReef({ REEF_API_AUTH: 'local', REEF_SHUTDOWN_GRACE: '1h', REEF_UI_STREAM_POLL: '100ms' });
+    const more = await seed(other);
+    const res = await other.req(`/ui/jobs/${more.jobs[0]!.id}/stream`);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: progress');
+    // Without the stop signal this waits out the 1 h grace period (and the test times out).
+    await other.stop();
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    expect(done).toBe(true);
+  });
 });

@@ -96,4 +96,6 @@ export interface UiDeps {
   maxBodyBytes: number;
   /** How often a job page's event stream looks for news (ms). */
   streamPollMs: number;
+  /** Aborted when reef stops: live streams end rather than hold the shutdown. */
+  stopping: AbortSignal;
 }

@@ -120,7 +120,7 @@ export const jobRoutes = (d: UiDeps) =>
       return streamSSE(c, async (stream) => {
         let seen = '';
         let quietMs = 0;
-        while (!stream.aborted && !stream.closed) {
+        while (!stream.aborted && !stream.closed && !d.stopping.aborted) {
           const job = d.jobs.get(id);
           const mark = `${job.updated_at}/${job.events_total}`;
           if (mark !== seen) {
