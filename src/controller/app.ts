@@ -69,7 +69,7 @@ export interface AppDeps {
   /** The embedded OCI registry (/v2 and /admin), when enabled. */
   registry?: { routes: Hono<AppEnv>; admin: Hono<AppEnv>; auth: MiddlewareHandler<AppEnv>; browse?: EmbeddedRegistry['browse'] };
   /** The operator web UI at /ui: its sessions, and what only main knows. */
-  ui?: { sessions: UiSessions; failures: FailureLimiter; releases: ReleasesPort | undefined; disk: () => DiskSpace | undefined; streamPollMs: number };
+  ui?: { sessions: UiSessions; failures: FailureLimiter; releases: ReleasesPort | undefined; disk: () => DiskSpace | undefined; streamPollMs: number; stopping: AbortSignal };
 }
 
 /** Composes the controller's HTTP surface from its services. */

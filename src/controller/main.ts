@@ -44,6 +44,7 @@ import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
 import { createSpaceReserve } from '../lib/space-reserve.js';
 import { createFailureLimiter } from '../lib/failure-limiter.js';
+import type { ReleasesPort } from './ui/ui-deps.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -132,7 +133,13 @@ const warnOpenDoors = (config: Config, log: Logger) => {
 };
 
 /** Wires config → db → stores → services → app → server, and starts listening. */
-export const startReef = async (config: Config, opts: { log?: Logger } = {}): Promise<RunningReef> => {
+export interface StartOptions {
+  log?: Logger;
+  /** The releases feature for the web UI; until main wires the release service (issue 19), tests hand a stand-in. */
+  releases?: ReleasesPort;
+}
+
+export const startReef = async (config: Config, opts: StartOptions = {}): Promise<RunningReef> => {
   const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'reef' }, redact: ['req.headers.authorization', '*.password'] });
   const now = () => Date.now();
   const opened = openDb(config.dataDir);
@@ -205,10 +212,12 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const adminTokenFile = await ensureAdminToken(apiTokens, config.dataDir);
   if (adminTokenFile) log.warn({ file: adminTokenFile }, `an admin API token was made; it is in ${adminTokenFile} (mode 0600), shown nowhere else`);
   warnOpenDoors(config, log);
+  // Aborted when reef begins to stop: the web UI's live streams end then, instead of holding the shutdown's grace period.
+  const stopping = new AbortController();
   const uiSessions = createUiSessions({ key: loadOrCreateSecret(config.dataDir, 'ui-session.key'), tokens: apiTokens, now, ttlMs: config.ui.sessionTtlMs });
   // One count of wrong tokens per address, for bearer tokens and the web UI's sign-in form alike.
   const authFailures = createFailureLimiter({ max: config.auth.failuresPerMinute, windowMs: 60_000 });
-  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions, failures: authFailures });
+  const access = createAccessGate({ mode: config.auth.mode, tokens: apiTokens, audit, log, now, metricsNeedToken: config.auth.metricsNeedToken, failuresPerMinute: config.auth.failuresPerMinute, ui: uiSessions, failures: authFailures, maxFormBytes: config.maxBodyBytes });
   const disk = () => {
     try {
       const st = statfsSync(config.dataDir);
@@ -246,7 +255,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,
     // Releases (issue 19) are wired here once they land; until then /ui/releases says they are not configured.
-    ui: { sessions: uiSessions, failures: authFailures, releases: undefined, disk, streamPollMs: config.ui.streamPollMs },
+    ui: { sessions: uiSessions, failures: authFailures, releases: opts.releases, disk, streamPollMs: config.ui.streamPollMs, stopping: stopping.signal },
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 
@@ -279,6 +288,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      stopping.abort();
       await task.stop();
       clearInterval(watchdog);
       registry?.stop();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/controller/config.js';
-import { type RunningReef, startReef } from '../../src/controller/main.js';
+import { type RunningReef, type StartOptions, startReef } from '../../src/controller/main.js';
 
 export interface TestReef extends RunningReef {
   dataDir: string;
@@ -16,10 +16,10 @@ export interface TestReef extends RunningReef {
 }
 
 /** Starts a real reef on 127.0.0.1:0 with a fresh data directory (or the one given). */
-export const startTestReef = async (env: Record<string, string> = {}, dataDir?: string): Promise<TestReef> => {
+export const startTestReef = async (env: Record<string, string> = {}, dataDir?: string, opts: Omit<StartOptions, 'log'> = {}): Promise<TestReef> => {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'reef-test-'));
   const config = loadConfig({ REEF_LISTEN: '127.0.0.1:0', REEF_DATA_DIR: dir, LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
-  const reef = await startReef(config, { log: pino({ level: 'silent' }) });
+  const reef = await startReef(config, { ...opts, log: pino({ level: 'silent' }) });
   // Under REEF_TLS=auto the helpers trust the site CA, as a client given <data>/tls/ca.crt would.
   const caFile = join(dir, 'tls', 'ca.crt');
   const dispatcher = reef.url.startsWith('https:') && existsSync(caFile) ? new Agent({ connect: { ca: readFileSync(caFile, 'utf8') } }) : undefined;

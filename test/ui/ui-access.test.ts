@@ -75,6 +75,27 @@ describe('web UI access', () => {
     expect(audit.filter((a: { status: number }) => a.status === 403)).toHaveLength(3);
   });
 
+  it('bounds a form before reading it: over REEF_MAX_BODY is 413, with no length 400, and nothing is changed', async () => {
+    const op = sessions.operator;
+    const big = await reef.req('/ui/recipes', {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: op.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: op.csrf, name: 'huge', rest: 'x'.repeat(2 * 1024 * 1024) }).toString(),
+    });
+    expect(big.status, await big.clone().text()).toBe(413);
+    const chunked = await reef.req('/ui/recipes', {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: op.cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': op.csrf },
+      body: new ReadableStream({ start: (ctl) => { ctl.enqueue(new TextEncoder().encode('name=chunked')); ctl.close(); } }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(400);
+    expect(await chunked.text()).toContain('a web UI form must say its length');
+    expect((await reef.json('GET', '/api/v1/recipes', undefined, { authorization: `Bearer ${tokens.admin}` })).body.items.map((r: { name: string }) => r.name)).toEqual(['ubuntu', 'windows']);
+  });
+
   it('gives each role exactly the UI routes its rule allows', async () => {
     const seen: string[] = [];
     for (const d of ROUTE_TABLE.filter((r) => r.ui && r.rule in RANK)) {

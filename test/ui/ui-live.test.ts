@@ -1,5 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionScript } from '../../src/ignition/prestage/partition-script.js';
+import { parseSize } from '../../src/ignition/prestage/sizes.js';
 import { startTestReef, type TestReef } from '../helpers/server.js';
 import { haveChromium, launchChromium, timesLocalised, watchedPage } from './helpers/browser.js';
 import { report, type Seeded, seed } from './helpers/seed.js';
@@ -128,5 +130,35 @@ describe.skipIf(!enabled)('web UI, live and interactive', () => {
     await page.goto(`${reef.url}/ui`);
     expect(await page.locator('#h-gc + p').textContent()).toContain(`${api.body.blobs_deleted} blobs`);
     expect(problems).toEqual({ console: [], failed: [] });
+  });
+
+  it('writes the data partition script `reef prestage partition --print` writes, and names a bad size on its field', async () => {
+    await page.goto(`${reef.url}/ui/prestage`);
+    await page.getByLabel(/Disk of the node/).fill('/dev/nvme0n1');
+    await page.getByLabel(/Size of the data partition/).fill('12 parsecs');
+    await page.getByRole('button', { name: 'Make the script' }).click();
+    const size = page.getByLabel(/Size of the data partition/);
+    expect(await size.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#p-size-error').textContent()).toContain('is not a size');
+    await size.fill('100G');
+    await page.getByRole('button', { name: 'Make the script' }).click();
+    const expected = partitionScript({ device: '/dev/nvme0n1', size: parseSize('100G', '--size'), label: 'data' });
+    expect(await page.getByLabel('Partition script', { exact: true }).textContent()).toBe(expected);
+    const download = await reef.req('/ui/prestage/partition?device=%2Fdev%2Fnvme0n1&size=100G&label=data');
+    expect(await download.text()).toBe(expected);
+    expect(problems).toEqual({ console: [], failed: [] });
+  });
+
+  it("ends a job page's live stream when reef stops, rather than holding the shutdown", async () => {
+    const other = await startTestReef({ REEF_API_AUTH: 'local', REEF_SHUTDOWN_GRACE: '1h', REEF_UI_STREAM_POLL: '100ms' });
+    const more = await seed(other);
+    const res = await other.req(`/ui/jobs/${more.jobs[0]!.id}/stream`);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: progress');
+    // Without the stop signal this waits out the 1 h grace period (and the test times out).
+    await other.stop();
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    expect(done).toBe(true);
   });
 });

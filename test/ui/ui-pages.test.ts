@@ -43,6 +43,7 @@ describe.skipIf(!enabled)('web UI pages', () => {
     ['mirror', '/ui/mirror'],
     ['isos', '/ui/isos'],
     ['prestage', '/ui/prestage'],
+    ['prestage-partition', '/ui/prestage?device=%2Fdev%2Fnvme0n1&size=100G#h-partition'],
     ['audit', '/ui/audit'],
     ['login', '/ui/login'],
   ];

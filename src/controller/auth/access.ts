@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
-import { DomainError, forbidden, unauthorized } from '../../core/errors.js';
+import { DomainError, fieldError, forbidden, unauthorized } from '../../core/errors.js';
 import type { AppEnv } from '../../http/env.js';
 import { STATUS_OF } from '../../http/status.js';
 import { createFailureLimiter, type FailureLimiter } from '../../lib/failure-limiter.js';
@@ -27,6 +27,8 @@ export interface AccessDeps {
   ui?: UiSessions;
   /** Failed token checks per address, shared with the web UI's sign-in form (else the gate's own). */
   failures?: FailureLimiter;
+  /** The largest web UI form body (REEF_MAX_BODY): read whole, so bounded before it is read. */
+  maxFormBytes?: number;
 }
 
 export const isLoopback = (address: string | undefined): boolean =>
@@ -115,7 +117,15 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
       session.principal ?? (d.mode === 'none' ? { name: 'anonymous', role: 'admin', via: 'none' } : d.mode === 'local' && isLoopback(source) ? { name: 'local', role: 'admin', via: 'local' } : undefined);
     // Set before the CSRF check, so a refused forgery is audited under the session it rode on.
     if (principal) c.set('principal', { name: principal.name, role: principal.role });
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !ui.csrfMatches(session, await presentedCsrf(c))) {
+    const change = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+    if (change) {
+      // Forms are read whole (here for the CSRF field, then by the route): bounded by their declared length.
+      const length = Number(c.req.header('content-length'));
+      if (!Number.isSafeInteger(length)) throw fieldError('Content-Length', 'a web UI form must say its length');
+      const limit = d.maxFormBytes ?? 1024 * 1024;
+      if (length > limit) throw new DomainError('PAYLOAD_TOO_LARGE', `body: larger than the ${limit}-byte limit`, [{ path: 'body', message: `larger than ${limit} bytes` }]);
+    }
+    if (change && !ui.csrfMatches(session, await presentedCsrf(c))) {
       d.log.warn({ source, method: c.req.method, path: c.req.path }, 'web UI change refused: missing or wrong CSRF token');
       throw forbidden('this form is stale or was not sent by reef\'s own page (missing or wrong CSRF token); reload the page and try again');
     }

@@ -16,6 +16,8 @@ export interface IsoStore {
   /** Streams `body` to a temp file, runs `check` on it, then moves it into place as base `name`. */
   receiveBase<T>(name: string, body: Readable, check: (path: string, size: number) => Promise<T>): Promise<{ size: number; created: boolean; info: T }>;
   listBases(): Promise<{ name: string; size: number; mtimeMs: number }[]>;
+  /** Generated ISOs, newest first (ids are ULIDs), at most `limit`. */
+  listGenerated(limit: number): Promise<{ id: string; size: number; mtimeMs: number }[]>;
   baseExists(name: string): Promise<boolean>;
   prepareGenerated(): Promise<void>;
   statIso(id: string): Promise<{ size: number; mtimeMs: number } | undefined>;
@@ -101,6 +103,11 @@ export const createIsoService = (deps: {
     async listBases() {
       const items = await store.listBases();
       return { items: items.map((b) => ({ name: b.name, size: b.size, updated_at: new Date(b.mtimeMs).toISOString() })) };
+    },
+
+    /** The newest generated ISOs, with their media and sanboot URLs. */
+    async listGenerated(limit = 100) {
+      return { items: (await store.listGenerated(limit)).map((g) => isoView(g.id, g.size, g.mtimeMs)) };
     },
 
     async create(input: unknown) {

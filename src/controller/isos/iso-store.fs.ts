@@ -53,6 +53,21 @@ export const createIsoStore = (dirs: { bases: string; generated: string }): IsoS
       }
       return out;
     },
+    async listGenerated(limit) {
+      await mkdir(dirs.generated, { recursive: true });
+      const ids = (await readdir(dirs.generated))
+        .filter((f) => /^[0-9A-HJKMNP-TV-Z]{26}\.iso$/.test(f))
+        .map((f) => f.slice(0, -4))
+        .sort()
+        .reverse()
+        .slice(0, limit);
+      const out: { id: string; size: number; mtimeMs: number }[] = [];
+      for (const id of ids) {
+        const st = await statOrUndefined(isoPath(id));
+        if (st) out.push({ id, size: st.size, mtimeMs: st.mtimeMs });
+      }
+      return out;
+    },
     baseExists: async (name) => (await statOrUndefined(basePath(name))) !== undefined,
     async prepareGenerated() {
       await mkdir(dirs.generated, { recursive: true });

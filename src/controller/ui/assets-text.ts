@@ -85,8 +85,17 @@ export const UI_JS = `
     });
     window.addEventListener('pagehide', function () { source.close(); });
   }
+  // <input type=file data-fill=ID>: reads the chosen file into the textarea ID (nothing is uploaded twice).
+  function fillFromFile(input) {
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      var target = document.getElementById(input.getAttribute('data-fill'));
+      if (file && target) file.text().then(function (text) { target.value = text; });
+    });
+  }
   document.addEventListener('DOMContentLoaded', function () {
     localTimes(document);
+    document.querySelectorAll('input[type=file][data-fill]').forEach(fillFromFile);
     document.querySelectorAll('[data-sse]').forEach(connect);
   });
   document.addEventListener('htmx:afterSettle', function (ev) { localTimes(ev.target); });

@@ -1,5 +1,6 @@
 import type { Child } from 'hono/jsx';
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../http/env.js';
 import { roleAllows, type Role } from '../auth/roles.js';
 import type { UiAssets } from './assets.js';
@@ -98,7 +99,7 @@ export const Page = (p: { title: string; path: string; viewer: Viewer | undefine
 );
 
 /** Answers with a whole page (doctype, CSP and all). */
-export const renderPage = async (c: Context<AppEnv>, assets: UiAssets, title: string, body: Child, opts: { status?: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 | 507; anonymous?: boolean } = {}) => {
+export const renderPage = async (c: Context<AppEnv>, assets: UiAssets, title: string, body: Child, opts: { status?: ContentfulStatusCode; anonymous?: boolean } = {}) => {
   const viewer = opts.anonymous ? undefined : viewerOf(c);
   const page = (
     <Page title={title} path={c.req.path} viewer={viewer} assets={assets}>

@@ -64,3 +64,22 @@ export const FieldErrors = (p: { id: string; messages: string[] }) =>
       {p.messages.join('; ')}
     </p>
   ) : null;
+
+/** A labelled choice among `options` ("any" first), for filter forms; its errors under it. */
+export const SelectField = (p: { id: string; label: string; options: readonly string[]; current: string | undefined; messages?: string[] }) => {
+  const messages = p.messages ?? [];
+  return (
+    <div>
+      <label for={p.id}>{p.label}</label>
+      <select id={p.id} name={p.id} aria-invalid={messages.length ? 'true' : undefined} aria-describedby={messages.length ? `${p.id}-error` : undefined}>
+        <option value="">any</option>
+        {p.options.map((o) => (
+          <option value={o} selected={p.current === o}>
+            {o}
+          </option>
+        ))}
+      </select>
+      <FieldErrors id={p.id} messages={messages} />
+    </div>
+  );
+};

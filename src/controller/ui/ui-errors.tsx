@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError } from '../../core/errors.js';
 import type { AppEnv } from '../../http/env.js';
 import { STATUS_OF } from '../../http/status.js';
@@ -7,22 +8,20 @@ import { RegistryError } from '../../registry/core/errors.js';
 import type { UiAssets } from './assets.js';
 import { renderPage } from './layout.js';
 
-type PageStatus = 400 | 401 | 403 | 404 | 409 | 429 | 500 | 507;
-const PAGE_STATUSES = new Set<number>([400, 401, 403, 404, 409, 429, 500, 507]);
 
 /**
  * The web UI's one error mapping: pages, not JSON. Signed-out page views go to the sign-in form
  * (and come back); every other error is a page that says what went wrong, never a stack trace.
  */
 export const createUiErrorHandler = (assets: UiAssets) => async (err: Error, c: Context<AppEnv>): Promise<Response> => {
-  let status = 500;
+  let status: ContentfulStatusCode = 500;
   let message = 'internal error; see the server log with this request id';
   if (err instanceof DomainError) {
     status = STATUS_OF[err.code];
     message = err.message;
     if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
   } else if (err instanceof RegistryError) {
-    status = err.status;
+    status = err.status as ContentfulStatusCode;
     message = err.message;
   } else if (isDiskFull(err)) {
     status = 507;
@@ -33,7 +32,6 @@ export const createUiErrorHandler = (assets: UiAssets) => async (err: Error, c: 
   if (status === 401 && (c.req.method === 'GET' || c.req.method === 'HEAD') && !c.req.header('hx-request')) {
     return c.redirect(`/ui/login?${new URLSearchParams({ next: c.req.path })}`, 303);
   }
-  const pageStatus = (PAGE_STATUSES.has(status) ? status : status >= 500 ? 500 : 400) as PageStatus;
   const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 401 ? 'Sign in needed' : status === 429 ? 'Too many tries' : status >= 500 ? 'Something went wrong' : 'That did not work';
   return renderPage(
     c,
@@ -46,6 +44,6 @@ export const createUiErrorHandler = (assets: UiAssets) => async (err: Error, c: 
         <a href="/ui">Back to the overview</a>
       </p>
     </>,
-    { status: pageStatus, anonymous: status === 401 },
+    { status, anonymous: status === 401 },
   );
 };

@@ -1,4 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildLiveIso } from '../../helpers/live-iso.js';
+import { requireTool } from '../../helpers/tools.js';
 import { expect } from 'vitest';
 import { taskTokenOf } from '../../helpers/iso.js';
 import type { TestReef } from '../../helpers/server.js';
@@ -55,6 +59,18 @@ export const seed = async (reef: TestReef, headers: Record<string, string> = {})
   await pushBlob(authed, reef.url, repo, EMPTY);
   const sbom = artifactManifest('application/vnd.example.sbom', [descriptorOf(image.layers[0]!, MT.ociLayer)], { subject: descriptorOf(image.manifest, MT.ociManifest) });
   expect((await pushManifest(authed, repo, sbom.digest, sbom)).status).toBe(201);
+  // A base live ISO (xorriso) and one ISO generated from it, for the ISOs page.
+  if (requireTool('xorriso')) {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-ui-iso-'));
+    try {
+      const base = buildLiveIso(dir, 'igninfo', 256 * 1024);
+      const put = await reef.req('/api/v1/isos/bases/rhcos-live', { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: readFileSync(base.path) });
+      expect(put.status).toBe(201);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await ok('POST', '/api/v1/isos', { base: 'rhcos-live', ignition: { ignition: { version: '3.2.0' } } }, 201);
+  }
   // An image whose tag is then deleted: its blobs are what GC finds.
   await pushImage(authed, reef.url, 'scratch/old', 'gone');
   expect((await authed(`/v2/scratch/old/manifests/gone`, { method: 'DELETE' })).status).toBe(202);

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../../http/env.js';
 import { JOB_STATUSES } from '../../jobs/job.schema.js';
 import { createIssueIndex, validationIssues } from '../field-issues.js';
 import { renderFragment, renderPage, viewerOf } from '../layout.js';
-import { Csrf, FieldErrors, KeyValues, Notice, Time } from '../parts.js';
+import { Csrf, FieldErrors, KeyValues, Notice, SelectField, Time } from '../parts.js';
 import type { UiDeps } from '../ui-deps.js';
 import { JobRows, ProgressPanel, Timeline } from './job-parts.js';
 
@@ -41,18 +41,7 @@ export const jobRoutes = (d: UiDeps) =>
         'Jobs',
         <>
           <form method="get" action="/ui/jobs" class="filters" role="search" aria-label="Filter jobs">
-            <div>
-              <label for="status">Status</label>
-              <select id="status" name="status" aria-invalid={statusErr.length ? 'true' : undefined} aria-describedby={statusErr.length ? 'status-error' : undefined}>
-                <option value="">any</option>
-                {JOB_STATUSES.map((s) => (
-                  <option value={s} selected={query.status === s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-              <FieldErrors id="status" messages={statusErr} />
-            </div>
+            <SelectField id="status" label="Status" options={JOB_STATUSES} current={query.status} messages={statusErr} />
             <div>
               <label for="serial">Machine serial</label>
               <input type="search" id="serial" name="serial" value={query.serial ?? ''} aria-invalid={serialErr.length ? 'true' : undefined} aria-describedby={serialErr.length ? 'serial-error' : undefined} />
@@ -131,7 +120,7 @@ export const jobRoutes = (d: UiDeps) =>
       return streamSSE(c, async (stream) => {
         let seen = '';
         let quietMs = 0;
-        while (!stream.aborted && !stream.closed) {
+        while (!stream.aborted && !stream.closed && !d.stopping.aborted) {
           const job = d.jobs.get(id);
           const mark = `${job.updated_at}/${job.events_total}`;
           if (mark !== seen) {

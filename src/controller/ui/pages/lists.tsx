@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../../http/env.js';
-import { validationIssues } from '../field-issues.js';
 import { renderPage, viewerOf } from '../layout.js';
-import { Bytes, Csrf, FieldErrors, KeyValues, Notice, Status, Table, Time } from '../parts.js';
+import { Bytes, Csrf, Notice, Status, Table, Time } from '../parts.js';
 import type { UiDeps } from '../ui-deps.js';
 
 /** Machines, mirror runs, ISOs and the audit: pages that list what a service returns. */
@@ -83,16 +82,7 @@ export const listRoutes = (d: UiDeps) =>
     })
     .get('/isos', async (c) => {
       const bases = (await d.isos.listBases()).items;
-      const id = c.req.query('id');
-      let found: Awaited<ReturnType<UiDeps['isos']['get']>> | undefined;
-      let problem: string | undefined;
-      if (id) {
-        try {
-          found = await d.isos.get(id);
-        } catch (err) {
-          problem = validationIssues(err)?.[0]?.message ?? (err as Error).message;
-        }
-      }
+      const generated = (await d.isos.listGenerated(100)).items;
       return renderPage(
         c,
         d.assets,
@@ -111,25 +101,25 @@ export const listRoutes = (d: UiDeps) =>
               </tr>
             ))}
           </Table>
-          <h2>A generated ISO and its sanboot script</h2>
-          <form method="get" action="/ui/isos" class="filters">
-            <div>
-              <label for="iso-id">ISO id</label>
-              <input type="search" id="iso-id" name="id" value={id ?? ''} size={30} aria-invalid={problem ? 'true' : undefined} aria-describedby={problem ? 'iso-id-error' : undefined} />
-              <FieldErrors id="iso-id" messages={problem ? [`id: ${problem}`] : []} />
-            </div>
-            <button type="submit">Show</button>
-          </form>
-          {found ? (
-            <KeyValues
-              rows={[
-                ['ISO', <a href={found.url}>{found.url}</a>],
-                ['Sanboot script', <a href={found.boot_url}>{found.boot_url}</a>],
-                ['Size', <Bytes n={found.size} />],
-                ['Made', <Time at={found.created_at} />],
-              ]}
-            />
-          ) : null}
+          <h2>Generated ISOs</h2>
+          <Table caption="The newest 100 generated ISOs and their sanboot scripts" head={['ISO', 'Sanboot script', 'Size', 'Made']} empty={!generated.length} emptyText="no generated ISOs (POST /api/v1/isos)">
+            {generated.map((g) => (
+              <tr>
+                <td>
+                  <a href={g.url}>{g.id}.iso</a>
+                </td>
+                <td>
+                  <a href={g.boot_url}>boot.ipxe?iso={g.id}</a>
+                </td>
+                <td>
+                  <Bytes n={g.size} />
+                </td>
+                <td>
+                  <Time at={g.created_at} />
+                </td>
+              </tr>
+            ))}
+          </Table>
         </>,
       );
     })

@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
-import { notFound } from '../../../core/errors.js';
+import { fieldError, notFound } from '../../../core/errors.js';
 import type { AppEnv } from '../../../http/env.js';
 import type { PrestageGenerator } from '../../prestage/ignition-routes.js';
 import { createIssueIndex, validationIssues } from '../field-issues.js';
 import { renderPage } from '../layout.js';
 import { FieldErrors, Pre } from '../parts.js';
+import { PartitionScriptSection, partitionScriptFor } from './partition-script.js';
 import type { UiDeps } from '../ui-deps.js';
 
 const OPTIONS = [
@@ -47,6 +48,11 @@ export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) => {
   };
   return new Hono<AppEnv>()
     .get('/prestage/:kind', (c) => {
+      if (c.req.param('kind') === 'partition') {
+        const { script, field, message } = partitionScriptFor((k) => c.req.query(k));
+        if (!script) throw fieldError(field ?? 'device', message ?? 'give device and size');
+        return c.body(script, 200, { 'Content-Type': 'text/x-shellscript; charset=utf-8', 'Content-Disposition': 'attachment; filename="partition.sh"' });
+      }
       const output = OUTPUTS.find(([key]) => key === c.req.param('kind'));
       if (!output) throw notFound('pre-staging output', c.req.param('kind'));
       const [key, , make] = output;
@@ -97,6 +103,7 @@ export const prestageRoutes = (d: UiDeps & { prestage: PrestageGenerator }) => {
               <Pre label={title}>{text}</Pre>
             </section>
           ))}
+          <PartitionScriptSection query={(k) => c.req.query(k)} />
         </>,
       );
     });
