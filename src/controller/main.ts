@@ -245,8 +245,7 @@ export const startReef = async (config: Config, opts: { log?: Logger } = {}): Pr
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,
-    // Releases (issue 19) are wired here once they land; until then /ui/releases says they are not configured.
-    ui: { sessions: uiSessions, failures: authFailures, releases: undefined, disk, streamPollMs: config.ui.streamPollMs },
+    ui: { sessions: uiSessions, failures: authFailures, releases, disk, streamPollMs: config.ui.streamPollMs },
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 

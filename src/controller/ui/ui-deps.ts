@@ -6,23 +6,18 @@ import type { JobService } from '../jobs/job-service.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { MirrorSync } from '../mirror/mirror-sync.js';
 import type { RecipeService } from '../recipes/recipe-service.js';
+import type { ReleaseArtifacts } from '../../releases/release-artifacts.js';
+import type { ReleaseService } from '../../releases/release-service.js';
 import type { EmbeddedRegistry } from '../../registry/wire.js';
 import type { UiAssets } from './assets.js';
 
-/** One release as the releases page lists it (FastRegistry's fields, issue 19). */
-export interface UiRelease {
-  version: string;
-  architecture: string;
-  state: string;
-  discovered_at?: string | null;
-  cloned_at?: string | null;
-  size?: number | null;
-  error?: string | null;
-}
-
-/** The releases feature, when this reef has one; the page says so when it has not. */
+/**
+ * The releases feature (issue 19), when this reef has one: the very service and artifacts the
+ * /admin/releases routes call (the pages keep no query logic of their own).
+ */
 export interface ReleasesPort {
-  list(): UiRelease[] | Promise<UiRelease[]>;
+  service: Pick<ReleaseService, 'list' | 'get' | 'tagOf' | 'status' | 'discover' | 'clone' | 'reset' | 'verify' | 'events' | 'downloads' | 'downloadTotals'>;
+  artifacts: Pick<ReleaseArtifacts, 'extractOne' | 'createIso' | 'artifacts'>;
 }
 
 /** Space on the disk that holds the data directory. */
