@@ -78,6 +78,7 @@ describe.runIf(ok)('web UI: releases', () => {
       seen.add(`${await card.getByTestId('clone-blobs').textContent()} | ${await card.getByTestId('clone-bytes').textContent()}`);
       tops.add(Math.round((await history.boundingBox())!.y));
       state = ((await card.getByTestId('clone-state').textContent()) ?? '').trim();
+      if (i === 5) await screenshot(page, 'releases-cloning-live-laptop');
       await page.waitForTimeout(100);
     }
     expect(state).toBe('cloned');
@@ -200,6 +201,10 @@ describe.runIf(ok)('web UI: releases', () => {
       expect(await forged.text()).toContain('CSRF');
     }
     expect((await status('4.20.3-x86_64')).release.state).toBe('cloned');
+    // A version that is none is named on the clone form's field.
+    const bad = await postForm(reef, '/ui/releases/clone', operator, { _csrf: operator.csrf, version: '4.21' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/id="clone-version-error">version: expected a release tag like 4\.21\.0-x86_64/);
     // The operator's own token goes through.
     const reset = await postForm(reef, '/ui/releases/4.20.3-x86_64/verify', operator, { _csrf: operator.csrf });
     expect(reset.status).toBe(303);

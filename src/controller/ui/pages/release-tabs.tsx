@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx';
 import { EVENT_TYPES, SEVERITIES, type Release, type ReleaseEvent } from '../../../releases/release.js';
 import type { Viewer } from '../layout.js';
-import { Bytes, Csrf, FieldErrors, Pre, Status, Table, Time } from '../parts.js';
+import { Bytes, Csrf, FieldErrors, Status, Table, Time } from '../parts.js';
 import type { ReleasesPort } from '../ui-deps.js';
 import { downloads } from './release-downloads.js';
 import { byMinor, CloneCounters, cloneRuns, detailText, iso, ReleaseActions, releaseHref, seconds } from './release-parts.js';
@@ -241,7 +241,7 @@ const log = (t: TabInput): Child => {
   return (
     <>
       <p class="muted">The last {lines.length} release events, newest last.</p>
-      <Pre label="Release log">
+      <pre class="log" tabindex={0} aria-label="Release log">
         {lines.length
           ? lines.map((e) => (
               <>
@@ -250,7 +250,7 @@ const log = (t: TabInput): Child => {
               </>
             ))
           : 'no events yet'}
-      </Pre>
+      </pre>
     </>
   );
 };

@@ -110,10 +110,10 @@ export const releaseRoutes = (d: UiDeps) => {
         const r = await need(d).service.clone(version);
         return c.redirect(`/ui/releases?${new URLSearchParams({ tab: 'cloning', did: 'clone', v: r.tag })}`, 303);
       } catch (err) {
-        const issues = validationIssues(err);
-        const missing = err instanceof DomainError && err.code === 'NOT_FOUND' ? [`${version}: the upstream has no such release`] : undefined;
-        if (!issues && !missing) throw err;
-        return tabPage(c, 'browse', { cloneErrors: missing ?? issues!.map((i) => i.message), status: 400 });
+        // The service's message names the field and shows a good value; a release upstream lacks is named too.
+        const missing = err instanceof DomainError && err.code === 'NOT_FOUND' ? `${version}: the upstream has no such release` : undefined;
+        if (!validationIssues(err) && !missing) throw err;
+        return tabPage(c, 'browse', { cloneErrors: [missing ?? (err as Error).message], status: 400 });
       }
     })
     .get('/releases/:version', (c) => detailPage(c, c.req.param('version')))
