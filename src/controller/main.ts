@@ -44,7 +44,6 @@ import { createEmbeddedRegistry } from '../registry/wire.js';
 import { setLongTimeout } from '../lib/long-timer.js';
 import { createSpaceReserve } from '../lib/space-reserve.js';
 import { createFailureLimiter } from '../lib/failure-limiter.js';
-import type { ReleasesPort } from './ui/ui-deps.js';
 
 export interface RunningReef {
   /** The URL the server listens on (actual port). */
@@ -135,8 +134,6 @@ const warnOpenDoors = (config: Config, log: Logger) => {
 /** Wires config → db → stores → services → app → server, and starts listening. */
 export interface StartOptions {
   log?: Logger;
-  /** The releases feature for the web UI; until main wires the release service (issue 19), tests hand a stand-in. */
-  releases?: ReleasesPort;
 }
 
 export const startReef = async (config: Config, opts: StartOptions = {}): Promise<RunningReef> => {
@@ -254,8 +251,7 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
   const app = createApp({
     log, metrics, recipes, machines, jobs, media, boot, isos, ready, publicUrl, maxBodyBytes: config.maxBodyBytes, bodyTimeoutMs: config.bodyTimeoutMs, registry,
     access, tokens: apiTokens, audit, caPem: () => tls?.caPem(), maintenanceImage, mirrorSync, releases, trustedProxies: config.trustedProxies,
-    // Releases (issue 19) are wired here once they land; until then /ui/releases says they are not configured.
-    ui: { sessions: uiSessions, failures: authFailures, releases: opts.releases, disk, streamPollMs: config.ui.streamPollMs, stopping: stopping.signal },
+    ui: { sessions: uiSessions, failures: authFailures, releases, disk, streamPollMs: config.ui.streamPollMs, stopping: stopping.signal },
   });
   routing.fetch = (req, env) => app.fetch(req, env as never);
 

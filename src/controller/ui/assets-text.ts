@@ -58,6 +58,14 @@ ol.timeline { list-style: none; padding: 0; margin: 0; }
 ol.timeline li { display: grid; grid-template-columns: 12rem 4rem 1fr; gap: .6rem; padding: .25rem 0; border-bottom: 1px solid var(--line); }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } .kv dt { font-weight: 600; } .kv dd { margin: 0; word-break: break-all; }
 .tabs { display: flex; gap: .5rem; flex-wrap: wrap; margin: .4rem 0 1rem; }
+.tabs ul { display: flex; flex-wrap: wrap; gap: .4rem; list-style: none; margin: 0; padding: 0; }
+.tabs a { display: inline-block; padding: .3rem .8rem; border: 1px solid var(--accent); border-radius: 4px; text-decoration: none; }
+.tabs a[aria-current="page"] { background: var(--accent); color: #fff; font-weight: 600; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.actions { display: flex; flex-wrap: wrap; gap: .3rem; } .live h3 { margin: 0 0 .4rem; font-size: 1rem; } .live-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 30rem), 1fr)); gap: .8rem; } .live .progress dd { white-space: nowrap; } .live .bar { width: calc(100% - 5rem); } .live .progress label { margin: 0; }
+@media (min-width: 901px) { .live .progress { grid-template-columns: 11rem 1fr; } }
+textarea.short { min-height: 10rem; } pre.log { white-space: pre-wrap; overflow-wrap: anywhere; } fieldset { border: 1px solid var(--line); margin: .6rem 0; }
+.s-cloned, .s-success { color: var(--ok); } .s-cloning, .s-extracting, .s-warning, .s-reset { color: var(--warn); } .s-available, .s-info { color: var(--muted); }
 @media (max-width: 900px) { ol.timeline li { grid-template-columns: 1fr; gap: 0; } .progress { grid-template-columns: 1fr; } }
 `;
 

@@ -6,69 +6,18 @@ import type { JobService } from '../jobs/job-service.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { MirrorSync } from '../mirror/mirror-sync.js';
 import type { RecipeService } from '../recipes/recipe-service.js';
+import type { ReleaseArtifacts } from '../../releases/release-artifacts.js';
+import type { ReleaseService } from '../../releases/release-service.js';
 import type { EmbeddedRegistry } from '../../registry/wire.js';
 import type { UiAssets } from './assets.js';
 
 /**
- * The releases feature as the releases page reads it: FastRegistry's JSON (the shapes of
- * controller/releases/release-view.ts on the releases branch: releaseJson, progressJson,
- * eventJson, downloadJson), so main wires it from the release service in a few lines.
+ * The releases feature (issue 19), when this reef has one: the very service and artifacts the
+ * /admin/releases routes call (the pages keep no query logic of their own).
  */
-export interface UiRelease {
-  version: string;
-  architecture: string;
-  tag: string;
-  state: string;
-  discovered_at: string | null;
-  cloned_at: string | null;
-  size: number | null;
-  error: string | null;
-  artifacts: { name: string; type: string; size: number | null }[];
-}
-
-export interface UiCloneProgress {
-  version: string;
-  phase: string;
-  total_blobs: number;
-  synced_blobs: number;
-  total_bytes: number;
-  synced_bytes: number;
-  percent_done: number;
-  total_components: number;
-  mirrored_components: number;
-  current_component: string | null;
-}
-
-export interface UiReleaseEvent {
-  id: number;
-  type: string;
-  severity: string;
-  time: string | null;
-  version: string | null;
-  details: unknown;
-}
-
-export interface UiDownload {
-  time: string | null;
-  version: string;
-  artifact: string;
-  client_ip: string;
-  user_agent: string | null;
-  size: number;
-  duration: number;
-}
-
-/** The releases feature, when this reef has one; the page says so when it has not. */
 export interface ReleasesPort {
-  list(): UiRelease[];
-  /** Progress of the clones running now. */
-  cloning(): UiCloneProgress[];
-  events(query: { severity?: string; limit: number }): UiReleaseEvent[];
-  downloads(limit: number): UiDownload[];
-  clone(version: string): Promise<unknown>;
-  extract(version: string): unknown;
-  /** The agent ISO of a ready release from install-config.yaml and agent-config.yaml; its URL. */
-  createIso(version: string, input: { install_config: string; agent_config: string }): Promise<{ iso_url: string }>;
+  service: Pick<ReleaseService, 'list' | 'get' | 'tagOf' | 'status' | 'discover' | 'clone' | 'reset' | 'verify' | 'events' | 'downloads' | 'downloadTotals'>;
+  artifacts: Pick<ReleaseArtifacts, 'extractOne' | 'createIso' | 'artifacts'>;
 }
 
 /** Space on the disk that holds the data directory. */

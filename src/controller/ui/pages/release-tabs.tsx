@@ -1,75 +1,98 @@
-import { Bytes, Csrf, SelectField, Status, Table, Time } from '../parts.js';
-import type { UiCloneProgress, UiDownload, UiRelease, UiReleaseEvent } from '../ui-deps.js';
+import type { Child } from 'hono/jsx';
+import { EVENT_TYPES, SEVERITIES, type Release, type ReleaseEvent } from '../../../releases/release.js';
+import type { Viewer } from '../layout.js';
+import { Bytes, Csrf, FieldErrors, Status, Table, Time } from '../parts.js';
+import type { ReleasesPort } from '../ui-deps.js';
+import { downloads } from './release-downloads.js';
+import { byMinor, CloneCounters, cloneRuns, detailText, iso, ReleaseActions, releaseHref, seconds } from './release-parts.js';
 
-export const TABS = [
-  ['browse', 'Browse'],
-  ['news', 'News'],
-  ['cloning', 'Cloning'],
-  ['events', 'Events'],
-  ['downloads', 'Client Downloads'],
-  ['log', 'Log'],
-] as const;
-export type Tab = (typeof TABS)[number][0];
-export const SEVERITIES = ['info', 'warning', 'error', 'success'] as const;
+export interface TabInput {
+  r: ReleasesPort;
+  viewer: Viewer;
+  query: Record<string, string>;
+  /** Field errors of the clone form (a version that is none). */
+  cloneErrors?: string[];
+  pollMs: number;
+}
 
-export const TabNav = (p: { current: Tab }) => (
-  <nav class="tabs" aria-label="Release views">
-    {TABS.map(([key, label]) => (
-      <a href={`/ui/releases?tab=${key}`} class={key === p.current ? 'button' : 'button secondary'} aria-current={key === p.current ? 'page' : undefined}>
-        {label}
-      </a>
-    ))}
-  </nav>
+/** An event's time and severity cells. */
+const EventWhen = (p: { e: ReleaseEvent }) => (
+  <>
+    <td>
+      <Time at={iso(p.e.time)} />
+    </td>
+    <td>
+      <Status s={p.e.severity} />
+    </td>
+  </>
 );
 
-/** Releases by major.minor ("4.14"), newest first; clone and extract for operators. */
-export const Browse = (p: { releases: UiRelease[]; csrf: string; canWrite: boolean }) => {
-  const groups = new Map<string, UiRelease[]>();
-  for (const r of p.releases) {
-    const minor = /^\d+\.\d+/.exec(r.version)?.[0] ?? 'other';
-    groups.set(minor, [...(groups.get(minor) ?? []), r]);
-  }
-  const action = (r: UiRelease) => {
-    if (!p.canWrite) return null;
-    const verb = r.state === 'available' || r.state === 'failed' ? 'clone' : r.state === 'cloned' ? 'extract' : undefined;
-    if (!verb) return null;
-    return (
-      <form method="post" action={`/ui/releases/${verb}`} class="inline">
-        <Csrf token={p.csrf} />
-        <input type="hidden" name="version" value={r.tag} />
-        <button type="submit" class="secondary" aria-label={`${verb === 'clone' ? 'Clone' : 'Extract'} ${r.tag}`}>
-          {verb === 'clone' ? 'Clone' : 'Extract'}
-        </button>
-      </form>
-    );
-  };
-  if (!p.releases.length) return <p class="muted">No releases discovered yet.</p>;
+const ReleaseRows = (p: { list: Release[]; viewer: Viewer; when: 'discovered' | 'cloned' }) => (
+  <>
+    {p.list.map((r) => (
+      <tr>
+        <td>
+          <a href={releaseHref(r.tag)}>{r.version}</a>
+        </td>
+        <td>{r.architecture}</td>
+        <td>
+          <Status s={r.state} />
+        </td>
+        <td>
+          <Time at={iso(r.discoveredAt)} />
+        </td>
+        {p.when === 'cloned' ? (
+          <td>
+            <Time at={iso(r.clonedAt)} />
+          </td>
+        ) : null}
+        <td>
+          <Bytes n={r.size} />
+        </td>
+        <td>
+          <ReleaseActions viewer={p.viewer} r={r} />
+        </td>
+      </tr>
+    ))}
+  </>
+);
+
+/** Clone any release by version or tag (FastRegistry's users clone what discovery has not listed yet). */
+const CloneForm = (p: { viewer: Viewer; errors: string[] }) =>
+  p.viewer.canWrite ? (
+    <form method="post" action="/ui/releases/clone" class="filters" aria-label="Clone a release">
+      <Csrf token={p.viewer.csrf} />
+      <div>
+        <label for="clone-version">Release version or tag</label>
+        <input type="text" id="clone-version" name="version" placeholder="4.21.0-x86_64" required aria-invalid={p.errors.length ? 'true' : undefined} aria-describedby={p.errors.length ? 'clone-version-error' : undefined} />
+        <FieldErrors id="clone-version" messages={p.errors} />
+      </div>
+      <button type="submit">Clone</button>
+    </form>
+  ) : null;
+
+const DiscoverForm = (p: { viewer: Viewer }) =>
+  p.viewer.canWrite ? (
+    <form method="post" action="/ui/releases/discover" class="inline">
+      <Csrf token={p.viewer.csrf} />
+      <button type="submit">Discover releases now</button>
+    </form>
+  ) : null;
+
+const browse = (t: TabInput): Child => {
+  const releases = t.r.service.list();
   return (
     <>
-      {[...groups].map(([minor, list]) => (
+      <p>
+        <DiscoverForm viewer={t.viewer} />
+      </p>
+      <CloneForm viewer={t.viewer} errors={t.cloneErrors ?? []} />
+      {releases.length === 0 ? <p class="muted">No releases discovered yet.</p> : null}
+      {byMinor(releases).map(([minor, list]) => (
         <section aria-labelledby={`h-${minor}`}>
-          <h2 id={`h-${minor}`}>{minor}</h2>
-          <Table caption={`Releases ${minor}`} head={['Release', 'State', 'Discovered', 'Cloned', 'Size', 'Artifacts', '']}>
-            {list.map((r) => (
-              <tr>
-                <td>{r.tag}</td>
-                <td>
-                  <Status s={r.state} />
-                  {r.error ? <span class="s-failed"> {r.error}</span> : null}
-                </td>
-                <td>
-                  <Time at={r.discovered_at} />
-                </td>
-                <td>
-                  <Time at={r.cloned_at} />
-                </td>
-                <td>
-                  <Bytes n={r.size} />
-                </td>
-                <td>{r.artifacts.map((a) => a.name).join(', ') || '—'}</td>
-                <td>{action(r)}</td>
-              </tr>
-            ))}
+          <h3 id={`h-${minor}`}>{minor}</h3>
+          <Table caption={`Releases ${minor}, newest first`} head={['Version', 'Architecture', 'State', 'Discovered', 'Cloned', 'Size', 'Actions']}>
+            <ReleaseRows list={list} viewer={t.viewer} when="cloned" />
           </Table>
         </section>
       ))}
@@ -77,94 +100,26 @@ export const Browse = (p: { releases: UiRelease[]; csrf: string; canWrite: boole
   );
 };
 
-/** Clones running now, their counters (refreshed in place every 2 s). */
-export const Cloning = (p: { progress: UiCloneProgress[] }) => (
-  <div id="cloning" hx-get="/ui/releases?tab=cloning" hx-trigger="every 2s" hx-select="#cloning" hx-swap="outerHTML">
-    <Table caption="Clones in progress" head={['Release', 'Phase', 'Blobs', 'Bytes', 'Components', 'Now']} empty={!p.progress.length} emptyText="no clone is running">
-      {p.progress.map((x) => (
-        <tr>
-          <td>{x.version}</td>
-          <td>{x.phase}</td>
-          <td data-testid={`blobs-${x.version}`}>
-            {x.synced_blobs} / {x.total_blobs}
-          </td>
-          <td data-testid={`bytes-${x.version}`}>
-            <Bytes n={x.synced_bytes} /> / <Bytes n={x.total_bytes} /> ({x.percent_done} %)
-          </td>
-          <td>
-            {x.mirrored_components} / {x.total_components}
-          </td>
-          <td>{x.current_component ?? '—'}</td>
-        </tr>
-      ))}
-    </Table>
-  </div>
-);
-
-const details = (d: unknown) => (d && typeof d === 'object' && Object.keys(d).length ? JSON.stringify(d) : '');
-
-export const Events = (p: { events: UiReleaseEvent[]; severity: string | undefined; caption: string }) => (
-  <Table caption={p.caption} head={['When', 'Severity', 'Type', 'Release', 'Details']} empty={!p.events.length} emptyText="no events">
-    {p.events.map((e) => (
-      <tr>
-        <td>
-          <Time at={e.time} />
-        </td>
-        <td>
-          <span class={`s-${e.severity === 'warning' ? 'warn' : e.severity === 'success' ? 'ok' : e.severity}`}>{e.severity}</span>
-        </td>
-        <td>{e.type}</td>
-        <td>{e.version ?? '—'}</td>
-        <td>
-          <code>{details(e.details)}</code>
-        </td>
-      </tr>
-    ))}
-  </Table>
-);
-
-export const SeverityFilter = (p: { current: string | undefined }) => (
-  <form method="get" action="/ui/releases" class="filters" aria-label="Filter events">
-    <input type="hidden" name="tab" value="events" />
-    <SelectField id="severity" label="Severity" options={SEVERITIES} current={p.current} />
-    <button type="submit">Filter</button>
-  </form>
-);
-
-export const Downloads = (p: { downloads: UiDownload[] }) => {
-  const bytes = p.downloads.reduce((n, d) => n + d.size, 0);
-  const seconds = p.downloads.reduce((n, d) => n + d.duration, 0);
+const news = (t: TabInput): Child => {
+  const recent = [...t.r.service.list()].sort((a, b) => b.discoveredAt - a.discoveredAt).slice(0, 30);
+  const runs = t.r.service.events({ type: 'discovery.run', limit: 10 });
   return (
     <>
-      <div class="cards">
-        <section class="card" aria-labelledby="h-dl-count">
-          <h2 id="h-dl-count">Downloads</h2>
-          <p class="big">{p.downloads.length}</p>
-        </section>
-        <section class="card" aria-labelledby="h-dl-bytes">
-          <h2 id="h-dl-bytes">Served</h2>
-          <p class="big">
-            <Bytes n={bytes} />
-          </p>
-        </section>
-        <section class="card" aria-labelledby="h-dl-rate">
-          <h2 id="h-dl-rate">Mean rate</h2>
-          <p class="big">{seconds > 0 ? <Bytes n={Math.round(bytes / seconds)} /> : '—'}/s</p>
-        </section>
-      </div>
-      <Table caption="Client downloads, newest first" head={['When', 'Release', 'Artifact', 'Client', 'Size', 'Seconds']} empty={!p.downloads.length} emptyText="no downloads yet">
-        {p.downloads.map((d) => (
+      <p>
+        <DiscoverForm viewer={t.viewer} />
+      </p>
+      <Table caption="Recently discovered releases, newest first" head={['Version', 'Architecture', 'State', 'Discovered', 'Size', 'Actions']} empty={!recent.length} emptyText="nothing discovered yet">
+        <ReleaseRows list={recent} viewer={t.viewer} when="discovered" />
+      </Table>
+      <h3>Discovery runs</h3>
+      <Table caption="The last 10 discovery runs" head={['Time', 'Result', 'Trigger', 'Found', 'New', 'Error']} empty={!runs.length} emptyText="no discovery has run">
+        {runs.map((e) => (
           <tr>
-            <td>
-              <Time at={d.time} />
-            </td>
-            <td>{d.version}</td>
-            <td>{d.artifact}</td>
-            <td>{d.client_ip}</td>
-            <td>
-              <Bytes n={d.size} />
-            </td>
-            <td>{d.duration.toFixed(1)}</td>
+            <EventWhen e={e} />
+            <td>{String(e.details.trigger ?? '—')}</td>
+            <td>{String(e.details.found ?? '—')}</td>
+            <td>{String(e.details.new ?? '—')}</td>
+            <td>{String(e.details.error ?? '—')}</td>
           </tr>
         ))}
       </Table>
@@ -172,28 +127,132 @@ export const Downloads = (p: { downloads: UiDownload[] }) => {
   );
 };
 
-/** The agent ISO form: a ready release, install-config.yaml and agent-config.yaml pasted or read from files (ui.js). */
-export const AgentIsoForm = (p: { ready: UiRelease[]; csrf: string }) =>
-  p.ready.length ? (
-    <section aria-labelledby="h-iso">
-      <h2 id="h-iso">Agent ISO</h2>
-      <form method="post" action="/ui/releases/iso">
-        <Csrf token={p.csrf} />
-        <label for="iso-version">Release</label>
-        <select id="iso-version" name="version">
-          {p.ready.map((r) => (
-            <option value={r.tag}>{r.tag}</option>
-          ))}
-        </select>
-        <label for="install-config">install-config.yaml</label>
-        <input type="file" accept=".yaml,.yml" data-fill="install-config" aria-label="Read install-config.yaml from a file" />
-        <textarea id="install-config" name="install_config" required spellcheck={false}></textarea>
-        <label for="agent-config">agent-config.yaml</label>
-        <input type="file" accept=".yaml,.yml" data-fill="agent-config" aria-label="Read agent-config.yaml from a file" />
-        <textarea id="agent-config" name="agent_config" required spellcheck={false}></textarea>
-        <p>
-          <button type="submit">Make the agent ISO</button>
-        </p>
+/** The clones under way (and the one just started, whatever its state now): what the live panel polls. */
+export const LiveClones = (p: { r: ReleasesPort; focus: string | undefined }) => {
+  const active = p.r.service.list().filter((r) => r.state === 'cloning' || r.state === 'extracting' || r.tag === p.focus);
+  if (!active.length) return <p class="muted">No clone is running.</p>;
+  return (
+    <div class="live-cards">
+      {active.map((r) => (
+        <CloneCounters r={r} progress={p.r.service.status(r.tag).progress} />
+      ))}
+    </div>
+  );
+};
+
+export const liveHref = (focus: string | undefined) => `/ui/releases/live${focus ? `?${new URLSearchParams({ v: focus })}` : ''}`;
+
+/** The live counters, refreshed in place by htmx (the answer stops the polling once nothing runs). */
+export const LivePanel = (p: { r: ReleasesPort; focus: string | undefined; pollMs: number }) => (
+  <div id="clone-live" hx-get={liveHref(p.focus)} hx-trigger={`every ${p.pollMs}ms`} hx-swap="innerHTML">
+    <LiveClones r={p.r} focus={p.focus} />
+  </div>
+);
+
+const cloning = (t: TabInput): Child => {
+  const runs = cloneRuns(t.r.service.events({ limit: 2000 }).filter((e) => ['clone_start', 'cloned', 'failed', 'reset'].includes(e.type))).slice(0, 50);
+  return (
+    <>
+      <CloneForm viewer={t.viewer} errors={t.cloneErrors ?? []} />
+      <h3>Under way</h3>
+      <LivePanel r={t.r} focus={t.query.v} pollMs={t.pollMs} />
+      <h3>Clone history</h3>
+      <Table caption="The last 50 clones, newest first" head={['Release', 'Started', 'Ended', 'Took', 'Outcome']} empty={!runs.length} emptyText="no clone yet">
+        {runs.map((run) => (
+          <tr>
+            <td>
+              <a href={releaseHref(run.version)}>{run.version}</a>
+              {run.resumed ? <span class="muted"> (resumed)</span> : null}
+            </td>
+            <td>
+              <Time at={iso(run.started)} />
+            </td>
+            <td>
+              <Time at={iso(run.ended)} />
+            </td>
+            <td>{run.ended === null ? '—' : seconds(run.ended - run.started)}</td>
+            <td>
+              <Status s={run.outcome} />
+            </td>
+          </tr>
+        ))}
+      </Table>
+    </>
+  );
+};
+
+/** A select of the Events filter, with its error on it when the value is none of the choices. */
+const FilterSelect = (p: { id: string; label: string; choices: readonly string[]; value: string | undefined }) => {
+  const bad = p.value !== undefined && p.value !== '' && !p.choices.includes(p.value);
+  return (
+    <div>
+      <label for={p.id}>{p.label}</label>
+      <select id={p.id} name={p.id} aria-invalid={bad ? 'true' : undefined} aria-describedby={bad ? `${p.id}-error` : undefined}>
+        <option value="">any</option>
+        {p.choices.map((s) => (
+          <option value={s} selected={p.value === s}>
+            {s}
+          </option>
+        ))}
+      </select>
+      <FieldErrors id={p.id} messages={bad ? [`not one of ${p.choices.join(', ')}`] : []} />
+    </div>
+  );
+};
+
+const pick = <T extends string>(choices: readonly T[], v: string | undefined): T | undefined => (choices.includes(v as T) ? (v as T) : undefined);
+
+const events = (t: TabInput): Child => {
+  const severity = pick(SEVERITIES, t.query.severity);
+  const type = pick(EVENT_TYPES, t.query.type);
+  const version = t.query.version?.trim() || undefined;
+  const list = t.r.service.events({ severity, type, version, limit: 300 });
+  return (
+    <>
+      <form method="get" action="/ui/releases" class="filters" role="search" aria-label="Filter release events">
+        <input type="hidden" name="tab" value="events" />
+        <FilterSelect id="severity" label="Severity" choices={SEVERITIES} value={t.query.severity} />
+        <FilterSelect id="type" label="Type" choices={EVENT_TYPES} value={t.query.type} />
+        <div>
+          <label for="ev-version">Release</label>
+          <input type="search" id="ev-version" name="version" value={version ?? ''} placeholder="4.21.0-x86_64" />
+        </div>
+        <button type="submit">Filter</button>
       </form>
-    </section>
-  ) : null;
+      <Table caption={`${list.length} events, newest first`} head={['Time', 'Severity', 'Type', 'Release', 'Details']} empty={!list.length} emptyText="no events">
+        {list.map((e) => (
+          <tr>
+            <EventWhen e={e} />
+            <td>{e.type}</td>
+            <td>{e.version ? <a href={releaseHref(e.version)}>{e.version}</a> : '—'}</td>
+            <td>
+              <code>{detailText(e.details) || '—'}</code>
+            </td>
+          </tr>
+        ))}
+      </Table>
+    </>
+  );
+};
+
+/** The release events as a log: oldest first, so the newest line is the last one, as in a terminal. */
+const log = (t: TabInput): Child => {
+  const lines = t.r.service.events({ limit: 500 }).reverse();
+  return (
+    <>
+      <p class="muted">The last {lines.length} release events, newest last.</p>
+      <pre class="log" tabindex={0} aria-label="Release log">
+        {lines.length
+          ? lines.map((e) => (
+              <>
+                <time datetime={iso(e.time)!}>{iso(e.time)}</time> {e.severity.toUpperCase().padEnd(7)} {e.type} {e.version || '-'} {detailText(e.details)}
+                {'\n'}
+              </>
+            ))
+          : 'no events yet'}
+      </pre>
+    </>
+  );
+};
+
+export const TAB_VIEWS = { browse, news, cloning, events, downloads, log } as const;
