@@ -90,7 +90,7 @@ export const releaseDetail = (r: ReleasesPort, viewer: Viewer, name: string, pol
       {busy ? (
         <section aria-labelledby="h-live">
           <h2 id="h-live">Progress</h2>
-          <LivePanel r={r} focus={rel.tag} pollMs={pollMs} />
+          <LivePanel r={r} focus={rel.tag} pollMs={pollMs} reload />
         </section>
       ) : null}
       <h2>Verify report</h2>

@@ -140,11 +140,15 @@ export const LiveClones = (p: { r: ReleasesPort; focus: string | undefined }) =>
   );
 };
 
-export const liveHref = (focus: string | undefined) => `/ui/releases/live${focus ? `?${new URLSearchParams({ v: focus })}` : ''}`;
+/** `reload`: the page reloads once nothing runs any more (a release's page then shows its new state and artifacts). */
+export const liveHref = (focus: string | undefined, reload = false) => {
+  const q = new URLSearchParams({ ...(focus ? { v: focus } : {}), ...(reload ? { reload: '1' } : {}) }).toString();
+  return `/ui/releases/live${q ? `?${q}` : ''}`;
+};
 
 /** The live counters, refreshed in place by htmx (the answer stops the polling once nothing runs). */
-export const LivePanel = (p: { r: ReleasesPort; focus: string | undefined; pollMs: number }) => (
-  <div id="clone-live" hx-get={liveHref(p.focus)} hx-trigger={`every ${p.pollMs}ms`} hx-swap="innerHTML">
+export const LivePanel = (p: { r: ReleasesPort; focus: string | undefined; pollMs: number; reload?: boolean }) => (
+  <div id="clone-live" hx-get={liveHref(p.focus, p.reload)} hx-trigger={`every ${p.pollMs}ms`} hx-swap="innerHTML">
     <LiveClones r={p.r} focus={p.focus} />
   </div>
 );

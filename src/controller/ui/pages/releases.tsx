@@ -95,9 +95,12 @@ export const releaseRoutes = (d: UiDeps) => {
     .get('/releases/live', async (c) => {
       const r = need(d);
       const res = await renderFragment(c, <LiveClones r={r} focus={c.req.query('v')} />);
-      // 286 tells htmx to stop polling: nothing is cloning or extracting any more.
+      // 286 tells htmx to stop polling: nothing is cloning or extracting any more (HX-Refresh: and to reload the page).
       const running = r.service.list().some((x) => x.state === 'cloning' || x.state === 'extracting');
-      return running ? res : new Response(res.body, { status: 286, headers: res.headers });
+      if (running) return res;
+      const headers = new Headers(res.headers);
+      if (c.req.query('reload')) headers.set('HX-Refresh', 'true');
+      return new Response(res.body, { status: 286, headers });
     })
     .post('/releases/discover', async (c) => {
       const found = await need(d).service.discover('api');
