@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 
-/** Batch buffers kept for reuse, so a long run of files allocates them once. */
-const spare: Buffer[] = [];
+/** Batch buffers kept for reuse by size, so a long run of files allocates them once. */
+const spare = new Map<number, Buffer[]>();
 const SPARE_MAX = 8;
 
 /**
@@ -12,7 +12,9 @@ const SPARE_MAX = 8;
  * call it, also after an error).
  */
 export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024) => {
-  const take = () => (spare.length > 0 && spare[spare.length - 1]!.length === batchBytes ? spare.pop()! : Buffer.allocUnsafeSlow(batchBytes));
+  const kept = spare.get(batchBytes) ?? [];
+  spare.set(batchBytes, kept);
+  const take = () => kept.pop() ?? Buffer.allocUnsafeSlow(batchBytes);
   const buffers = [take(), take()];
   let current = 0;
   let filled = 0;
@@ -49,7 +51,7 @@ export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024) =>
     },
     release(): void {
       void writing.then(() => {
-        for (const b of buffers) if (spare.length < SPARE_MAX) spare.push(b);
+        for (const b of buffers) if (kept.length < SPARE_MAX) kept.push(b);
       });
     },
   };
