@@ -1,8 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-
-/** Batch buffers kept for reuse by size, so a long run of files allocates them once. */
-const spare = new Map<number, Buffer[]>();
-const SPARE_MAX = 8;
+import { giveBuffer, takeBuffer } from './buffer-pool.js';
 
 /**
  * Writes a stream of pieces of any size (socket reads of a few KiB to 1 MiB) to a file in writes of
@@ -12,10 +9,7 @@ const SPARE_MAX = 8;
  * call it, also after an error).
  */
 export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024) => {
-  const kept = spare.get(batchBytes) ?? [];
-  spare.set(batchBytes, kept);
-  const take = () => kept.pop() ?? Buffer.allocUnsafeSlow(batchBytes);
-  const buffers = [take(), take()];
+  const buffers = [takeBuffer(batchBytes), takeBuffer(batchBytes)];
   let current = 0;
   let filled = 0;
   let writing: Promise<void> = Promise.resolve();
@@ -51,7 +45,7 @@ export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024) =>
     },
     release(): void {
       void writing.then(() => {
-        for (const b of buffers) if (kept.length < SPARE_MAX) kept.push(b);
+        for (const b of buffers) giveBuffer(b);
       });
     },
   };

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { giveBuffer, takeBuffer } from './buffer-pool.js';
 
 /**
  * A file's bytes as lent chunks of up to `bufferBytes`, read into two reused buffers: the next
@@ -7,7 +8,7 @@ import { open } from 'node:fs/promises';
  */
 export async function* fileChunks(path: string, bufferBytes = 1024 * 1024): AsyncGenerator<Buffer> {
   const fh = await open(path, 'r');
-  const buffers = [Buffer.allocUnsafeSlow(bufferBytes), Buffer.allocUnsafeSlow(bufferBytes)];
+  const buffers = [takeBuffer(bufferBytes), takeBuffer(bufferBytes)];
   let turn = 0;
   let pending = fh.read(buffers[0]!, 0, bufferBytes, null);
   try {
@@ -22,5 +23,6 @@ export async function* fileChunks(path: string, bufferBytes = 1024 * 1024): Asyn
   } finally {
     await pending.catch(() => undefined);
     await fh.close();
+    for (const b of buffers) giveBuffer(b);
   }
 }
