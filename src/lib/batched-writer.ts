@@ -1,8 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-
-/** Batch buffers kept for reuse, so a long run of files allocates them once. */
-const spare: Buffer[] = [];
-const SPARE_MAX = 8;
+import { giveBuffer, takeBuffer } from './buffer-pool.js';
 
 /**
  * Writes a stream of pieces of any size (socket reads of a few KiB to 1 MiB) to a file in writes of
@@ -12,8 +9,7 @@ const SPARE_MAX = 8;
  * call it, also after an error).
  */
 export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024) => {
-  const take = () => (spare.length > 0 && spare[spare.length - 1]!.length === batchBytes ? spare.pop()! : Buffer.allocUnsafeSlow(batchBytes));
-  const buffers = [take(), take()];
+  const buffers = [takeBuffer(batchBytes), takeBuffer(batchBytes)];
   let current = 0;
   let filled = 0;
   let writing: Promise<void> = Promise.resolve();
@@ -49,7 +45,7 @@ export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024) =>
     },
     release(): void {
       void writing.then(() => {
-        for (const b of buffers) if (spare.length < SPARE_MAX) spare.push(b);
+        for (const b of buffers) giveBuffer(b);
       });
     },
   };

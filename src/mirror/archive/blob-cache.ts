@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hasher, parseDigest } from '../../registry/core/digest.js';
 import { createBatchedWriter } from '../../lib/batched-writer.js';
+import { fileChunks } from '../../lib/file-chunks.js';
 import { renameDurable } from './durable.js';
 import { MirrorArchiveError } from './errors.js';
 import { isDigestCheckedBySource } from './image-input.js';
@@ -79,6 +80,8 @@ export const createBlobCache = async (root: string) => {
     verifiedHere: (digest: string) => verifiedHere.has(digest),
     /** The cached bytes, streamed. */
     read: (digest: string): Readable => createReadStream(path(digest), { highWaterMark: 1024 * 1024 }),
+    /** The cached bytes as lent chunks (lib/file-chunks: valid until the next is asked for). */
+    chunks: (digest: string): AsyncGenerator<Buffer> => fileChunks(path(digest)),
     remove: (digest: string) => {
       verifiedHere.delete(digest);
       return rm(path(digest), { force: true });

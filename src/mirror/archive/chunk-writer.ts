@@ -5,13 +5,12 @@
  * blob that does not match its digest (a bad cached copy is removed and the error names it: the
  * next run fetches it again); those this process cached and verified are not hashed twice.
  */
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { finished } from 'node:stream/promises';
 import { hasher, parseDigest } from '../../registry/core/digest.js';
-import { drainOrClose } from '../../lib/drain.js';
+import { createBatchedWriter } from '../../lib/batched-writer.js';
 import type { BlobCache } from './blob-cache.js';
-import { syncPath } from './durable.js';
 import { MirrorArchiveError } from './errors.js';
 import type { ArchiveEntry, PlannedChunk } from './plan.js';
 import { END_OF_ARCHIVE, memberHeader, padding } from './tar-format.js';
@@ -46,7 +45,7 @@ const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGe
   }
   const d = parseDigest(src.digest);
   const hash = cache.verifiedHere(src.digest) ? undefined : hasher(d.algorithm);
-  const got = yield* upTo(cache.read(src.digest), e.size, hash ? (b) => hash.update(b) : undefined);
+  const got = yield* upTo(cache.chunks(src.digest), e.size, hash ? (b) => hash.update(b) : undefined);
   const actual = hash ? `${d.algorithm}:${hash.digest('hex')}` : src.digest;
   if (got !== e.size || actual !== src.digest) {
     await cache.remove(src.digest);
@@ -55,18 +54,16 @@ const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGe
 };
 
 export const writeChunk = async (file: string, chunk: PlannedChunk, mtime: number, cache: BlobCache): Promise<WrittenChunk> => {
-  const out: WriteStream = createWriteStream(file, { flags: 'w', highWaterMark: 1024 * 1024 });
-  let outError: Error | undefined;
-  out.on('error', (err) => (outError = err));
+  const fh = await open(file, 'w');
+  // Members arrive as lent chunks (cached blobs) or small buffers: copied into 4 MiB writes.
+  const out = createBatchedWriter(fh, 4 * 1024 * 1024);
   const sha = createHash('sha256');
   let size = 0;
   const put = async (b: Buffer) => {
-    if (outError) throw outError;
     if (b.length === 0) return;
     sha.update(b);
     size += b.length;
-    if (!out.write(b)) await drainOrClose(out);
-    if (outError) throw outError;
+    await out.write(b);
   };
   try {
     for (const e of chunk.entries) {
@@ -75,13 +72,12 @@ export const writeChunk = async (file: string, chunk: PlannedChunk, mtime: numbe
       await put(Buffer.alloc(padding(e.size)));
     }
     await put(END_OF_ARCHIVE);
-    out.end();
-    await finished(out);
-  } catch (err) {
-    out.destroy();
-    throw err;
+    await out.close();
+    if (size !== chunk.size) throw new MirrorArchiveError('WRITER_STATE', `${chunk.name}: wrote ${size} bytes, planned ${chunk.size}`, { file: chunk.name });
+    await fh.sync();
+  } finally {
+    out.release();
+    await fh.close();
   }
-  if (size !== chunk.size) throw new MirrorArchiveError('WRITER_STATE', `${chunk.name}: wrote ${size} bytes, planned ${chunk.size}`, { file: chunk.name });
-  await syncPath(file);
   return { sha256: sha.digest('hex'), size };
 };

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { giveBuffer, takeBuffer } from '../../lib/buffer-pool.js';
 import type { ByteBudget } from './byte-budget.js';
+import { chunkReader } from './chunk-reader.js';
 import { OciClientError } from './errors.js';
 import { pullScope, pushScope } from './token-auth.js';
 import type { Transport } from './transport.js';
@@ -19,55 +21,7 @@ export interface UploadOptions {
 
 export type MountResult = { mounted: true } | { mounted: false; uploadUrl?: string };
 
-/** Reads exactly n bytes at a time from a stream of chunks of any size. */
-const chunker = (source: AsyncIterable<Buffer>) => {
-  const it = source[Symbol.asyncIterator]();
-  let left: Buffer = Buffer.alloc(0);
-  let ended = false;
-  return {
-    /**
-     * n bytes in a buffer of their own (the source may reuse its buffers: raw reads), fewer only
-     * when the source ends first: one copy, no concatenation.
-     */
-    async read(n: number): Promise<Buffer> {
-      const out = Buffer.allocUnsafeSlow(n);
-      let have = 0;
-      while (have < n) {
-        if (left.length === 0) {
-          if (ended) break;
-          const next = await it.next();
-          if (next.done) {
-            ended = true;
-            break;
-          }
-          left = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
-          continue;
-        }
-        const take = Math.min(left.length, n - have);
-        left.copy(out, have, 0, take);
-        have += take;
-        left = left.subarray(take);
-      }
-      return have === n ? out : out.subarray(0, have);
-    },
-    /** Reads to the end (a verifying source checks its digest there); true when nothing was left. */
-    async drained(): Promise<boolean> {
-      if (left.length > 0) return false;
-      for (;;) {
-        if (ended) return true;
-        const next = await it.next();
-        if (next.done) {
-          ended = true;
-          return true;
-        }
-        if ((next.value as Uint8Array).length > 0) return false;
-      }
-    },
-    async close() {
-      await it.return?.();
-    },
-  };
-};
+const MiB = 1024 * 1024;
 
 /** Where an upload stands at the registry: the bytes it holds (Range `0-<last>`), and its Location. */
 const uploadStatus = async (t: Transport, repo: string, location: string): Promise<{ offset: number; location: string }> => {
@@ -152,16 +106,25 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
     const algorithm = digest.slice(0, digest.indexOf(':'));
     const hash = u.sourceVerifiesDigest ? undefined : createHash(algorithm);
     const onProgress = u.onProgress ?? o.onProgress;
-    const reader = chunker(source);
+    const reader = chunkReader(source);
     let location = u.uploadUrl ?? (await startUpload(repo));
-    type Held = { bytes: Buffer; release: () => void };
+    type Held = { bytes: Buffer; release: (reusable: boolean) => void };
     const take = async (from: number): Promise<Held> => {
       const want = Math.min(o.chunkSize, size - from);
-      const release = await o.budget.acquire(want, u.signal);
+      // Chunks of 1 MiB and more live in pooled buffers of a power-of-two size (what the budget
+      // counts): the run reuses a few instead of leaving every freed one to the GC.
+      const pooled = want >= MiB ? Math.min(2 ** Math.ceil(Math.log2(want)), Math.max(o.chunkSize, want)) : 0;
+      const giveBack = await o.budget.acquire(pooled || want, u.signal);
+      const buffer = pooled ? takeBuffer(pooled) : undefined;
+      const release = (reusable: boolean) => {
+        // After a failed send the socket may still hold the bytes: that buffer is left to the GC.
+        if (buffer && reusable) giveBuffer(buffer);
+        giveBack();
+      };
       try {
-        return { bytes: await reader.read(want), release };
+        return { bytes: await reader.read(want, buffer), release };
       } catch (err) {
-        release();
+        release(false);
         throw err;
       }
     };
@@ -171,6 +134,7 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
       while (next) {
         const chunk = await next;
         next = undefined;
+        let patched = false;
         try {
           if (chunk.bytes.length === 0) throw new OciClientError(`blob ${digest}: the source ended at ${sent} of ${size} bytes`, 400);
           if (sent + chunk.bytes.length < size) {
@@ -178,10 +142,11 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
             next.catch(() => {}); // awaited on the next turn; a failing send must not leave it unhandled
           }
           location = await patchChunk(repo, location, chunk.bytes, sent, u.signal);
+          patched = true;
           hash?.update(chunk.bytes);
           sent += chunk.bytes.length;
         } finally {
-          chunk.release();
+          chunk.release(patched);
         }
         onProgress?.(sent, size);
       }
@@ -189,7 +154,7 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
       const got = hash ? `${algorithm}:${hash.digest('hex')}` : digest;
       if (got !== digest) throw new OciClientError(`digest mismatch for blob ${digest}: the bytes sent hash to ${got}`, 400);
     } catch (err) {
-      void next?.then((c) => c.release(), () => {});
+      void next?.then((c) => c.release(true), () => {});
       await reader.close().catch(() => {});
       // Best effort: let the registry drop the half-done upload now rather than at its expiry.
       await t

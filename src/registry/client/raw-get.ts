@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { giveBuffer, takeBuffer } from '../../lib/buffer-pool.js';
 
 /**
  * What the consumer of a body does with a chunk: nothing to wait for (it is done with the bytes),
@@ -59,7 +60,7 @@ export const rawGet = (
   opts: { timeoutMs?: number; signal?: AbortSignal; onStatus?: (status: number) => void } = {},
 ): Promise<RawGetResult> =>
   new Promise((resolve, reject) => {
-    const buffer = Buffer.allocUnsafe(READ_BUFFER);
+    const buffer = takeBuffer(READ_BUFFER);
     let head = '';
     let result: RawGetResult | undefined;
     let remaining = -1;
@@ -71,8 +72,9 @@ export const rawGet = (
       finished = true;
       socket.destroy();
       opts.signal?.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve(result!);
+      if (err) return reject(err); // a consumer may still hold a chunk of the buffer: not reused
+      if (!held) giveBuffer(buffer); // every chunk let go of: the buffer can serve the next GET
+      resolve(result!);
     };
     const onAbort = () => finish(opts.signal?.reason ?? new Error('aborted'));
     /** Hands the body bytes on; false when the consumer still holds them (no read until it lets go). */
