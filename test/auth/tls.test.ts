@@ -124,7 +124,7 @@ describe.skipIf(!tools)('REEF_TLS=auto: a site CA, HTTPS everywhere but the boot
     const iso = await curl(['-o', '/dev/null', `${boot}/media/tasks/${jobId}/task.iso`]);
     expect(iso.status).toBe(200);
 
-    for (const path of ['/api/v1/jobs', '/v2/', '/ca.crt', '/healthz', '/api/v1/tokens', '/metrics']) {
+    for (const path of ['/api/v1/jobs', '/v2/', '/ca.crt', '/healthz', '/api/v1/tokens', '/metrics', '/ui', '/ui/login', '/ui/assets/ui.css']) {
       const r = await curl([`${boot}${path}`]);
       expect(r.status, path).toBe(404);
       expect(r.body, path).toContain('serves only boot scripts and media');

@@ -136,6 +136,10 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
 
   return async (c, next) => {
     const decl = lookup(c.req.method, c.req.path);
+    // First of all: the plain-HTTP boot listener serves boot paths and nothing else (the web UI neither).
+    if (c.env?.listener === 'boot' && !decl?.boot) {
+      throw new DomainError('NOT_FOUND', `this plain-HTTP listener serves only boot scripts and media; use the TLS listener for ${c.req.path}`);
+    }
     if (decl?.ui && d.ui) {
       const source = sourceAddress(c);
       const audited = CHANGES.has(c.req.method) && needed(decl.rule) !== undefined;
@@ -148,9 +152,6 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
       await next();
       if (audited) record(c, decl.rule, source, c.get('sentStatus') ?? c.res.status);
       return;
-    }
-    if (c.env?.listener === 'boot' && !decl?.boot) {
-      throw new DomainError('NOT_FOUND', `this plain-HTTP listener serves only boot scripts and media; use the TLS listener for ${c.req.path}`);
     }
     const rule: RouteRule = decl?.rule ?? 'admin';
     const source = sourceAddress(c);

@@ -10,7 +10,7 @@ import type { UiDeps } from '../ui-deps.js';
 
 const OPTIONS = [
   ['label', 'Partition label', 'data'],
-  ['version', 'Ignition version (3.1.0 or 3.2.0)', '3.2.0'],
+  ['version', 'Ignition version (3.1.0 or 3.2.0)', '3.1.0'],
   ['images_dir', 'Images directory on the partition', ''],
 ] as const;
 
