@@ -157,12 +157,25 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
     return report;
   };
 
-  /** At start: clones a crash or restart cut short go on by themselves (blobs already here are not fetched again). */
+  /**
+   * At start: clones a crash or restart cut short go on by themselves (blobs already here are not
+   * fetched again); an extraction cut short runs again (its files are replaced by rename), or,
+   * where extraction does not follow clones, the release goes back to `cloned`.
+   */
   const resume = () => {
     const cut = store.list('cloning');
     for (const r of cut) {
       d.log.info({ release: r.tag }, 'resuming a release clone cut short');
       startClone(r.tag, true);
+    }
+    for (const r of store.list('extracting')) {
+      const afterClone = d.afterClone;
+      if (!afterClone) {
+        store.update(r.tag, { state: 'cloned' });
+        continue;
+      }
+      d.log.info({ release: r.tag }, 'resuming a release extraction cut short');
+      jobs.start(r.tag, 'extract', (signal) => afterClone(r, signal));
     }
     return cut.map((r) => r.tag);
   };
