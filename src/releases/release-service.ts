@@ -2,7 +2,7 @@ import { DomainError, conflict } from '../core/errors.js';
 import type { ClientPool } from '../mirror/sources.js';
 import type { OciClient } from '../registry/client/oci-client.js';
 import { cloneRelease } from './clone.js';
-import { releaseTagsOf } from './discover.js';
+import { compareTags, releaseTagsOf } from './discover.js';
 import type { ReleasesConfig } from './release-config.js';
 import { createJobs } from './release-jobs.js';
 import type { ReleaseStore } from './release-store.js';
@@ -186,7 +186,8 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
     event,
     tagOf,
     get,
-    list: (state?: Release['state']) => store.list(state),
+    /** Newest version first. */
+    list: (state?: Release['state']) => store.list(state).sort((a, b) => compareTags(a.tag, b.tag)),
     status: (name: string) => {
       const r = get(name);
       return { release: r, progress: live.get(r.tag) ?? store.progress(r.tag) };
