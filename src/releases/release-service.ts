@@ -99,7 +99,7 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
       );
       store.setProgress(tag, live.get(tag));
       store.update(tag, { upstreamDigest: result.upstreamDigest, size: result.size });
-      const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag, parallel: config.parallel_layers, signal });
+      const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag, parallel: config.parallel_layers, deep: false, signal });
       store.update(tag, { verify: report, verifiedAt: d.now() });
       if (!report.complete) throw new Error(`verify: the copy is not whole (${report.problems.slice(0, 3).join('; ')})`);
       const next = d.afterClone ? 'extracting' : 'cloned';
@@ -152,7 +152,7 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
     const r = get(name);
     const job = jobs.get(r.tag);
     if (job?.kind === 'clone') throw conflict(`release ${r.tag} is being cloned; its copy is verified when the clone ends`);
-    const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag: r.tag, parallel: config.parallel_layers });
+    const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag: r.tag, parallel: config.parallel_layers, deep: true });
     store.update(r.tag, { verify: report, verifiedAt: d.now() });
     return report;
   };
