@@ -12,8 +12,8 @@ if_possible=false
 for arg in "$@"; do [[ "$arg" == "--if-possible" ]] && if_possible=true; done
 packages=(xorriso genisoimage curl skopeo podman buildah umoci apache2-utils containernetworking-plugins
   gdisk util-linux fdisk e2fsprogs xfsprogs dosfstools ntfs-3g wimtools attr tar gzip zstd xz-utils cpio libhivex-bin mtools
-  openssl iproute2 jq)  # openssl: the TLS tests make their certificates with it; iproute2: network namespaces; jq: the seed documents' curl examples (releases)
-for arg in "$@"; do [[ "$arg" == "--bench" ]] && packages+=(nginx-light docker-registry); done
+  openssl iproute2 openssh-client openssh-server docker-registry jq)  # openssl: the TLS tests make their certificates with it; iproute2: network namespaces; openssh: release copies over scp to a test sshd; docker-registry: the registry tests' reference and upstream; jq: the seed documents' curl examples (releases)
+for arg in "$@"; do [[ "$arg" == "--bench" ]] && packages+=(nginx-light); done
 for arg in "$@"; do [[ "$arg" == "--e2e" ]] && packages+=(qemu-system-x86 ovmf ipxe-qemu dnsmasq-base mmdebstrap squashfs-tools debian-archive-keyring); done
 packages+=(systemd) # systemd-escape, systemd-analyze verify: the Ignition unit tests
 missing=()

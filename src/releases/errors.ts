@@ -12,13 +12,17 @@ export class ReleaseSourceError extends Error {
   }
 }
 
-/** The release has no openshift-install for this architecture (extracted): an agent ISO cannot be built (409). */
+/** No extracted openshift-install of the release runs on this server: an agent ISO cannot be built (409). */
 export class NoInstallerError extends DomainError {
   constructor(
     readonly version: string,
     readonly arch: string,
+    readonly hostArch: string,
   ) {
-    super('CONFLICT', `release ${version} has no openshift-install for ${arch}: extract it first, or use {"ignition": …} to embed a config into its coreos.iso`);
+    super(
+      'CONFLICT',
+      `release ${version} (${arch}) has no extracted openshift-install that runs on this ${hostArch} server: extract the release first (an ${arch} release ships one for other arches in installer-artifacts), or post {"ignition": …} to embed a config into its coreos.iso`,
+    );
     this.name = 'NoInstallerError';
   }
 }

@@ -2,7 +2,7 @@
  * Agent ISOs from a release's extracted artifacts: a raw Ignition embedded into coreos.iso (read
  * back with `reef iso show`), and `openshift-install agent create image` run the way reef runs
  * the release's own installer — here the fixture's stand-in, which records how it was run and
- * builds an ISO from its inputs.
+ * builds an ISO from its inputs. The release sits in reef's own registry.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,11 +18,11 @@ import { buildAgentImage, embedRawIgnition, InstallerRunError, NoInstallerError,
 import { extractReleaseArtifacts, imageSourceFromClient, type ExtractResult } from '../../src/releases/extract/index.js';
 import { pushToolRelease } from '../fixtures/tool-release.js';
 import { reefResult } from '../helpers/process.js';
-import { requireAvailable, requireTool } from '../helpers/tools.js';
-import { DISTRIBUTION_BIN, type Distribution, startDistribution } from '../registry/helpers/distribution.js';
+import { startTestReef, type TestReef } from '../helpers/server.js';
+import { requireTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
-const ready = requireTool('xorriso') && requireTool('zstd') && requireAvailable('docker-registry', existsSync(DISTRIBUTION_BIN));
+const ready = requireTool('xorriso') && requireTool('zstd');
 
 // The seed document's configs (fastregistry-release-management.md), as printed.
 const INSTALL_CONFIG = `apiVersion: v1
@@ -54,19 +54,23 @@ const validationPaths = async (p: Promise<unknown>) => {
 
 describe.runIf(ready)('agent ISOs of an extracted release', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reef-agent-iso-'));
-  let dist: Distribution;
+  let reef: TestReef;
   let extracted: ExtractResult;
   let base: Omit<AgentImageOptions, 'body'>;
+  let arm: ExtractResult;
 
   beforeAll(async () => {
-    dist = await startDistribution();
-    const release = await pushToolRelease({ registry: dist.host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(dir, 'build') });
-    const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true }));
+    reef = await startTestReef();
+    const host = new URL(reef.url).host;
+    const release = await pushToolRelease({ registry: host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(dir, 'build') });
+    const source = imageSourceFromClient(createOciClient({ registry: host, plainHttp: true }));
     extracted = await extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath: join(dir, 'artifacts'), pullspecRepo: 'reef.example:5000/openshift/release' });
-    base = { version: '4.21.0', arch: 'x86_64', artifactsDir: extracted.dir, cacheDir: join(dir, 'installs'), mirror: { registry: 'reef.example:5000', localRepo: 'openshift/release', pullSecret: PULL_SECRET } };
+    const armRelease = await pushToolRelease({ registry: host, plainHttp: true, version: '4.21.1', arches: ['aarch64'], dir: join(dir, 'build-arm') });
+    arm = await extractReleaseArtifacts({ source, repo: armRelease.repo, reference: armRelease.tag, arch: 'aarch64', artifactPath: join(dir, 'artifacts'), pullspecRepo: 'reef.example:5000/openshift/release' });
+    base = { version: '4.21.0', arch: 'x86_64', hostArch: 'x86_64', artifactsDir: extracted.dir, cacheDir: join(dir, 'installs'), mirror: { registry: 'reef.example:5000', localRepo: 'openshift/release', pullSecret: PULL_SECRET } };
   }, 180_000);
   afterAll(async () => {
-    await dist?.stop();
+    await reef?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -124,12 +128,38 @@ describe.runIf(ready)('agent ISOs of an extracted release', () => {
     }
   }, 60_000);
 
+  it("adds reef's registry credentials to the user's pull secret", async () => {
+    const user = JSON.stringify({ auths: { 'quay.io': { auth: 'dXNlcjpwdw==' } } });
+    const ic = `${INSTALL_CONFIG}pullSecret: '${user}'\n`;
+    const r = await buildAgentImage({ ...base, body: { install_config: ic, agent_config: AGENT_CONFIG } });
+    const got = yaml.load(await isoFile(r.iso, '/install-config.yaml', dir)) as { pullSecret: string };
+    expect(Object.keys(JSON.parse(got.pullSecret).auths).sort()).toEqual(['quay.io', 'reef.example:5000']);
+    // No pull secret anywhere (the seed's configs, reef's registry anonymous): one naming the mirror.
+    const anon = await buildAgentImage({ ...base, mirror: { ...base.mirror, pullSecret: undefined }, body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } });
+    const anonConfig = yaml.load(await isoFile(anon.iso, '/install-config.yaml', dir)) as { pullSecret: string };
+    expect(Object.keys(JSON.parse(anonConfig.pullSecret).auths)).toEqual(['reef.example:5000']);
+  });
+
+  it("builds an aarch64 release's ISO on an x86_64 server with the release's linux/amd64 installer and oc", async () => {
+    const r = await buildAgentImage({ ...base, version: '4.21.1', arch: 'aarch64', artifactsDir: arm.dir, body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } });
+    const rec = (name: string) => readFileSync(join(base.cacheDir, r.key, 'work', 'install', '.standin', name), 'utf8').trim();
+    expect(rec('self')).toBe(join(arm.dir, 'openshift-install-linux-amd64'));
+    expect(rec('release-image')).toBe(arm.pullspec);
+    expect(rec('oc-version')).toContain('synthetic oc for linux/x86_64');
+    const ic = yaml.load(await isoFile(r.iso, '/install-config.yaml', dir)) as Record<string, any>;
+    expect(ic.controlPlane.architecture).toBe('arm64');
+    // A server the release ships no installer for.
+    const err = await buildAgentImage({ ...base, hostArch: 'ppc64le', body: { install_config: INSTALL_CONFIG, agent_config: AGENT_CONFIG } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoInstallerError);
+    expect((err as Error).message).toMatch(/runs on this ppc64le server/);
+  });
+
   it('names the bad fields of both documents', async () => {
     const body = (ic: string, ac = AGENT_CONFIG) => ({ ...base, body: { install_config: ic, agent_config: ac } });
     expect(await validationPaths(buildAgentImage(body(INSTALL_CONFIG.replace('my-cluster', 'My_Cluster'))))).toEqual(['install_config.metadata.name']);
     expect(await validationPaths(buildAgentImage(body(INSTALL_CONFIG, AGENT_CONFIG.replace('192.168.1.100', '192.168.1.300'))))).toEqual(['agent_config.rendezvousIP']);
     expect(await validationPaths(buildAgentImage(body(`${INSTALL_CONFIG}controlPlane:\n  architecture: arm64\n`)))).toEqual(['install_config.controlPlane.architecture']);
-    expect(await validationPaths(buildAgentImage({ ...body(INSTALL_CONFIG), mirror: { ...base.mirror, pullSecret: undefined } }))).toEqual(['install_config.pullSecret']);
+    expect(await validationPaths(buildAgentImage(body(`${INSTALL_CONFIG}pullSecret: '{"auth": 1}'\n`)))).toEqual(['install_config.pullSecret']);
     expect(await validationPaths(buildAgentImage(body('apiVersion: v1\nbaseDomain: [unclosed')))).toEqual(['install_config']);
     expect(await validationPaths(buildAgentImage({ ...base, body: { install_config: INSTALL_CONFIG } }))).toEqual(['agent_config']);
   });

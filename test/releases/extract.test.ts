@@ -5,7 +5,7 @@
  * as the binaries themselves read them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,7 +70,9 @@ describe.runIf(ready)('release artifacts from a multi-arch release in docker-reg
       expect(r.dir).toBe(join(artifactPath, '4.21.0', arch));
       expect(r.pullspec).toBe(`${pullspecRepo}@${release.digest}`);
       const got = byName(r.artifacts);
-      expect(Object.keys(got).sort()).toEqual(['coreos.iso', 'oc', 'oc-mac', 'oc-mac-arm64', 'oc.exe', 'openshift-install', 'openshift-install-mac']);
+      const cross = `openshift-install-linux-${arch === 'x86_64' ? 'arm64' : 'amd64'}`;
+      const crossOc = cross.replace('openshift-install', 'oc');
+      expect(Object.keys(got).sort()).toEqual(['coreos.iso', 'oc', 'oc-mac', 'oc-mac-arm64', 'oc.exe', 'openshift-install', 'openshift-install-mac', cross, crossOc].sort());
       // The whiteout in installer-artifacts' second layer removed the mac arm64 installer.
       expect(r.missing.map((m) => m.name)).toEqual(['openshift-install-mac-arm64']);
       const { stdout } = await run('sha256sum', ['-c', 'sha256sum.txt'], { cwd: r.dir });
@@ -80,7 +82,9 @@ describe.runIf(ready)('release artifacts from a multi-arch release in docker-reg
       expect(readFileSync(got['coreos.iso']!.path).equals(want['coreos.iso']!)).toBe(true);
       const platform = `multi (linux/${arch === 'x86_64' ? 'amd64' : 'arm64'})`;
       expectStampedCopy(got['openshift-install']!.path, want['openshift-install']!, [['releaseImage', r.pullspec], ['releaseVersion', '4.21.0'], ['releaseArchitecture', platform]]);
+      expectStampedCopy(got[cross]!.path, want[cross]!, [['releaseImage', r.pullspec], ['releaseVersion', '4.21.0'], ['releaseArchitecture', platform]]);
       expectStampedCopy(got.oc!.path, want.oc!, [['releaseVersion', '4.21.0']]);
+      expectStampedCopy(got[crossOc]!.path, want[crossOc]!, [['releaseVersion', '4.21.0']]);
       expectStampedCopy(got['oc.exe']!.path, want['oc.exe']!, [['releaseVersion', '4.21.0']]);
       expect(readFileSync(got['oc-mac-arm64']!.path).equals(want['oc-mac-arm64']!)).toBe(true);
       expect(await stampIn(got['openshift-install']!.path, 'IMAGE')).toBe(r.pullspec);
@@ -108,6 +112,52 @@ describe.runIf(ready)('release artifacts from a multi-arch release in docker-reg
   it('refuses an arch the release does not have, naming what it has', async () => {
     const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true }));
     await expect(extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 's390x', artifactPath: join(dir, 'none'), pullspecRepo: 'x.example/r' })).rejects.toThrow(/no image for linux\/s390x.*amd64, arm64/);
+  });
+});
+
+/** Every file under `dir`, recursively. */
+const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+
+describe.runIf(ready)('release artifacts: a damaged blob, an abort', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reef-extract-bad-'));
+  let dist: Distribution;
+  let release: ToolRelease;
+
+  beforeAll(async () => {
+    dist = await startDistribution({ root: join(dir, 'registry') });
+    release = await pushToolRelease({ registry: dist.host, plainHttp: true, version: '4.19.9', arches: ['x86_64'], dir: join(dir, 'build') });
+  }, 180_000);
+  afterAll(async () => {
+    await dist?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops at the first component when aborted, leaving no temp file', async () => {
+    const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true }));
+    const abort = new AbortController();
+    const artifactPath = join(dir, 'aborted');
+    const run = extractReleaseArtifacts({
+      source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath, pullspecRepo: 'r.example/x', signal: abort.signal,
+      onProgress: (p) => p.component === 'cli-artifacts' && abort.abort(new Error('reset by the operator')),
+    });
+    await expect(run).rejects.toThrow(/reset by the operator/);
+    const names = filesUnder(artifactPath).map((f) => f.slice(artifactPath.length + 1)).sort();
+    expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(names).not.toContain('4.19.9/x86_64/coreos.iso');
+  });
+
+  it('refuses a layer whose bytes do not match its digest, and writes nothing from it', async () => {
+    // The largest blob is machine-os-images' layer (the ISO): one byte changed on the registry's disk.
+    const blobs = filesUnder(join(dir, 'registry', 'docker', 'registry', 'v2', 'blobs'));
+    const largest = blobs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const fd = openSync(largest, 'r+');
+    writeSync(fd, Buffer.from([0x42]), 0, 1, Math.floor(statSync(largest).size / 2));
+    closeSync(fd);
+    const source = imageSourceFromClient(createOciClient({ registry: dist.host, plainHttp: true, retries: 0 }));
+    const artifactPath = join(dir, 'damaged');
+    await expect(extractReleaseArtifacts({ source, repo: release.repo, reference: release.tag, arch: 'x86_64', artifactPath, pullspecRepo: 'r.example/x' })).rejects.toThrow(/digest|hash/);
+    const names = filesUnder(artifactPath).map((f) => f.slice(artifactPath.length + 1));
+    expect(names.filter((n) => n.endsWith('.tmp') || n.endsWith('coreos.iso'))).toEqual([]);
   });
 });
 

@@ -14,7 +14,7 @@ import { link, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'nod
 import { join } from 'node:path';
 import { sha256OfFile } from '../extract/artifact-file.js';
 import { InstallerRunError, NoInstallerError, ReleaseSourceError } from '../errors.js';
-import type { ReleaseArch } from '../extract/tool-table.js';
+import { linuxClientName, linuxInstallerName, releaseArchOf, type ReleaseArch } from '../extract/tool-table.js';
 import { runTool } from '../run-tool.js';
 import { installConfigForMirror, type MirrorSettings, parseAgentInputs, toYaml } from './install-inputs.js';
 
@@ -33,7 +33,18 @@ export interface AgentImageOptions {
   /** More environment for the installer (a proxy); never secrets, the log may show them. */
   env?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * The arch of the machine the installer runs on (default: this process's). The release's own
+   * openshift-install when it matches; else the linux installer for this machine that the
+   * release ships in installer-artifacts (`openshift-install-linux-amd64`, with
+   * `oc-linux-amd64` from cli-artifacts on its PATH), which builds ISOs for the release's arch
+   * as well.
+   */
+  hostArch?: ReleaseArch;
 }
+
+/** This machine's arch as a release names it, or undefined for one no release has. */
+const hostReleaseArch = (): ReleaseArch | undefined => releaseArchOf(process.arch === 'x64' ? 'amd64' : process.arch);
 
 export interface AgentImage {
   /** sha256 of the inputs: the cache key. */
@@ -77,24 +88,27 @@ const place = async (from: string, to: string) => {
  * installer failed or ran out of time (its log kept).
  */
 export const buildAgentImage = async (o: AgentImageOptions): Promise<AgentImage> => {
-  const { installConfig, agentConfig } = parseAgentInputs(o.body, o.arch, o.mirror);
-  const installer = join(o.artifactsDir, 'openshift-install');
-  if (!(await exists(installer))) throw new NoInstallerError(o.version, o.arch);
-  for (const needed of ['oc', 'coreos.iso']) {
+  const { installConfig, agentConfig } = parseAgentInputs(o.body, o.arch);
+  const hostArch = o.hostArch ?? hostReleaseArch();
+  const installerName = hostArch === o.arch ? 'openshift-install' : hostArch && linuxInstallerName(hostArch);
+  const installer = installerName && join(o.artifactsDir, installerName);
+  if (!installer || !(await exists(installer))) throw new NoInstallerError(o.version, o.arch, hostArch ?? process.arch);
+  const ocName = hostArch === o.arch ? 'oc' : linuxClientName(hostArch!);
+  for (const needed of [ocName, 'coreos.iso']) {
     if (!(await exists(join(o.artifactsDir, needed)))) throw new ReleaseSourceError(`release ${o.version} (${o.arch}) has no extracted ${needed}; extract it first`);
   }
   const installYaml = toYaml(installConfigForMirror(installConfig, o.arch, o.mirror));
   const agentYaml = toYaml(agentConfig);
-  const sums = await fileSums(o.artifactsDir, ['openshift-install', 'oc', 'coreos.iso']);
+  const sums = await fileSums(o.artifactsDir, [installerName, ocName, 'coreos.iso']);
   const key = createHash('sha256').update(JSON.stringify({ version: o.version, arch: o.arch, sums, installYaml, agentYaml, env: o.env ?? {} })).digest('hex');
   const running = building.get(key);
   if (running) return running;
-  const job = build(o, key, installer, installYaml, agentYaml).finally(() => building.delete(key));
+  const job = build(o, key, { installer, oc: join(o.artifactsDir, ocName) }, installYaml, agentYaml).finally(() => building.delete(key));
   building.set(key, job);
   return job;
 };
 
-const build = async (o: AgentImageOptions, key: string, installer: string, installYaml: string, agentYaml: string): Promise<AgentImage> => {
+const build = async (o: AgentImageOptions, key: string, tools: { installer: string; oc: string }, installYaml: string, agentYaml: string): Promise<AgentImage> => {
   const home = join(o.cacheDir, key);
   const iso = join(home, 'agent.iso');
   const work = join(home, 'work');
@@ -108,13 +122,14 @@ const build = async (o: AgentImageOptions, key: string, installer: string, insta
   await writeFile(join(dirs.install, 'install-config.yaml'), installYaml, { mode: 0o600 });
   await writeFile(join(dirs.install, 'agent-config.yaml'), agentYaml, { mode: 0o600 });
   await place(join(o.artifactsDir, 'coreos.iso'), join(imageCache, `coreos-${o.arch}.iso`));
-  await place(join(o.artifactsDir, 'oc'), join(dirs.bin, 'oc'));
+  await place(tools.oc, join(dirs.bin, 'oc'));
   const env = { ...o.env, HOME: dirs.home, XDG_CACHE_HOME: dirs.cache, TMPDIR: dirs.tmp, PATH: `${dirs.bin}:/usr/local/bin:/usr/bin:/bin` };
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT;
   await writeFile(log, `+ openshift-install agent create image --dir ${dirs.install} --log-level=info\n`, { mode: 0o600 });
-  const r = await runTool(installer, ['agent', 'create', 'image', '--dir', dirs.install, '--log-level=info'], { cwd: work, env, logFile: log, timeoutMs, ...(o.signal ? { signal: o.signal } : {}) });
-  // What the installer left of its inputs holds the pull secret; the log stays.
+  const r = await runTool(tools.installer, ['agent', 'create', 'image', '--dir', dirs.install, '--log-level=info'], { cwd: work, env, logFile: log, timeoutMs, ...(o.signal ? { signal: o.signal } : {}) });
+  // What the installer left of its inputs, and its temp files (oc's registry config), hold the pull secret; the log stays.
   await rm(join(dirs.install, 'install-config.yaml'), { force: true });
+  await rm(dirs.tmp, { recursive: true, force: true });
   if (r.aborted) throw o.signal?.reason ?? new Error('aborted');
   if (r.timedOut) throw new InstallerRunError(`openshift-install ran longer than ${Math.round(timeoutMs / 1000)} s and was stopped; its log is ${log}`, log);
   if (r.code !== 0) throw new InstallerRunError(`openshift-install agent create image failed (${r.code === null ? `signal ${r.signal}` : `exit ${r.code}`}): ${lastLines(r.tail)}`, log);

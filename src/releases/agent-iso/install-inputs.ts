@@ -92,7 +92,10 @@ export interface MirrorSettings {
   localRepo: string;
   /** PEM of reef's CA, added to additionalTrustBundle when the registry speaks TLS with it. */
   caBundle?: string;
-  /** Used when install_config has no pullSecret (e.g. one for reef's registry). */
+  /**
+   * Credentials for reef's registry (a pull secret's JSON): merged into install_config's
+   * pullSecret, or used as it when it has none. Neither: an anonymous entry for `registry`.
+   */
   pullSecret?: string;
 }
 
@@ -102,11 +105,10 @@ export interface AgentInputs {
 }
 
 /** Parses and checks both documents; a validation error names the bad fields (`install_config.metadata.name`). */
-export const parseAgentInputs = (body: { install_config?: unknown; agent_config?: unknown }, arch: ReleaseArch, mirror: MirrorSettings): AgentInputs => {
+export const parseAgentInputs = (body: { install_config?: unknown; agent_config?: unknown }, arch: ReleaseArch): AgentInputs => {
   const installConfig = parseWith(installConfigSchema, loadYaml(body.install_config, 'install_config'), 'install_config', 'install_config');
   const agentConfig = parseWith(agentConfigSchema, loadYaml(body.agent_config, 'agent_config'), 'agent_config', 'agent_config');
   const issues = [];
-  if (!installConfig.pullSecret && !mirror.pullSecret) issues.push({ path: 'install_config.pullSecret', message: 'is required (the installer needs it to read the release)' });
   const want = goArch(arch);
   for (const [path, pool] of [['install_config.controlPlane', installConfig.controlPlane], ...(installConfig.compute ?? []).map((c, i) => [`install_config.compute[${i}]`, c] as const)] as const) {
     if (pool?.architecture && pool.architecture !== want) issues.push({ path: `${path}.architecture`, message: `is ${pool.architecture}, but this release is for ${want} (${arch})` });
@@ -123,11 +125,21 @@ export const installConfigForMirror = (c: InstallConfig, arch: ReleaseArch, mirr
   const bundle = [c.additionalTrustBundle, mirror.caBundle].filter((b): b is string => !!b && b.trim() !== '').join('\n');
   return {
     ...c,
-    ...(c.pullSecret ? {} : { pullSecret: mirror.pullSecret! }),
+    pullSecret: mergePullSecrets(c.pullSecret, mirror.pullSecret, mirror.registry),
     controlPlane: { ...c.controlPlane, architecture: goArch(arch) as (typeof ARCHES)[number] },
     imageDigestSources: [...ours, ...theirs],
     ...(bundle ? { additionalTrustBundle: bundle } : {}),
   };
+};
+
+/** The user's pull secret with reef's registry credentials added (reef's win for its own host): the installer's oc reads the release through reef. */
+const mergePullSecrets = (user: string | undefined, ours: string | undefined, registry: string): string => {
+  // Neither: the nodes pull everything from reef's mirror (imageDigestSources), which lets them
+  // pull anonymously; the installer still insists on a pull secret, so it names the mirror.
+  if (!user && !ours) return JSON.stringify({ auths: { [registry]: { auth: Buffer.from('anonymous:').toString('base64') } } });
+  if (!user || !ours) return (user ?? ours)!;
+  const auths = (s: string) => (JSON.parse(s) as { auths: Record<string, unknown> }).auths;
+  return JSON.stringify({ ...JSON.parse(user), auths: { ...auths(user), ...auths(ours) } });
 };
 
 export const toYaml = (doc: unknown): string => yaml.dump(doc, { noRefs: true, lineWidth: -1, schema: yaml.CORE_SCHEMA });

@@ -1,7 +1,9 @@
 /**
  * Release artifact extraction (issue 19 point 5): `oc`, `openshift-install` for linux, mac,
- * mac-arm64, `oc.exe` and `coreos.iso`, read from the component images of a release already in a
- * registry, into `<artifactPath>/<version>/<arch>/` with a `sha256sum.txt` beside them.
+ * mac-arm64, `oc.exe` and `coreos.iso` (plus `openshift-install-linux-<goarch>` and
+ * `oc-linux-<goarch>` of the other of amd64/arm64, so a server of that arch can build this
+ * release's agent ISOs), read from the component images of a release already in a registry,
+ * into `<artifactPath>/<version>/<arch>/` with a `sha256sum.txt` beside them.
  *
  *   extractReleaseArtifacts(o: ExtractOptions): Promise<ExtractResult>
  *
@@ -93,6 +95,15 @@ export interface ExtractResult {
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
 export const extractReleaseArtifacts = async (o: ExtractOptions): Promise<ExtractResult> => {
+  try {
+    return await extract(o);
+  } catch (err) {
+    // Aborted: the reason given, whichever layer (HTTP, a stream) noticed first.
+    throw o.signal?.aborted ? o.signal.reason : err;
+  }
+};
+
+const extract = async (o: ExtractOptions): Promise<ExtractResult> => {
   if (!isReleaseArch(o.arch)) throw fieldError('arch', `${JSON.stringify(o.arch)} is not a release architecture (x86_64, aarch64, ppc64le, s390x)`);
   let bytesRead = 0;
   const targets = artifactTargets(o.arch);

@@ -81,7 +81,9 @@ const scan = async <T extends Captured>(o: FindFilesOptions<T>, lookups: Map<str
           here.set(askers[0]!, { kind: 'file', value: await o.capture(askers[0]!, entry as unknown as Readable) });
           for (const a of askers.slice(1)) here.set(a, { kind: 'link', target: name });
         } else if ((type === 'symlink' || type === 'link') && entry.header.linkname) {
-          const target = type === 'symlink' ? normalMember(posix.join(dir, entry.header.linkname)) : normalMember(entry.header.linkname);
+          const ln = entry.header.linkname;
+          // A symlink's relative target is from its directory, an absolute one from the image's root; a hard link names an archive path.
+          const target = type === 'symlink' && !ln.startsWith('/') ? normalMember(posix.join(dir, ln)) : normalMember(ln);
           for (const a of askers) here.set(a, { kind: 'link', target });
           entry.resume();
         } else entry.resume();

@@ -46,6 +46,23 @@ const CLIENT_STAMPS: StampField[] = ['releaseVersion'];
  * release from OPENSHIFT_INSTALL_RELEASE_IMAGE_OVERRIDE.
  */
 export const artifactTargets = (arch: ReleaseArch): ArtifactTarget[] => [
+  ...baseTargets(arch),
+  // Linux installer and oc for the other arches (oc's "NewArch" targets; the release's own are
+  // the ones above): what a server of another arch runs to build this release's agent ISOs.
+  ...(['x86_64', 'aarch64'] as const)
+    .filter((other) => other !== arch)
+    .flatMap((other): ArtifactTarget[] => [
+      { name: linuxInstallerName(other), type: 'installer', component: 'installer-artifacts', path: `usr/share/openshift/linux_${goArch(other)}/openshift-install`, os: 'linux', arch: other, stamp: INSTALLER_STAMPS, executable: true },
+      { name: linuxClientName(other), type: 'client', component: 'cli-artifacts', path: `usr/share/openshift/linux_${goArch(other)}/oc`, os: 'linux', arch: other, stamp: CLIENT_STAMPS, executable: true },
+    ]),
+];
+
+/** The artifact name of the linux openshift-install for `arch` in a release of another arch: `openshift-install-linux-amd64`. */
+export const linuxInstallerName = (arch: ReleaseArch) => `openshift-install-linux-${goArch(arch)}`;
+/** The same for oc: `oc-linux-amd64`. */
+export const linuxClientName = (arch: ReleaseArch) => `oc-linux-${goArch(arch)}`;
+
+const baseTargets = (arch: ReleaseArch): ArtifactTarget[] => [
   { name: 'openshift-install', type: 'installer', component: 'installer', path: 'usr/bin/openshift-install', os: 'linux', arch, stamp: INSTALLER_STAMPS, executable: true },
   { name: 'openshift-install-mac', type: 'installer', component: 'installer-artifacts', path: 'usr/share/openshift/mac/openshift-install', os: 'darwin', arch: 'x86_64', stamp: INSTALLER_STAMPS, executable: true },
   { name: 'openshift-install-mac-arm64', type: 'installer', component: 'installer-artifacts', path: 'usr/share/openshift/mac_arm64/openshift-install', os: 'darwin', arch: 'aarch64', stamp: [], executable: true },

@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, stopChild, waitListening } from '../../helpers/child-server.js';
 
 export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
 
@@ -17,26 +17,6 @@ export interface Distribution {
   child: ChildProcess;
   stop(): Promise<void>;
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-
-const canConnect = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 
 /**
  * Starts Debian's docker-registry on 127.0.0.1: with its storage in a temp dir, or serving `root`
@@ -72,22 +52,13 @@ export const startDistribution = async (opts: { root?: string } = {}): Promise<D
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const started = Date.now();
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited (code ${child.exitCode}):\n${output}`);
-    if (Date.now() - started > 30_000) throw new Error(`docker-registry did not start within 30 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitListening('docker-registry', port, child, () => output);
   return {
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
     child,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
