@@ -100,7 +100,12 @@ describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (Fa
     expect(iso).toMatchObject({ type: 'iso', size: x86.expected.x86_64!['coreos.iso']!.length, sha256: sha256(x86.expected.x86_64!['coreos.iso']!), download_url: '/files/releases/4.21.0/coreos.iso' });
     const installer = (await curl(`${reef.url}/files/releases/4.21.0/openshift-install`)).stdout;
     expect(installer.includes(Buffer.from(`${new URL(reef.url).host}/openshift/release@${x86.digest}`))).toBe(true);
-    const types = (await reef.json('GET', '/admin/releases/events?version=4.21.0-x86_64')).body.events.map((e: { type: string }) => e.type);
+    // A transfer is recorded when the server has sent its last byte, which may be just after curl has it.
+    const types = await until(
+      async () => (await reef.json('GET', '/admin/releases/events?version=4.21.0-x86_64')).body.events.map((e: { type: string }) => e.type),
+      (t: string[]) => t[0] === 'download.artifact',
+      'the download event',
+    );
     expect(types.slice(0, 4)).toEqual(['download.artifact', 'ready', 'extract_start', 'cloned']);
   }, 180_000);
 
@@ -111,7 +116,11 @@ describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (Fa
     const part = await curl(`-r 1000-2023 -D - -o part.bin ${reef.url}/files/releases/4.21.0/coreos.iso`);
     expect(part.stdout.toString()).toMatch(/^HTTP\/1\.1 206/);
     expect(readFileSync(join(work, 'part.bin')).equals(whole.subarray(1000, 2024))).toBe(true);
-    const d = (await reef.json('GET', '/admin/releases/downloads?version=4.21.0-x86_64')).body;
+    const d = await until(
+      async (): Promise<any> => (await reef.json('GET', '/admin/releases/downloads?version=4.21.0-x86_64')).body,
+      (b) => b.downloads.length >= before + 2,
+      'both transfers recorded',
+    );
     const mine = d.downloads.slice(0, d.downloads.length - before);
     expect(mine).toHaveLength(2);
     expect(mine[0]).toMatchObject({ version: '4.21.0-x86_64', artifact: 'coreos.iso', client_ip: '127.0.0.1', size: 1024, status: 206, range: 'bytes=1000-2023' });
