@@ -94,12 +94,12 @@ const startScriptNodeFlags = (repoRoot: string): string[] => {
  * and waits for "reef listening on". Running from source through tsx halves the /media
  * throughput, so the benchmark builds first and measures what operators run.
  */
-export const startReefProcess = async (repoRoot: string, dataDir: string, nodeArgs: string[] = []): Promise<Server> => {
+export const startReefProcess = async (repoRoot: string, dataDir: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Server> => {
   const port = await freePort();
   const args = [...startScriptNodeFlags(repoRoot), ...nodeArgs, 'dist/cli.js', 'serve'];
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...process.env, REEF_LISTEN: `127.0.0.1:${port}`, REEF_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: { ...process.env, REEF_LISTEN: `127.0.0.1:${port}`, REEF_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collect(child);

@@ -6,7 +6,7 @@
  * from it are kept in .bench/ for reuse; results go to stdout and .bench/results.json (and the
  * registry part's to bench/RESULTS.md). Knobs (environment):
  *   BENCH_JOBS (3000), BENCH_HEALTHZ (10000), BENCH_CONCURRENCY (32), BENCH_WARMUP (500),
- *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | gc | embed | agent | prestage | mirror | ui, or a comma list),
+ *   BENCH_RUNS (5), BENCH_PARALLEL (4), BENCH_ONLY (jobs | media | registry | gc | embed | agent | prestage | mirror | releases | ui, or a comma list),
  *   BENCH_REGISTRY_RUNS (6, an odd count is rounded up to even), BENCH_REGISTRY_CONCURRENCY (20), BENCH_REGISTRY_SECONDS (5),
  *   BENCH_EMBED_CACHE (both | warm | cold),
  *   BENCH_REGISTRY_RESULTS (1: rewrite the registry section of bench/RESULTS.md; 0: don't),
@@ -16,6 +16,7 @@
  *   BENCH_GC_BLOBS (100000: the large scale; the small one is a tenth) for the gc part,
  *   BENCH_MIRROR_IMAGES (200), BENCH_MIRROR_BYTES (2 GiB), BENCH_MIRROR_RUNS (2),
  *   BENCH_MIRROR_NODE_ARGS (node flags for the `reef mirror` process), BENCH_MIRROR_RESULTS (1; 0: leave RESULTS.md) for the mirror part,
+ *   BENCH_RELEASES_IMAGES (200), BENCH_RELEASES_BYTES (2 GiB), BENCH_RELEASES_RUNS (2) for the releases part,
  *   BENCH_UI_JOBS (10000), BENCH_UI_MACHINES (1000), BENCH_UI_TAGS (5000), BENCH_UI_RUNS (200) for the ui part.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +31,7 @@ import { GIB } from './media.js';
 import { mediaBench } from './media-bench.js';
 import { prestageBench, writePrestageResults } from './prestage-bench.js';
 import { mirrorBench, writeMirrorResults } from './mirror-bench.js';
+import { releasesBench, writeReleasesResults } from './releases-bench.js';
 import { type Server, startReefProcess, stopServer } from './procs.js';
 import { rssBytes } from './registry-procs.js';
 import { registryBench } from './registry-bench.js';
@@ -45,7 +47,7 @@ const num = (name: string, fallback: number) => {
   return Number.isFinite(v) && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
 };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage', 'mirror', 'ui'] as const;
+const PARTS = ['jobs', 'media', 'registry', 'gc', 'embed', 'agent', 'prestage', 'mirror', 'releases', 'ui'] as const;
 /** BENCH_ONLY: one part or a comma-separated list (they run in PARTS order, in one reef process). */
 const ONLY_PARTS = ONLY.split(',').map((p) => p.trim()).filter(Boolean);
 for (const p of ONLY_PARTS) {
@@ -69,6 +71,9 @@ const params = {
   mirrorImages: num('BENCH_MIRROR_IMAGES', 200),
   mirrorBytes: num('BENCH_MIRROR_BYTES', 2 * 2 ** 30),
   mirrorRuns: num('BENCH_MIRROR_RUNS', 2),
+  releasesImages: num('BENCH_RELEASES_IMAGES', 200),
+  releasesBytes: num('BENCH_RELEASES_BYTES', 2 * 2 ** 30),
+  releasesRuns: num('BENCH_RELEASES_RUNS', 2),
   uiJobs: num('BENCH_UI_JOBS', 10_000),
   uiMachines: num('BENCH_UI_MACHINES', 1000),
   uiTags: num('BENCH_UI_TAGS', 5000),
@@ -208,6 +213,10 @@ const main = async () => {
         onServer: (s) => servers.push(s),
       });
 
+  const releases = !runs('releases')
+    ? null
+    : await releasesBench({ repoRoot, scratchDir: join(runDir, 'releases'), images: params.releasesImages, totalBytes: params.releasesBytes, runs: params.releasesRuns, onServer: (s) => servers.push(s) });
+
   const ui = !runs('ui')
     ? null
     : await uiBench({
@@ -220,7 +229,7 @@ const main = async () => {
 
   const loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const date = new Date().toISOString();
-  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage, mirror, ui };
+  const results = { date, system: { ...system, loadavgAtEnd }, params, jobCreation, media, registry, gc, embed, agent, prestage, mirror, releases, ui };
   const json = JSON.stringify(results, null, 2);
   writeFileSync(join(benchDir, 'results.json'), `${json}\n`);
   console.log(`\n== summary (load average at start ${system.loadavgAtStart}, at end ${loadavgAtEnd}; other work on this ${system.cpus}-CPU box skews the figures)`);
@@ -268,6 +277,10 @@ const main = async () => {
       writeMirrorResults(file, mirror, date, { ...system, loadavgAtEnd });
       console.log(`mirror figures written to ${file}`);
     }
+  }
+  if (releases) {
+    console.log(`release clone reef ${releases.medians.reef.toFixed(2)} s vs skopeo ${releases.medians.skopeo.toFixed(2)} s: ${releases.ratio.toFixed(2)}× (≥ ${releases.target}) ${releases.pass ? 'PASS' : 'FAIL'}`);
+    writeReleasesResults(join(repoRoot, 'bench', 'RESULTS.md'), releases, date, { ...system, loadavgAtEnd });
   }
   if (gc) {
     console.log(`gc ${gc.results.at(-1)!.blobs} blobs in ${gc.results.at(-1)!.gcSeconds.toFixed(2)} s (target < ${gc.target.seconds}) ${gc.pass.seconds ? 'PASS' : 'FAIL'}, growth ${gc.timeFactor.toFixed(2)}x for ${gc.sizeFactor}x ${gc.pass.linear ? 'PASS' : 'FAIL'}`);

@@ -205,6 +205,10 @@ const releasesConfig = (section: unknown, s: Parsed, dataDir: string, file: stri
   const schedule = r.discover_schedule ?? (r.auto_discover ? DEFAULT_DISCOVER_SCHEDULE : undefined);
   if (r.discover_schedule && !cron.validate(r.discover_schedule)) throw new ConfigError(`releases.discover_schedule: ${JSON.stringify(r.discover_schedule)} is not a cron schedule`);
   const artifactPath = resolve(r.artifact_path ?? join(dataDir, 'releases'));
+  for (const [key, file] of [['ssh_known_hosts', r.ssh_known_hosts], ['ssh_identity', r.ssh_identity]] as const) {
+    if (file && !existsSync(file)) throw new ConfigError(`releases.${key}: ${file} does not exist`);
+  }
+  if (r.ssh_identity && !r.ssh_known_hosts) throw new ConfigError('releases.ssh_identity: needs releases.ssh_known_hosts (reef copies over scp only with host keys checked)');
   return {
     enabled: true,
     ...(r.pull_secret ? { pull_secret: resolve(r.pull_secret) } : {}),
@@ -214,6 +218,10 @@ const releasesConfig = (section: unknown, s: Parsed, dataDir: string, file: stri
     architectures: r.architectures,
     auto_discover: r.auto_discover,
     auto_extract: r.auto_extract,
+    copy: {
+      dirs: r.copy_dirs.map((d) => resolve(d)),
+      ...(r.ssh_known_hosts ? { ssh: { knownHostsFile: resolve(r.ssh_known_hosts), ...(r.ssh_identity ? { identityFile: resolve(r.ssh_identity) } : {}) } } : {}),
+    },
     parallel_images: r.parallel_images,
     parallel_layers: r.parallel_layers,
     retries: r.retries,

@@ -55,6 +55,8 @@ export interface CopyRequest {
 }
 
 export interface ArtifactCopier {
+  /** Refuses a destination before any work starts (a validation error naming `destination`). */
+  check(destination: string): void;
   copy(req: CopyRequest): Promise<void>;
 }
 

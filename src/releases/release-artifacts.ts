@@ -114,14 +114,16 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
     if (!copier) throw lacking('artifact copy');
     const r = releases.get(name);
     const a = artifact(r, body.artifact);
+    copier.check(body.destination);
     const key = `${r.tag} copy ${a.name} ${body.destination}`;
     if (releases.jobs.get(key)) throw conflict(`${a.name} is already being copied to ${body.destination}`);
     releases.jobs.start(key, 'copy', async (signal) => {
+      let bytes = 0;
       try {
-        await copier.copy({ file: a.path, destination: body.destination, signal });
-        releases.event('copy', 'success', r.tag, { artifact: a.name, destination: body.destination });
+        await copier.copy({ file: a.path, destination: body.destination, signal, onProgress: (done) => (bytes = done) });
+        releases.event('copy', 'success', r.tag, { artifact: a.name, destination: body.destination, bytes });
       } catch (err) {
-        releases.event('copy', 'error', r.tag, { artifact: a.name, destination: body.destination, error: (err as Error).message });
+        releases.event('copy', 'error', r.tag, { artifact: a.name, destination: body.destination, bytes, error: (err as Error).message });
       }
     });
     return { message: 'copy started', artifact: a.name, destination: body.destination };

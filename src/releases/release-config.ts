@@ -28,6 +28,10 @@ export const releasesSectionSchema = z
     /** reef's addition: a verified clone goes on to extraction (cloned → extracting → ready); false stops at cloned. */
     auto_extract: z.boolean().default(true),
     discover_schedule: z.string().min(1).optional(),
+    /** reef's additions for POST …/copy: local directories a copy may write under, and scp's settings (host keys always checked). */
+    copy_dirs: z.array(z.string().regex(/^\//, 'must be an absolute path')).default([]),
+    ssh_known_hosts: z.string().min(1).optional(),
+    ssh_identity: z.string().min(1).optional(),
     /** Components mirrored at once, and blobs at once (the engine's parallelism). */
     parallel_images: z.number().int().min(1).max(32).default(4),
     parallel_layers: z.number().int().min(1).max(32).default(6),
@@ -38,7 +42,9 @@ export const releasesSectionSchema = z
 
 export type ReleasesSection = z.output<typeof releasesSectionSchema>;
 
-export interface ReleasesConfig extends Omit<ReleasesSection, 'artifact_path' | 'discover_schedule'> {
+export interface ReleasesConfig extends Omit<ReleasesSection, 'artifact_path' | 'discover_schedule' | 'copy_dirs' | 'ssh_known_hosts' | 'ssh_identity'> {
+  /** Where POST …/copy may write locally, and how it logs in over scp (known hosts required). */
+  copy: { dirs: string[]; ssh?: { knownHostsFile: string; identityFile?: string } };
   /** Absolute: `<data>/releases` unless given; generated ISOs under the sibling `installs/`. */
   artifactPath: string;
   installsPath: string;

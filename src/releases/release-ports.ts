@@ -1,9 +1,11 @@
 import { link, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { DomainError } from '../core/errors.js';
 import { buildAgentImage, embedRawIgnition } from './agent-iso/index.js';
 import { extractReleaseArtifacts, type ImageSource, isReleaseArch, type ReleaseArch } from './extract/index.js';
-import type { AgentIsoBuilder, ArtifactExtractor, ReleasePorts } from './ports.js';
+import { copyArtifact, parseDestination } from './copy/index.js';
+import { fieldError } from '../core/errors.js';
+import type { AgentIsoBuilder, ArtifactCopier, ArtifactExtractor, ReleasePorts } from './ports.js';
 import type { ReleasesConfig } from './release-config.js';
 import type { Release } from './release.js';
 
@@ -75,5 +77,18 @@ export const createReleasePorts = (d: ReleasePortsDeps): ReleasePorts => {
       await link(built.iso, req.output);
     },
   };
-  return { extractor, isoBuilder };
+  const { dirs, ssh } = d.config.copy;
+  const copier: ArtifactCopier = {
+    check(destination) {
+      const to = parseDestination(destination);
+      if (to.kind === 'remote' && !ssh) throw fieldError('destination', 'copies over scp need releases.ssh_known_hosts in the REEF_CONFIG file (host keys are always checked)');
+      if (to.kind === 'local' && !dirs.some((dir) => resolve(to.path) === dir || resolve(to.path).startsWith(`${dir}${sep}`))) {
+        throw fieldError('destination', `${to.path} is not under a directory copies may write to (releases.copy_dirs: ${dirs.join(', ') || 'none'})`);
+      }
+    },
+    async copy(req) {
+      await copyArtifact({ file: req.file, destination: req.destination, allowedBases: dirs, ...(ssh ? { ssh } : {}), signal: req.signal, ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
+    },
+  };
+  return { extractor, isoBuilder, copier };
 };

@@ -2,7 +2,7 @@ import { DomainError, conflict } from '../core/errors.js';
 import type { ClientPool } from '../mirror/sources.js';
 import type { OciClient } from '../registry/client/oci-client.js';
 import { cloneRelease } from './clone.js';
-import { releaseTagsOf } from './discover.js';
+import { compareTags, releaseTagsOf } from './discover.js';
 import type { ReleasesConfig } from './release-config.js';
 import { createJobs } from './release-jobs.js';
 import type { ReleaseStore } from './release-store.js';
@@ -99,7 +99,7 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
       );
       store.setProgress(tag, live.get(tag));
       store.update(tag, { upstreamDigest: result.upstreamDigest, size: result.size });
-      const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag, parallel: config.parallel_layers, signal });
+      const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag, parallel: config.parallel_layers, deep: false, signal });
       store.update(tag, { verify: report, verifiedAt: d.now() });
       if (!report.complete) throw new Error(`verify: the copy is not whole (${report.problems.slice(0, 3).join('; ')})`);
       const next = d.afterClone ? 'extracting' : 'cloned';
@@ -152,17 +152,30 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
     const r = get(name);
     const job = jobs.get(r.tag);
     if (job?.kind === 'clone') throw conflict(`release ${r.tag} is being cloned; its copy is verified when the clone ends`);
-    const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag: r.tag, parallel: config.parallel_layers });
+    const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag: r.tag, parallel: config.parallel_layers, deep: true });
     store.update(r.tag, { verify: report, verifiedAt: d.now() });
     return report;
   };
 
-  /** At start: clones a crash or restart cut short go on by themselves (blobs already here are not fetched again). */
+  /**
+   * At start: clones a crash or restart cut short go on by themselves (blobs already here are not
+   * fetched again); an extraction cut short runs again (its files are replaced by rename), or,
+   * where extraction does not follow clones, the release goes back to `cloned`.
+   */
   const resume = () => {
     const cut = store.list('cloning');
     for (const r of cut) {
       d.log.info({ release: r.tag }, 'resuming a release clone cut short');
       startClone(r.tag, true);
+    }
+    for (const r of store.list('extracting')) {
+      const afterClone = d.afterClone;
+      if (!afterClone) {
+        store.update(r.tag, { state: 'cloned' });
+        continue;
+      }
+      d.log.info({ release: r.tag }, 'resuming a release extraction cut short');
+      jobs.start(r.tag, 'extract', (signal) => afterClone(r, signal));
     }
     return cut.map((r) => r.tag);
   };
@@ -173,7 +186,8 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
     event,
     tagOf,
     get,
-    list: (state?: Release['state']) => store.list(state),
+    /** Newest version first. */
+    list: (state?: Release['state']) => store.list(state).sort((a, b) => compareTags(a.tag, b.tag)),
     status: (name: string) => {
       const r = get(name);
       return { release: r, progress: live.get(r.tag) ?? store.progress(r.tag) };

@@ -6,16 +6,20 @@ import { readLocalRelease } from './clone.js';
 import type { VerifyReport } from './release.js';
 
 /**
- * The gate before `cloned`: reef's copy of a release is whole. Every manifest is read back by
- * digest (the client checks the bytes hash to it), and every blob of the release and of each
- * component is read through to its end with its digest checked: a blob that is missing,
- * truncated or altered counts as absent. The counts are FastRegistry's verify object.
+ * Whether reef's copy of a release is whole. Every manifest is read back by digest (the client
+ * checks the bytes hash to it). Blobs: `deep` reads each through to its end with its digest
+ * checked (a blob missing, truncated or altered on disk counts as absent: `POST …/verify`);
+ * otherwise each must be present in the repository (HEAD), which the registry grants only to a
+ * blob whose digest it checked as it was written (the gate before `cloned`; scrub and a deep
+ * verify catch later damage). The counts are FastRegistry's verify object.
  */
 export interface VerifyDeps {
   local: OciClient;
   localRepo: string;
   tag: string;
   parallel: number;
+  /** Read every blob back and hash it (else: present in the repository). */
+  deep: boolean;
   signal?: AbortSignal;
 }
 
@@ -42,6 +46,11 @@ export const verifyRelease = async (d: VerifyDeps): Promise<VerifyReport> => {
     if (!p) {
       p = (async () => {
         try {
+          if (!d.deep) {
+            if (await d.local.blobExists(d.localRepo, b.digest)) return true;
+            problem(`blob ${b.digest}: not in ${d.localRepo}`);
+            return false;
+          }
           for await (const chunk of d.local.blobChunks(d.localRepo, b.digest, b.size, d.signal)) void chunk;
           return true;
         } catch (err) {

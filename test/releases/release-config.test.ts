@@ -63,6 +63,9 @@ describe('releases config', () => {
     expect(refusal('releases:\n  enabled: true\n  pull_secret: /nonexistent/ps.json\n')).toMatch(/^releases\.pull_secret: \/nonexistent\/ps\.json does not exist/);
     expect(refusal('releases:\n  enabled: yes please\n')).toMatch(/^releases\.enabled: /);
     expect(refusal('releases:\n  enabled: true\n  upstream: https://quay.io\n')).toMatch(/^releases\.upstream: /);
+    expect(refusal('releases:\n  enabled: true\n  copy_dirs: [srv/iso]\n')).toMatch(/^releases\.copy_dirs\[0\]: must be an absolute path/);
+    expect(refusal('releases:\n  enabled: true\n  ssh_known_hosts: /nonexistent/known_hosts\n')).toMatch(/^releases\.ssh_known_hosts: /);
+    expect(refusal(`releases:\n  enabled: true\n  ssh_identity: ${secret}\n`)).toMatch(/^releases\.ssh_identity: needs releases\.ssh_known_hosts/);
     expect(refusal('releases:\n  enabled: true\n', { ENABLE_REGISTRY: 'false' })).toMatch(/^releases\.enabled: .*ENABLE_REGISTRY=false/);
     expect(refusal('listen: 127.0.0.1:0\n', { REEF_TRUSTED_PROXIES: '10.0.0.1,proxy.lan' })).toMatch(/^REEF_TRUSTED_PROXIES: /);
   });

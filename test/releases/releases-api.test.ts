@@ -164,6 +164,8 @@ describe.runIf(ok)('releases: discover, clone, status, verify, reset (FastRegist
     expect(state.body.error.details[0].path).toBe('state');
     const since = await reef.json('GET', '/admin/releases/events?since=yesterday');
     expect(since.body.error.details[0].path).toBe('since');
+    expect((await reef.json('GET', `/admin/releases/events?since=${new Date(Date.now() + 60_000).toISOString()}`)).body.events).toEqual([]);
+    expect((await reef.json('GET', '/admin/releases/events?since=2000-01-01T00:00:00Z')).body.events.length).toBeGreaterThan(5);
   });
 
   it('discovers on discover_schedule by itself when auto_discover is on', async () => {
