@@ -40,6 +40,23 @@ const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Registry writes worth an audit line: a manifest put or deleted, a blob deleted (not every upload chunk). */
 const registryChange = (method: string, path: string) => (method === 'PUT' && /\/manifests\/[^/]+$/.test(path)) || (method === 'DELETE' && /\/(manifests|blobs)\/[^/]+$/.test(path));
 
+/**
+ * A request a browser sent because some page asked it to (a link, an <img>, a form posted from
+ * another site or another port of this host): Sec-Fetch-Site says so, or an Origin that is not
+ * this host. Local mode trusts loopback, not every web page a browser on the controller opens.
+ */
+const madeByAnotherPage = (c: Context<AppEnv>): boolean => {
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = c.req.header('origin');
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== c.req.header('host');
+  } catch {
+    return true; // "null" (a sandboxed frame, a file:// page) or garbage
+  }
+};
+
 const bearerOf = (header: string | undefined): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 
 /**
@@ -58,7 +75,7 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     return undefined;
   };
 
-  const authenticate = (c: Context<AppEnv>, need: Role, source: string): Principal => {
+  const authenticate = (c: Context<AppEnv>, need: Role, source: string, change: boolean): Principal => {
     const token = bearerOf(c.req.header('authorization'));
     let principal: Principal;
     if (token !== undefined) {
@@ -76,6 +93,10 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     } else if (d.mode === 'none') {
       principal = { name: 'anonymous', role: 'admin', via: 'none' };
     } else if (d.mode === 'local' && isLoopback(source)) {
+      if (change && madeByAnotherPage(c)) {
+        d.log.warn({ source, method: c.req.method, path: c.req.path, origin: c.req.header('origin'), site: c.req.header('sec-fetch-site') }, 'a change another web page asked a local browser to make was refused');
+        throw unauthorized(`${c.req.method} ${c.req.path} came from a web page (Origin/Sec-Fetch-Site), not straight from this machine: REEF_API_AUTH=local trusts loopback clients such as curl and reef's CLI, not pages a browser opens; send an API token`);
+      }
       principal = { name: 'local', role: 'admin', via: 'local' };
     } else {
       throw unauthorized(`${c.req.method} ${c.req.path} needs an API token (Authorization: Bearer <token>; make one with: reef token create --name NAME --role ${need})`);
@@ -156,13 +177,14 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     const rule: RouteRule = decl?.rule ?? 'admin';
     const source = sourceAddress(c);
     const need = needed(rule);
-    const audited = CHANGES.has(c.req.method) && (need !== undefined || (rule === 'registry' && registryChange(c.req.method, c.req.path)));
+    const change = CHANGES.has(c.req.method) || decl?.change === true;
+    const audited = change && (need !== undefined || (rule === 'registry' && registryChange(c.req.method, c.req.path)));
     if (!audited) {
-      if (need) authenticate(c, need, source);
+      if (need) authenticate(c, need, source, false);
       return next();
     }
     try {
-      if (need) authenticate(c, need, source);
+      if (need) authenticate(c, need, source, true);
     } catch (err) {
       // Known but not allowed (403) is recorded; unknown (401, 429) is a failed login, logged above.
       if (err instanceof DomainError) record(c, rule, source, STATUS_OF[err.code]);

@@ -24,6 +24,8 @@ export interface RouteDeclaration {
    * every change carries the session's CSRF token. The rule's role is checked as for the API.
    */
   ui?: true;
+  /** A GET that changes state (FastRegistry's GET forms of reset, verify, extract): audited and guarded as a change. */
+  change?: true;
 }
 
 /** Every route of every surface, with its rule. A route missing here fails test/integration/route-table.test.ts. */
@@ -89,11 +91,11 @@ export const ROUTE_TABLE: readonly RouteDeclaration[] = [
   { method: 'GET', path: '/admin/releases/:version/status', rule: 'viewer' },
   { method: 'GET', path: '/admin/releases/:version/artifacts', rule: 'viewer' },
   { method: 'POST', path: '/admin/releases/:version/extract', rule: 'operator' },
-  { method: 'GET', path: '/admin/releases/:version/extract', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/:version/extract', rule: 'operator', change: true },
   { method: 'POST', path: '/admin/releases/:version/reset', rule: 'operator' },
-  { method: 'GET', path: '/admin/releases/:version/reset', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/:version/reset', rule: 'operator', change: true },
   { method: 'POST', path: '/admin/releases/:version/verify', rule: 'operator' },
-  { method: 'GET', path: '/admin/releases/:version/verify', rule: 'operator' },
+  { method: 'GET', path: '/admin/releases/:version/verify', rule: 'operator', change: true },
   { method: 'POST', path: '/admin/releases/:version/iso', rule: 'operator' },
   { method: 'POST', path: '/admin/releases/:version/copy', rule: 'operator' },
   // Downloads are open, as FastRegistry's and as /media: release binaries and the CoreOS ISO are
