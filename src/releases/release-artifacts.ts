@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, conflict, fieldError } from '../core/errors.js';
 import type { OciClient } from '../registry/client/oci-client.js';
@@ -98,7 +98,8 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
-    releases.event('iso.created', 'success', r.tag, { id });
+    await writeFile(join(dir, ISO_RELEASE_FILE), r.tag);
+    releases.event('iso.created', 'success', r.tag, { iso: isoRef(id) });
     const iso_url = `/files/installs/${id}/agent.iso`;
     return { id, iso_url, full_url: `${d.publicUrl}${iso_url}` };
   };
@@ -152,6 +153,20 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
     /** Where iPXE fetches agent ISO `id` (under `base`), or undefined when `id` names none. */
     agentIsoUrl: (id: string, base: string): string | undefined =>
       UUID.test(id) && existsSync(join(config.installsPath, id, 'agent.iso')) ? `${base}/files/installs/${id}/agent.iso` : undefined,
+    /** The agent ISOs made from a release, newest first (for operators: the ids are capability URLs). */
+    agentIsos: (name: string, limit = 20): { id: string; time: number }[] => {
+      const tag = releases.tagOf(name);
+      const ids = existsSync(config.installsPath) ? readdirSync(config.installsPath) : [];
+      const out: { id: string; time: number }[] = [];
+      // A directory per ISO made (a few dozen at most): read synchronously for the page that lists them.
+      for (const id of ids.filter((n) => UUID.test(n))) {
+        const dir = join(config.installsPath, id);
+        const made = existsSync(join(dir, ISO_RELEASE_FILE)) ? readFileSync(join(dir, ISO_RELEASE_FILE), 'utf8') : undefined;
+        const iso = statSync(join(dir, 'agent.iso'), { throwIfNoEntry: false });
+        if (made === tag && iso) out.push({ id, time: iso.mtimeMs });
+      }
+      return out.sort((a, b) => b.time - a.time).slice(0, limit);
+    },
     installIso: (id: string) => {
       if (!UUID.test(id)) throw new DomainError('NOT_FOUND', `no agent ISO ${JSON.stringify(id)}`);
       return join(config.installsPath, id, 'agent.iso');
@@ -159,3 +174,12 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
   };
 };
 export type ReleaseArtifacts = ReturnType<typeof createReleaseArtifacts>;
+
+/**
+ * How events and download records name an agent ISO: a fingerprint of its id, never the id. The
+ * id is the ISO's capability URL (it holds the install's pull secret and signer keys), so it is
+ * told only to the operator who made it and listed only to operators (`agentIsos`).
+ */
+export const isoRef = (id: string): string => createHash('sha256').update(id).digest('hex').slice(0, 12);
+/** The file beside an agent ISO naming the release it was made from. */
+const ISO_RELEASE_FILE = 'release';

@@ -156,6 +156,12 @@ describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (Fa
     const script = await (await reef.req(`/boot.ipxe?iso=${r.body.id}`)).text();
     expect(script).toContain('sanboot');
     expect(script).toContain(r.body.full_url);
+    // The id is the ISO's capability URL: what viewers can read (events, download records) never holds it.
+    const events = await reef.json('GET', '/admin/releases/events?type=iso.created');
+    const downloads = await reef.json('GET', '/admin/releases/downloads');
+    expect(events.body.events.length).toBeGreaterThan(0);
+    expect(downloads.body.downloads.some((d: { artifact: string }) => d.artifact === 'agent.iso')).toBe(true);
+    expect(JSON.stringify(events.body) + JSON.stringify(downloads.body)).not.toContain(r.body.id);
     const bad = await reef.json('POST', '/admin/releases/4.21.0-x86_64/iso', { ignition: 'not an ignition config' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toBe('ignition');

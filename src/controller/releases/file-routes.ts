@@ -4,6 +4,7 @@ import type { AppEnv } from '../../http/env.js';
 import { sendFile } from '../../http/send-file.js';
 import { sourceAddress } from '../auth/access.js';
 import { ISO_MEDIA } from '../media/media-routes.js';
+import { isoRef } from '../../releases/release-artifacts.js';
 import type { ReleaseFeature } from './release-routes.js';
 
 const unmapped = (address: string) => address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
@@ -62,6 +63,6 @@ export const createReleaseFileRoutes = (feature: ReleaseFeature | undefined, tru
     })
     .get('/installs/:id/agent.iso', async (c) => {
       const f = need();
-      return serve(c, f, f.artifacts.installIso(c.req.param('id')), { version: `install/${c.req.param('id')}`, artifact: 'agent.iso' }, ISO_MEDIA.contentType);
+      return serve(c, f, f.artifacts.installIso(c.req.param('id')), { version: `install:${isoRef(c.req.param('id'))}`, artifact: 'agent.iso' }, ISO_MEDIA.contentType);
     });
 };

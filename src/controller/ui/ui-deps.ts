@@ -17,7 +17,7 @@ import type { UiAssets } from './assets.js';
  */
 export interface ReleasesPort {
   service: Pick<ReleaseService, 'list' | 'get' | 'tagOf' | 'status' | 'discover' | 'clone' | 'reset' | 'verify' | 'events' | 'downloads' | 'downloadTotals'>;
-  artifacts: Pick<ReleaseArtifacts, 'extractOne' | 'createIso' | 'artifacts'>;
+  artifacts: Pick<ReleaseArtifacts, 'extractOne' | 'createIso' | 'artifacts' | 'agentIsos'>;
 }
 
 /** Space on the disk that holds the data directory. */

@@ -65,7 +65,8 @@ export const IsoForm = (p: { tag: string; viewer: Viewer; state: IsoFormState })
 export const releaseDetail = (r: ReleasesPort, viewer: Viewer, name: string, pollMs: number, isoState: IsoFormState = { issues: [] }): Child => {
   const { release: rel } = r.service.status(name);
   const artifacts = r.artifacts.artifacts(rel.tag);
-  const isos = r.service.events({ type: 'iso.created', version: rel.tag, limit: 20 });
+  // An agent ISO's id is its capability URL (the ISO holds the install's pull secret): operators only.
+  const isos = viewer.canWrite ? r.artifacts.agentIsos(rel.tag) : [];
   const v = rel.verify;
   const busy = rel.state === 'cloning' || rel.state === 'extracting';
   return (
@@ -141,10 +142,10 @@ export const releaseDetail = (r: ReleasesPort, viewer: Viewer, name: string, pol
                 <Time at={iso(e.time)} />
               </td>
               <td>
-                <a href={`/files/installs/${String(e.details.id)}/agent.iso`}>{`/files/installs/${String(e.details.id)}/agent.iso`}</a>
+                <a href={`/files/installs/${e.id}/agent.iso`}>{`/files/installs/${e.id}/agent.iso`}</a>
               </td>
               <td>
-                <a href={`/boot.ipxe?iso=${String(e.details.id)}`}>{`/boot.ipxe?iso=${String(e.details.id)}`}</a>
+                <a href={`/boot.ipxe?iso=${e.id}`}>{`/boot.ipxe?iso=${e.id}`}</a>
               </td>
             </tr>
           ))}
