@@ -108,7 +108,11 @@ export const blobPush = async (
 ): Promise<void> => {
   const target = new URL(t.url(`/v2/${repo}/blobs/${digest}`));
   const viaReadBlob = async () => {
-    for await (const chunk of readBlob(t, repo, digest, { size, ...o })) await onData(chunk);
+    for await (const chunk of readBlob(t, repo, digest, { size, ...o })) {
+      // An aborted response body may still hand over chunks it had buffered: not passed on.
+      o.signal?.throwIfAborted();
+      await onData(chunk);
+    }
   };
   if (target.protocol !== 'http:') return viaReadBlob();
   const [algorithm, hex] = splitDigest(digest);
@@ -161,6 +165,9 @@ export const blobPush = async (
       break;
     } catch (err) {
       if (consumerError !== undefined) throw consumerError;
+      o.signal?.throwIfAborted();
+      // Every byte is in (the connection failed after the end): no Range request past the end.
+      if (received > 0 && received === size) break;
       const progressed = received > before;
       await t.retrier.pause(`get blob ${digest}`, err, progressed ? 0 : n, { ...(o.signal ? { signal: o.signal } : {}), progressed });
       if (progressed) n = -1;

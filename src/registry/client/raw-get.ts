@@ -91,10 +91,15 @@ export const rawGet = (
         return false;
       }
       if (!wait) return true;
+      // Paused on purpose while the consumer holds the bytes: no idle timeout meanwhile.
+      if (opts.timeoutMs) socket.setTimeout(0);
       held = wait.then(
         () => {
           held = undefined;
-          if (!finished && remaining > 0) socket.resume();
+          if (!finished && remaining > 0) {
+            if (opts.timeoutMs) socket.setTimeout(opts.timeoutMs);
+            socket.resume();
+          }
         },
         (err: unknown) => finish(new ConsumerError(err)),
       );
@@ -148,11 +153,21 @@ export const rawGet = (
       },
     } as net.NetConnectOpts);
     socket.setNoDelay(true);
-    if (opts.timeoutMs) socket.setTimeout(opts.timeoutMs, () => finish(new Error(`no data for ${opts.timeoutMs} ms`)));
+    /** The whole body is in (complete() finishes once the consumer lets go): a late socket error or timeout does not fail it. */
+    const bodyIn = () => result !== undefined && remaining === 0;
+    if (opts.timeoutMs) {
+      socket.setTimeout(opts.timeoutMs);
+      socket.on('timeout', () => {
+        if (!bodyIn()) finish(new Error(`no data for ${opts.timeoutMs} ms`));
+      });
+    }
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (err) => finish(err));
+    socket.on('error', (err) => {
+      if (bodyIn()) socket.destroy();
+      else finish(err);
+    });
     socket.on('close', () => {
-      if (result && remaining === 0) return; // complete: finishing once the consumer lets go
+      if (bodyIn()) return; // complete: finishing once the consumer lets go
       if (result && remaining === Number.POSITIVE_INFINITY) {
         result.errorBody = result.headers['transfer-encoding'] ? dechunk(errorBody) : errorBody;
         finish();
