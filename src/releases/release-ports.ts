@@ -13,7 +13,7 @@ import type { Release } from './release.js';
  * The ports of ports.ts filled with the artifact pieces: extraction from the component layers
  * (extract/), agent ISOs (agent-iso/). A `-multi` release gives the artifacts of the first
  * configured single architecture (its list entry); each architecture's files live in their own
- * `<artifact_path>/<version>/<arch>/`, so two architectures never overwrite each other.
+ * `<artifact_path>/<version>/<arch>/` (a multi release's in `multi-<arch>/`), so two releases never overwrite each other.
  */
 export interface ReleasePortsDeps {
   config: ReleasesConfig;
@@ -34,7 +34,10 @@ export const artifactArch = (r: Release, config: ReleasesConfig): ReleaseArch =>
   return arch;
 };
 
-export const artifactsDirOf = (r: Release, config: ReleasesConfig) => join(config.artifactPath, r.version, artifactArch(r, config));
+/** `<arch>`, or `multi-<arch>` for a multi release: the same version's single-arch files are stamped with another digest. */
+const archDirOf = (r: Release, config: ReleasesConfig): string => (r.architecture === 'multi' ? `multi-${artifactArch(r, config)}` : artifactArch(r, config));
+
+export const artifactsDirOf = (r: Release, config: ReleasesConfig) => join(config.artifactPath, r.version, archDirOf(r, config));
 
 export const createReleasePorts = (d: ReleasePortsDeps): ReleasePorts => {
   const extractor: ArtifactExtractor = {
@@ -44,6 +47,7 @@ export const createReleasePorts = (d: ReleasePortsDeps): ReleasePorts => {
         repo: req.localRepo,
         reference: req.release.tag,
         arch: artifactArch(req.release, d.config),
+        archDir: archDirOf(req.release, d.config),
         artifactPath: d.config.artifactPath,
         pullspecRepo: `${d.registryHost}/${req.localRepo}`,
         version: req.release.version,

@@ -68,6 +68,7 @@ describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (Fa
   let reef: TestReef;
   let x86: ToolRelease;
   let arm: ToolRelease;
+  let multi: ToolRelease;
   let work: string;
   const atReef = (command: string) => command.replaceAll('http://fastregistry.gw.lo:5000', reef.url);
 
@@ -75,10 +76,11 @@ describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (Fa
     up = await startReleaseUpstream();
     x86 = await pushToolRelease({ registry: up.distribution.host, plainHttp: true, version: '4.21.0', arches: ['x86_64'], dir: join(up.dir, 'x86'), repo: COMPONENTS });
     arm = await pushToolRelease({ registry: up.distribution.host, plainHttp: true, version: '4.21.0', arches: ['aarch64'], dir: join(up.dir, 'arm'), repo: COMPONENTS });
+    multi = await pushToolRelease({ registry: up.distribution.host, plainHttp: true, version: '4.21.0', arches: ['x86_64', 'aarch64'], dir: join(up.dir, 'multi'), repo: COMPONENTS });
     work = join(up.dir, 'work');
     mkdirSync(join(work, 'copies'), { recursive: true });
     writeFileSync(join(up.dir, 'known_hosts'), '');
-    reef = await startTestReef({ REEF_CONFIG: up.configFile({ repository: COMPONENTS, auto_extract: true, copy_dirs: [join(work, 'copies')], ssh_known_hosts: join(up.dir, 'known_hosts') }) });
+    reef = await startTestReef({ REEF_CONFIG: up.configFile({ repository: COMPONENTS, architectures: ['x86_64', 'aarch64', 'multi'], auto_extract: true, copy_dirs: [join(work, 'copies')], ssh_known_hosts: join(up.dir, 'known_hosts') }) });
   }, 180_000);
   afterAll(async () => {
     await reef?.stop();
@@ -228,4 +230,16 @@ describe.runIf(ok)('releases: extraction, downloads with records, agent ISOs (Fa
     const unknown = await reef.json('POST', '/admin/releases/4.21.0-x86_64/copy', { artifact: 'kubeconfig', destination: dest });
     expect(unknown.status).toBe(404);
   }, 120_000);
+  it('keeps a multi release of the same version apart: its installer stamped with the list digest, the single-arch one still with its own', async () => {
+    expect((await reef.json('POST', '/admin/releases/clone', { version: '4.21.0-multi' })).status).toBe(202);
+    expect((await settled('4.21.0-multi')).release.state).toBe('ready');
+    const listed = (await reef.json('GET', '/admin/releases/4.21.0-multi/artifacts')).body.artifacts as { name: string; sha256: string }[];
+    const fromMulti = (await curl(`${reef.url}/files/releases/4.21.0-multi/openshift-install`)).stdout;
+    expect(fromMulti.includes(Buffer.from(`/openshift/release@${multi.digest}`))).toBe(true);
+    expect(sha256(fromMulti)).toBe(listed.find((a) => a.name === 'openshift-install')!.sha256);
+    const single = (await curl(`${reef.url}/files/releases/4.21.0-x86_64/openshift-install`)).stdout;
+    expect(single.includes(Buffer.from(`/openshift/release@${x86.digest}`))).toBe(true);
+    const singleListed = (await reef.json('GET', '/admin/releases/4.21.0-x86_64/artifacts')).body.artifacts as { name: string; sha256: string }[];
+    expect(sha256(single)).toBe(singleListed.find((a) => a.name === 'openshift-install')!.sha256);
+  }, 180_000);
 });

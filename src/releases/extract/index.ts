@@ -50,6 +50,8 @@ export interface ExtractOptions {
   pullspecRepo: string;
   /** The directory name; default the release-metadata version (`4.21.0`). */
   version?: string;
+  /** The directory under the version; default the arch. A multi release's files go apart (`multi-x86_64`): their installer is stamped with the list's digest. */
+  archDir?: string;
   /** Where a component named in image-references (`quay.io/…@sha256:…`) is read; default `{repo: o.repo, digest}`. */
   locate?: (pullspec: string) => { repo: string; digest: string };
   onProgress?: (p: ExtractProgress) => void;
@@ -115,7 +117,9 @@ const extract = async (o: ExtractOptions): Promise<ExtractResult> => {
   const release = await readReleaseImage(o.source, o.repo, o.reference, o.arch, o.signal);
   const version = o.version ?? release.contents.version;
   if (!SAFE_SEGMENT.test(version) || version.includes('..')) throw fieldError('version', `${JSON.stringify(version)} cannot name a directory`);
-  const dir = join(o.artifactPath, version, o.arch);
+  const archDir = o.archDir ?? o.arch;
+  if (!SAFE_SEGMENT.test(archDir) || archDir.includes('..')) throw fieldError('archDir', `${JSON.stringify(archDir)} cannot name a directory`);
+  const dir = join(o.artifactPath, version, archDir);
   await mkdir(dir, { recursive: true });
   const pullspec = `${o.pullspecRepo}@${release.digest}`;
   const values: Record<StampField, string> = { releaseImage: pullspec, releaseVersion: version, releaseArchitecture: release.platform };
