@@ -137,7 +137,7 @@ export const createApp = (d: AppDeps) => {
 
   // One mapping per surface: /v2 answers in the OCI error envelope (also for its auth), the rest in reef's.
   const apiErrorHandler = createApiErrorHandler(registryErrorAsApiError, releaseErrorAsApiError);
-  const uiErrorHandler = createUiErrorHandler(uiAssets);
+  const uiErrorHandler = createUiErrorHandler(uiAssets, apiErrorHandler);
   const onUi = (path: string) => path === '/ui' || path.startsWith('/ui/');
   // The gate's own refusals (the boot listener's 404) are reef's errors, on /v2 too.
   const onV2 = (path: string) => path === '/v2' || path.startsWith('/v2/');

@@ -6,7 +6,7 @@ import { isDiskFull } from '../lib/atomic-file.js';
 import type { AppEnv } from './env.js';
 import { STATUS_OF } from './status.js';
 
-interface ErrorBody {
+export interface ErrorBody {
   error: { code: string; message: string; details: { path: string; message: string }[] };
   request_id: string;
 }

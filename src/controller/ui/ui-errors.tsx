@@ -1,34 +1,22 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { DomainError } from '../../core/errors.js';
 import type { AppEnv } from '../../http/env.js';
-import { STATUS_OF } from '../../http/status.js';
-import { isDiskFull } from '../../lib/atomic-file.js';
-import { RegistryError } from '../../registry/core/errors.js';
+import type { ErrorBody } from '../../http/errors.js';
 import type { UiAssets } from './assets.js';
 import { renderPage } from './layout.js';
 
-
 /**
- * The web UI's one error mapping: pages, not JSON. Signed-out page views go to the sign-in form
- * (and come back); every other error is a page that says what went wrong, never a stack trace.
+ * The web UI's errors as pages, not JSON. Which status and message an error gets is the API's one
+ * mapping (`apiErrors`, the handler the JSON routes use); this only presents it: signed-out page
+ * views go to the sign-in form (and come back), every other error is a page that says what went
+ * wrong, never a stack trace.
  */
-export const createUiErrorHandler = (assets: UiAssets) => async (err: Error, c: Context<AppEnv>): Promise<Response> => {
-  let status: ContentfulStatusCode = 500;
-  let message = 'internal error; see the server log with this request id';
-  if (err instanceof DomainError) {
-    status = STATUS_OF[err.code];
-    message = err.message;
-    if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
-  } else if (err instanceof RegistryError) {
-    status = err.status as ContentfulStatusCode;
-    message = err.message;
-  } else if (isDiskFull(err)) {
-    status = 507;
-    message = 'no space left under the data directory; nothing was changed';
-  } else {
-    c.get('log')?.error({ err }, 'unhandled error in the web UI');
-  }
+export const createUiErrorHandler = (assets: UiAssets, apiErrors: (err: Error, c: Context<AppEnv>) => Response) => async (err: Error, c: Context<AppEnv>): Promise<Response> => {
+  const mapped = apiErrors(err, c);
+  const status = mapped.status as ContentfulStatusCode;
+  const message = ((await mapped.json()) as ErrorBody).error.message;
+  const retryAfter = mapped.headers.get('retry-after');
+  if (retryAfter) c.header('Retry-After', retryAfter);
   if (status === 401 && (c.req.method === 'GET' || c.req.method === 'HEAD') && !c.req.header('hx-request')) {
     return c.redirect(`/ui/login?${new URLSearchParams({ next: c.req.path })}`, 303);
   }
