@@ -17,7 +17,7 @@
  *   BENCH_MIRROR_IMAGES (200), BENCH_MIRROR_BYTES (2 GiB), BENCH_MIRROR_RUNS (2),
  *   BENCH_MIRROR_NODE_ARGS (node flags for the `reef mirror` process), BENCH_MIRROR_RESULTS (1; 0: leave RESULTS.md) for the mirror part,
  *   BENCH_RELEASES_IMAGES (200), BENCH_RELEASES_BYTES (2 GiB), BENCH_RELEASES_RUNS (2) for the releases part,
- *   BENCH_UI_JOBS (10000), BENCH_UI_MACHINES (1000), BENCH_UI_TAGS (5000), BENCH_UI_RUNS (200) for the ui part.
+ *   BENCH_UI_JOBS (10000), BENCH_UI_MACHINES (1000), BENCH_UI_TAGS (5000), BENCH_UI_RELEASES (600), BENCH_UI_RELEASE_EVENTS (20000), BENCH_UI_DOWNLOADS (5000), BENCH_UI_RUNS (200) for the ui part.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,6 +77,9 @@ const params = {
   uiJobs: num('BENCH_UI_JOBS', 10_000),
   uiMachines: num('BENCH_UI_MACHINES', 1000),
   uiTags: num('BENCH_UI_TAGS', 5000),
+  uiReleases: num('BENCH_UI_RELEASES', 600),
+  uiReleaseEvents: num('BENCH_UI_RELEASE_EVENTS', 20_000),
+  uiDownloads: num('BENCH_UI_DOWNLOADS', 5000),
   uiRuns: num('BENCH_UI_RUNS', 200),
   only: ONLY || 'all',
 };
@@ -222,7 +225,7 @@ const main = async () => {
     : await uiBench({
         repoRoot,
         scratchDir: join(runDir, 'ui'),
-        scale: { jobs: params.uiJobs, machines: params.uiMachines, tags: params.uiTags },
+        scale: { jobs: params.uiJobs, machines: params.uiMachines, tags: params.uiTags, releases: params.uiReleases, releaseEvents: params.uiReleaseEvents, downloads: params.uiDownloads },
         runs: params.uiRuns,
         onServer: (s) => servers.push(s),
       });

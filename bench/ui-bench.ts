@@ -16,6 +16,7 @@ import { newJobId } from '../src/controller/jobs/ids.js';
 import { createSqliteJobStore } from '../src/controller/jobs/job-store.sqlite.js';
 import { createSqliteMachineStore } from '../src/controller/machines/machine-store.sqlite.js';
 import { createSqliteRecipeStore } from '../src/controller/recipes/recipe-store.sqlite.js';
+import { createSqliteReleaseStore } from '../src/controller/releases/release-store.sqlite.js';
 import { validateRecipe } from '../src/recipes/validate-recipe.js';
 import { parseManifest } from '../src/registry/core/manifest.js';
 import { createSqliteRegistryMeta } from '../src/registry/meta/meta.sqlite.js';
@@ -31,7 +32,40 @@ export interface UiScale {
   jobs: number;
   machines: number;
   tags: number;
+  /** Releases (FastRegistry's tabs), their events and download records. */
+  releases?: number;
+  releaseEvents?: number;
+  downloads?: number;
 }
+
+/**
+ * Releases as a site with years of them has: `count` tags over 4.x minors and three arches, a
+ * few cloning with live counters, events and download records in the thousands.
+ */
+const seedReleases = (db: Parameters<typeof createSqliteReleaseStore>[0], start: number, scale: UiScale) => {
+  const store = createSqliteReleaseStore(db);
+  const arches = ['x86_64', 'aarch64', 'multi'] as const;
+  const tags: string[] = [];
+  for (let i = 0; i < (scale.releases ?? 0); i++) {
+    const version = `4.${10 + Math.floor(i / 60)}.${Math.floor(i / 3) % 20}`;
+    const architecture = arches[i % 3]!;
+    const tag = `${version}-${architecture}`;
+    if (!store.addAvailable({ tag, version, architecture, discoveredAt: start + i * 60_000 })) continue;
+    tags.push(tag);
+    if (i % 4 === 0) store.update(tag, { state: 'ready', clonedAt: start + i * 60_000 + 5000, size: 18 * 2 ** 30 });
+    if (i % 50 === 1) {
+      store.update(tag, { state: 'cloning' });
+      store.setProgress(tag, { phase: 'mirroring_components', totalBlobs: 900, syncedBlobs: 400, totalBytes: 18 * 2 ** 30, syncedBytes: 8 * 2 ** 30, totalComponents: 190, mirroredComponents: 80, currentComponent: 'machine-os-images' });
+    }
+  }
+  const types = ['release.discovered', 'clone_start', 'cloned', 'ready', 'download.artifact'] as const;
+  for (let e = 0; e < (scale.releaseEvents ?? 0) && tags.length; e++) {
+    store.addEvent({ type: types[e % types.length]!, severity: e % 97 === 0 ? 'error' : 'info', time: start + e * 1000, version: tags[e % tags.length]!, details: { n: e } });
+  }
+  for (let d = 0; d < (scale.downloads ?? 0) && tags.length; d++) {
+    store.addDownload({ time: start + d * 1000, version: tags[d % tags.length]!, artifact: d % 2 ? 'oc' : 'coreos.iso', clientIp: `10.0.${d % 200}.${d % 250}`, userAgent: 'curl/7.88.1', size: 1_000_000 + d, durationMs: 800, status: d % 5 ? 200 : 206, range: d % 5 ? null : 'bytes=0-1023' });
+  }
+};
 
 export interface UiPageResult {
   page: string;
@@ -105,6 +139,7 @@ export const seedUiStore = (repoRoot: string, dataDir: string, scale: UiScale): 
     writeFileSync(join(blobsDir, sha(bytes).slice(7)), bytes);
     const tags = Array.from({ length: scale.tags }, (_, i) => `v${String(i).padStart(5, '0')}`);
     meta.putManifest({ repo: REPO, digest: sha(bytes), mediaType: doc.mediaType, size: bytes.length, artifactType: null, subject: null, annotations: null, createdAt: start }, parseManifest(bytes, doc.mediaType), tags);
+    seedReleases(opened.db, start, scale);
   })();
   opened.close();
   return { activeJob, tag: 'v00000' };
@@ -137,7 +172,10 @@ export const uiBench = async (o: { repoRoot: string; scratchDir: string; scale: 
   const seeded = seedUiStore(o.repoRoot, dataDir, o.scale);
   const seedSeconds = (performance.now() - t0) / 1000;
   console.log(`\n== ui: ${o.scale.jobs} jobs, ${o.scale.machines} machines, ${o.scale.tags} tags seeded in ${seedSeconds.toFixed(1)} s`);
-  const reef = await startReefProcess(o.repoRoot, dataDir);
+  // Releases on, against an upstream nobody asks (no discovery; the seeded clones resumed at start fail at once): the pages read what was seeded.
+  const configFile = join(o.scratchDir, 'reef.yaml');
+  writeFileSync(configFile, 'releases:\n  enabled: true\n  upstream: 127.0.0.1:9\n  architectures: [x86_64, aarch64, multi]\n  auto_discover: false\n  retries: 0\n');
+  const reef = await startReefProcess(o.repoRoot, dataDir, [], { REEF_CONFIG: configFile });
   o.onServer(reef);
   const q = (repo: string, ref?: string) => new URLSearchParams({ repo, ...(ref ? { ref } : {}) }).toString();
   const pairs: [string, string | null][] = [
@@ -150,7 +188,12 @@ export const uiBench = async (o: { repoRoot: string; scratchDir: string; scale: 
     ['/ui/registry', '/v2/_catalog?n=100'],
     [`/ui/registry/tags?${q(REPO)}`, `/v2/${REPO}/tags/list?n=100`],
     [`/ui/registry/manifest?${q(REPO, seeded.tag)}`, `/v2/${REPO}/manifests/${seeded.tag}`],
-    ['/ui/releases', null],
+    ['/ui/releases', '/admin/releases'],
+    ['/ui/releases?tab=news', null],
+    ['/ui/releases?tab=cloning', null],
+    ['/ui/releases?tab=events', '/admin/releases/events'],
+    ['/ui/releases?tab=downloads', '/admin/releases/downloads'],
+    ['/ui/releases?tab=log', null],
     ['/ui/mirror', null],
     ['/ui/isos', '/api/v1/isos/bases'],
     ['/ui/prestage', '/api/v1/prestage/ignition/discovery'],
@@ -179,7 +222,7 @@ export const uiMarkdown = (r: UiBenchResult, date: string, system: Record<string
     '## Web UI (`BENCH_ONLY=ui`)',
     '',
     `${date}; ${String(system.cpus)} CPUs (${String(system.cpuModel)}), node ${String(system.node)}, load average ${String(system.loadavgAtStart)} → ${String(system.loadavgAtEnd ?? '?')}.`,
-    `Database: ${r.scale.jobs} jobs (4 events each), ${r.scale.machines} machines, ${r.scale.tags} tags. ${r.runs} GETs per page, one at a time, after 20 warm-up; the API column is the same query through the JSON API in the same process and run.`,
+    `Database: ${r.scale.jobs} jobs (4 events each), ${r.scale.machines} machines, ${r.scale.tags} tags, ${r.scale.releases ?? 0} releases with ${r.scale.releaseEvents ?? 0} events and ${r.scale.downloads ?? 0} download records. ${r.runs} GETs per page, one at a time, after 20 warm-up; the API column is the same query through the JSON API in the same process and run.`,
     '',
     mdTable(r.head, r.markdownRows),
     '',
