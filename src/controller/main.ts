@@ -112,17 +112,6 @@ const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls |
   return { ...transport, username: name, password: token };
 };
 
-/**
- * The pull secret an agent install gets for reef's registry when its install_config names none:
- * only where pulls need no credentials (a placeholder login the registry ignores); otherwise the
- * install_config must carry one.
- */
-const anonymousPullSecret = (config: Config, host: string): { pullSecret?: string } => {
-  const auth = config.registry.auth;
-  if (auth.mode !== 'none' && !auth.anonymousPull) return {};
-  return { pullSecret: JSON.stringify({ auths: { [host]: { auth: Buffer.from('anonymous:anonymous').toString('base64') } } }) };
-};
-
 /** Says at every start what is open that should not be on a network. */
 const warnOpenDoors = (config: Config, log: Logger) => {
   if (config.auth.mode === 'none') log.warn('REEF_API_AUTH=none: anyone who can reach this port can change recipes, jobs and machines');
@@ -242,7 +231,7 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
           publicRegistry: new URL(publicUrl).host,
           publicUrl: bootUrl,
           ports: () =>
-            createReleasePorts({ config: config.releases!, images: registry.images, registryHost: new URL(publicUrl).host, caBundle: () => tls?.caPem(), ...anonymousPullSecret(config, new URL(publicUrl).host) }),
+            createReleasePorts({ config: config.releases!, images: registry.images, registryHost: new URL(publicUrl).host, caBundle: () => tls?.caPem() }),
           log,
           now,
         })
