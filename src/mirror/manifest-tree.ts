@@ -25,8 +25,8 @@ export interface TreeResult {
  * to list only the kept ones (a registry refuses an index naming manifests it lacks); its digest
  * then differs from the source's, which the caller reports.
  */
-export const fetchTree = async (src: OciClient, repo: string, reference: string, architectures: readonly string[]): Promise<TreeResult> => {
-  const m = await src.getManifest(repo, reference);
+export const fetchTree = async (src: OciClient, repo: string, reference: string, architectures: readonly string[], signal?: AbortSignal): Promise<TreeResult> => {
+  const m = await src.getManifest(repo, reference, signal);
   if (!INDEX_TYPES.has(m.mediaType)) return { tree: { manifest: m, blobs: blobsOf(m.bytes, `${repo}@${m.digest}`) }, rewritten: false };
   const entries = platformsOf(m.bytes);
   // An image named by digest (every release component is) must keep that digest, or what refers
@@ -35,7 +35,7 @@ export const fetchTree = async (src: OciClient, repo: string, reference: string,
   if (kept.length === 0) throw new Error(`${repo}:${reference} has no manifest for ${architectures.join(', ')} (it has ${entries.map((e) => e.platform?.architecture ?? '?').join(', ')})`);
   const children: ManifestNode[] = [];
   for (const e of kept) {
-    const child = await src.getManifest(repo, e.digest);
+    const child = await src.getManifest(repo, e.digest, signal);
     if (INDEX_TYPES.has(child.mediaType)) throw new Error(`${repo}@${e.digest}: an index inside an index is not mirrored`);
     children.push({ manifest: child, blobs: blobsOf(child.bytes, `${repo}@${e.digest}`) });
   }

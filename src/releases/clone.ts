@@ -82,12 +82,13 @@ export const putTree = async (local: OciClient, repo: string, tree: ManifestNode
  * then from the registry the pull spec names, when that is another and the upstream lacks it.
  */
 const componentTree = async (clients: ClientPool, upstream: string, ref: SourceRef, signal: AbortSignal) => {
+  signal.throwIfAborted(); // a reset stops the ~200 fetches still queued, not only the ones in flight
   const reference = ref.digest ?? ref.tag ?? 'latest';
   const hosts = ref.host === upstream ? [upstream] : [upstream, ref.host];
   for (const [i, host] of hosts.entries()) {
     const from = clients(host);
     try {
-      return { tree: (await fetchTree(from, ref.repository, reference, ['multi'])).tree, from };
+      return { tree: (await fetchTree(from, ref.repository, reference, ['multi'], signal)).tree, from };
     } catch (err) {
       signal.throwIfAborted();
       if (i === hosts.length - 1 || !(err instanceof OciClientError) || err.status !== 404) throw err;
@@ -103,7 +104,7 @@ export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<Clo
   report();
   const upstream = d.clients(req.upstream);
   // A release named by tag is kept whole: a -multi payload is a manifest list, copied as it is.
-  const { tree: release } = await fetchTree(upstream, req.repository, req.tag, ['multi']);
+  const { tree: release } = await fetchTree(upstream, req.repository, req.tag, ['multi'], signal);
   signal.throwIfAborted();
 
   const known = new Map<string, BlobRef>();

@@ -6,7 +6,7 @@ import { compareTags, releaseTagsOf } from './discover.js';
 import type { ReleasesConfig } from './release-config.js';
 import { createJobs } from './release-jobs.js';
 import type { ReleaseStore } from './release-store.js';
-import { type CloneProgress, parseReleaseTag, type Release, type ReleaseEventType, resolveReleaseName, type Severity } from './release.js';
+import { type CloneProgress, parseReleaseTag, type Release, type ReleaseEventType, resolveReleaseName, type Severity, type VerifyReport } from './release.js';
 import { verifyRelease } from './verify.js';
 
 export interface ReleaseLog {
@@ -152,9 +152,15 @@ export const createReleaseService = (d: ReleaseServiceDeps) => {
     const r = get(name);
     const job = jobs.get(r.tag);
     if (job?.kind === 'clone') throw conflict(`release ${r.tag} is being cloned; its copy is verified when the clone ends`);
-    const report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag: r.tag, parallel: config.parallel_layers, deep: true });
-    store.update(r.tag, { verify: report, verifiedAt: d.now() });
-    return report;
+    if (job) throw conflict(`release ${r.tag} is busy (${job.kind} running); verify it when that ends`);
+    // A job like the others: one at a time per release, stopped by reset and at shutdown (it reads every blob back).
+    let report: VerifyReport | undefined;
+    const run = jobs.start(r.tag, 'verify', async (signal) => {
+      report = await verifyRelease({ local: d.local, localRepo: config.local_repo, tag: r.tag, parallel: config.parallel_layers, deep: true, signal });
+      store.update(r.tag, { verify: report, verifiedAt: d.now() });
+    });
+    await run.done;
+    return report!;
   };
 
   /**
