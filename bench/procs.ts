@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
+import { freePort } from '../test/helpers/child-server.js';
 import { join } from 'node:path';
 
 /** A server process the benchmark started (and alone may stop). */
@@ -24,16 +25,8 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** A TCP port free on 127.0.0.1 at the time of asking. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/** A TCP port free on 127.0.0.1 at the time of asking: the tests' helper (the bench already uses their fixtures). */
+export { freePort };
 
 /** User + system CPU time of a live process, in ms (from /proc/<pid>/stat). */
 export const cpuMs = (pid: number): number => {
