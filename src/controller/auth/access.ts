@@ -75,8 +75,13 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     return undefined;
   };
 
+  /** Who a request is without a token: everyone under REEF_API_AUTH=none, loopback under local; else nobody. */
+  const implicitPrincipal = (source: string): Principal | undefined =>
+    d.mode === 'none' ? { name: 'anonymous', role: 'admin', via: 'none' } : d.mode === 'local' && isLoopback(source) ? { name: 'local', role: 'admin', via: 'local' } : undefined;
+
   const authenticate = (c: Context<AppEnv>, need: Role, source: string, change: boolean): Principal => {
     const token = bearerOf(c.req.header('authorization'));
+    const implicit = implicitPrincipal(source);
     let principal: Principal;
     if (token !== undefined) {
       // A good token always passes; only wrong ones are counted and, past the limit, answered 429
@@ -90,14 +95,12 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
         throw unauthorized(check.problem === 'expired' ? 'the API token has expired' : 'the API token is not valid');
       }
       principal = check.principal;
-    } else if (d.mode === 'none') {
-      principal = { name: 'anonymous', role: 'admin', via: 'none' };
-    } else if (d.mode === 'local' && isLoopback(source)) {
-      if (change && madeByAnotherPage(c)) {
+    } else if (implicit) {
+      if (implicit.via === 'local' && change && madeByAnotherPage(c)) {
         d.log.warn({ source, method: c.req.method, path: c.req.path, origin: c.req.header('origin'), site: c.req.header('sec-fetch-site') }, 'a change another web page asked a local browser to make was refused');
         throw unauthorized(`${c.req.method} ${c.req.path} came from a web page (Origin/Sec-Fetch-Site), not straight from this machine: REEF_API_AUTH=local trusts loopback clients such as curl and reef's CLI, not pages a browser opens; send an API token`);
       }
-      principal = { name: 'local', role: 'admin', via: 'local' };
+      principal = implicit;
     } else {
       throw unauthorized(`${c.req.method} ${c.req.path} needs an API token (Authorization: Bearer <token>; make one with: reef token create --name NAME --role ${need})`);
     }
@@ -134,8 +137,7 @@ export const createAccessGate = (d: AccessDeps): MiddlewareHandler<AppEnv> => {
     }
     c.set('uiCsrf', session.csrf);
     const need = needed(rule);
-    const principal: Principal | undefined =
-      session.principal ?? (d.mode === 'none' ? { name: 'anonymous', role: 'admin', via: 'none' } : d.mode === 'local' && isLoopback(source) ? { name: 'local', role: 'admin', via: 'local' } : undefined);
+    const principal: Principal | undefined = session.principal ?? implicitPrincipal(source);
     // Set before the CSRF check, so a refused forgery is audited under the session it rode on.
     if (principal) c.set('principal', { name: principal.name, role: principal.role });
     const change = c.req.method !== 'GET' && c.req.method !== 'HEAD';
