@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HISTORY_DIR, historyFileName } from '../../src/mirror/archive/history.js';
 import { openArchiveSet } from '../../src/mirror/archive/reader.js';
 import { mustRun } from '../helpers/containers.js';
 import { requireTool } from '../helpers/tools.js';
@@ -108,7 +109,7 @@ describe.skipIf(!requireTool('tar') || !requireTool('sha256sum'))('an archive ru
       // step (history written, journal removed) while it was clearing its cache or exiting: either
       // way the set is complete and a rerun would start a new, incremental one.
       const journalGone = !existsSync(join(root, 'working-dir', '.reef', 'archive-journal.json'));
-      const historyWritten = existsSync(join(root, 'working-dir', '.history', '.history-2025-05-05T05:05:05Z'));
+      const historyWritten = existsSync(join(root, 'working-dir', HISTORY_DIR, historyFileName(NOW)));
       if (code === 0 || (journalGone && historyWritten)) {
         completed = true;
         break;
