@@ -4,13 +4,13 @@
  * fsynced, then renamed into place (and the directory fsynced). A file under its digest's name is
  * therefore whole and verified, across SIGKILL and power cuts; a temp file is never trusted.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rm, stat, unlink } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hasher, parseDigest } from '../../registry/core/digest.js';
-import { createBatchedWriter } from '../../lib/batched-writer.js';
+import { openBulkWriter } from '../../lib/batched-writer.js';
 import { fileChunks } from '../../lib/file-chunks.js';
 import { renameDurable } from './durable.js';
 import { MirrorArchiveError } from './errors.js';
@@ -46,8 +46,8 @@ export const createBlobCache = async (root: string) => {
       const tmp = join(tmpDir, `${d.hex}.${randomBytes(6).toString('hex')}`);
       const hash = isDigestCheckedBySource(source) ? undefined : hasher(d.algorithm);
       let got = 0;
-      const fh = await open(tmp, 'wx');
-      const out = createBatchedWriter(fh);
+      // Direct I/O where the filesystem allows it: the blob is read back once, by the archive pass.
+      const { fh, out } = await openBulkWriter(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
       try {
         for await (const chunk of source) {
           got += chunk.length;
@@ -80,8 +80,8 @@ export const createBlobCache = async (root: string) => {
     verifiedHere: (digest: string) => verifiedHere.has(digest),
     /** The cached bytes, streamed. */
     read: (digest: string): Readable => createReadStream(path(digest), { highWaterMark: 1024 * 1024 }),
-    /** The cached bytes as lent chunks (lib/file-chunks: valid until the next is asked for). */
-    chunks: (digest: string): AsyncGenerator<Buffer> => fileChunks(path(digest)),
+    /** The cached bytes as lent chunks (lib/file-chunks: valid until the next is asked for), read direct where possible. */
+    chunks: (digest: string): AsyncGenerator<Buffer> => fileChunks(path(digest), 1024 * 1024, { direct: true }),
     remove: (digest: string) => {
       verifiedHere.delete(digest);
       return rm(path(digest), { force: true });

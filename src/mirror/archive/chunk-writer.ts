@@ -5,11 +5,10 @@
  * blob that does not match its digest (a bad cached copy is removed and the error names it: the
  * next run fetches it again); those this process cached and verified are not hashed twice.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hasher, parseDigest } from '../../registry/core/digest.js';
-import { createBatchedWriter } from '../../lib/batched-writer.js';
+import { openBulkWriter } from '../../lib/batched-writer.js';
 import type { BlobCache } from './blob-cache.js';
 import { MirrorArchiveError } from './errors.js';
 import type { ArchiveEntry, PlannedChunk } from './plan.js';
@@ -54,9 +53,9 @@ const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGe
 };
 
 export const writeChunk = async (file: string, chunk: PlannedChunk, mtime: number, cache: BlobCache): Promise<WrittenChunk> => {
-  const fh = await open(file, 'w');
-  // Members arrive as lent chunks (cached blobs) or small buffers: copied into 4 MiB writes.
-  const out = createBatchedWriter(fh, 4 * 1024 * 1024);
+  // Members arrive as lent chunks (cached blobs) or small buffers: copied into 4 MiB writes, direct
+  // where the filesystem allows it (an archive is written once and carried away: see direct-io.ts).
+  const { fh, out } = await openBulkWriter(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 4 * 1024 * 1024);
   const sha = createHash('sha256');
   let size = 0;
   const put = async (b: Buffer) => {

@@ -1,0 +1,75 @@
+/**
+ * Direct I/O (O_DIRECT) for bulk files that are written once and read once, not kept hot: a
+ * mirror's blob cache and its archives. Written through the page cache, every GiB costs a GiB of
+ * fresh page-cache memory (on a VM with free-page reporting, each page a host fault: 1.3–2.5 s of
+ * kernel CPU per GiB measured here, against 0.1 s for the same bytes written direct) and, on a small
+ * edge box, evicts what the controller and the registry keep hot. Direct transfers go between the
+ * device and our own reused buffers.
+ *
+ * O_DIRECT wants the buffer's address, the file offset and the length aligned to the device's
+ * logical block (512 B or 4 KiB). Node cannot ask for an aligned allocation, so a buffer is
+ * over-allocated by 4 KiB and the aligned window inside it is found by trying a 4 KiB transfer at
+ * each 16-byte step (malloc's alignment) on the file at hand: EINVAL means "not aligned". Offsets
+ * and lengths are kept at multiples of 4 KiB; a file whose size is not is written padded and cut
+ * back with ftruncate. A filesystem without O_DIRECT (EINVAL at open) gets the buffered path.
+ */
+import { constants, readSync, writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createBufferPool } from './buffer-pool.js';
+
+/** Offsets and lengths of direct transfers are multiples of this. */
+export const DIRECT_ALIGN = 4096;
+const MALLOC_STEP = 16;
+const O_DIRECT = constants.O_DIRECT ?? 0;
+
+/**
+ * Opens `path` with O_DIRECT added to `flags` (numeric open flags), or returns undefined when the
+ * filesystem refuses direct I/O. Linux creates the file before it checks O_DIRECT, so a refused
+ * O_CREAT|O_EXCL open has already made it: the caller's buffered retry must drop O_EXCL.
+ */
+export const openDirect = async (path: string, flags: number, mode = 0o644): Promise<FileHandle | undefined> => {
+  if (!O_DIRECT || process.env.REEF_NO_DIRECT_IO === '1') return undefined;
+  try {
+    return await open(path, flags | O_DIRECT, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw err;
+  }
+};
+
+/** Opens for writing direct when the filesystem allows it, else buffered; says which. */
+export const openForBulkWrite = async (path: string, flags: number): Promise<{ fh: FileHandle; direct: boolean }> => {
+  const fh = await openDirect(path, flags);
+  if (fh) return { fh, direct: true };
+  return { fh: await open(path, flags & ~constants.O_EXCL, 0o644), direct: false };
+};
+
+/** Aligned windows kept for reuse (apart from buffer-pool's plain buffers, which are not aligned). */
+const aligned = createBufferPool();
+
+/**
+ * A `bytes`-long buffer whose address suits direct transfers on `fd` (probed with a 4 KiB write at
+ * offset 0 for a file being written from the start, or a read at offset 0 of a non-empty file), or
+ * undefined when no window works (then use buffered I/O). `bytes` must be a multiple of DIRECT_ALIGN.
+ */
+export const takeAligned = (bytes: number, fd: number, probe: 'write' | 'read'): Buffer | undefined => {
+  const reused = aligned.reuse(bytes);
+  if (reused) return reused;
+  const raw = Buffer.allocUnsafeSlow(bytes + DIRECT_ALIGN);
+  for (let at = 0; at < DIRECT_ALIGN; at += MALLOC_STEP) {
+    try {
+      if (probe === 'write') writeSync(fd, raw.fill(0, at, at + DIRECT_ALIGN), at, DIRECT_ALIGN, 0);
+      else readSync(fd, raw, at, DIRECT_ALIGN, 0);
+      return raw.subarray(at, at + bytes);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    }
+  }
+  return undefined;
+};
+
+/** Gives an aligned buffer back for reuse (the holder must not touch it afterwards). */
+export const giveAligned = (buffer: Buffer): void => aligned.keep(buffer);
+
+/** `n` rounded up to a multiple of DIRECT_ALIGN. */
+export const alignUp = (n: number): number => Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
