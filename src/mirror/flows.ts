@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { OciClient } from '../registry/client/oci-client.js';
 import { pushedChunks } from '../registry/client/pushed-chunks.js';
 import { digestCheckedBySource } from './archive/image-input.js';
+import type { ImageInput } from './archive/image-input.js';
 import { createArchiveWriter } from './archive/writer.js';
 import { collectImages, type Collected } from './collect.js';
 import { CLUSTER_RESOURCES_DIR, IDMS_FILE, ITMS_FILE, type MirroredImage, renderIdms, renderItms } from './idms.js';
@@ -173,13 +174,37 @@ export const mirrorToDisk = async (o: FlowOptions, dir: string): Promise<FlowRes
     now: o.now,
     ...(o.since ? { since: o.since } : {}),
   });
+  // Every image's manifests first, so the whole archive is planned before the blobs move: its
+  // chunks are then written while they arrive (writer.stream), in the order the images are listed.
+  const inputs = new Map<MirrorImage, ImageInput>();
+  const unplanned = new Map<MirrorImage, string>();
+  await mapPool(images, o.parallelImages * 2, async (img) => {
+    try {
+      const n = mirrorName(img);
+      const src = clientOf(o.clients, img.source);
+      const { tree } = await withTimeout(o.imageTimeoutMs, img.source.text, (signal) => fetchTree(src, img.source.repository, registryReference(img.source), o.isc.architectures, signal));
+      inputs.set(img, { repo: n.repository, tag: n.tag, ...tree });
+    } catch (err) {
+      unplanned.set(img, (err as Error).message);
+    }
+  });
+  for (const img of images) {
+    const input = inputs.get(img);
+    try {
+      if (input) writer.register(input);
+    } catch (err) {
+      inputs.delete(img);
+      unplanned.set(img, (err as Error).message);
+    }
+  }
+  writer.stream();
   const failed = await eachImage(o, images, async (img, signal) => {
     const src = clientOf(o.clients, img.source);
-    const n = mirrorName(img);
-    const { tree } = await fetchTree(src, img.source.repository, registryReference(img.source), o.isc.architectures);
-    await writer.addImage({ repo: n.repository, tag: n.tag, ...tree }, async (digest) => {
+    const input = inputs.get(img);
+    if (!input) throw new Error(unplanned.get(img) ?? 'not planned');
+    await writer.fetch(input, async (digest) => {
       signal.throwIfAborted();
-      const size = [tree, ...(tree.children ?? [])].flatMap((t) => t.blobs ?? []).find((b) => b.digest === digest)?.size ?? 0;
+      const size = [input, ...(input.children ?? [])].flatMap((t) => t.blobs ?? []).find((b) => b.digest === digest)?.size ?? 0;
       // Read push-style into one reused buffer (lent chunks: the cache copies them into its writes);
       // blobPush throws at its end on a digest mismatch, so the cache need not hash again.
       const chunks = pushedChunks((onData, sig) => src.blobPush(img.source.repository, digest, size, onData, sig), signal);

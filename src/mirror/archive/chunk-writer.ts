@@ -52,31 +52,67 @@ const memberBytes = async function* (e: ArchiveEntry, cache: BlobCache): AsyncGe
   }
 };
 
-export const writeChunk = async (file: string, chunk: PlannedChunk, mtime: number, cache: BlobCache): Promise<WrittenChunk> => {
+/** A chunk file being written member by member (mirror-to-disk streams chunks while blobs still arrive). */
+export interface OpenChunk {
+  /** The members written so far, in order. */
+  readonly entries: readonly ArchiveEntry[];
+  add(e: ArchiveEntry): Promise<void>;
+  /** Writes the end blocks, checks the size against the plan, fsyncs and closes. */
+  end(planned: { name: string; size: number }): Promise<WrittenChunk>;
+  /** Closes without ending (the file is a `.partial`, never trusted). */
+  abort(): Promise<void>;
+}
+
+export const openChunk = async (file: string, mtime: number, cache: BlobCache): Promise<OpenChunk> => {
   // Members arrive as lent chunks (cached blobs) or small buffers: copied into 4 MiB writes, direct
   // where the filesystem allows it (an archive is written once and carried away: see direct-io.ts).
   const { fh, out } = await openBulkWriter(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 4 * 1024 * 1024);
   const sha = createHash('sha256');
+  const entries: ArchiveEntry[] = [];
   let size = 0;
+  let closed = false;
   const put = async (b: Buffer) => {
     if (b.length === 0) return;
     sha.update(b);
     size += b.length;
     await out.write(b);
   };
-  try {
-    for (const e of chunk.entries) {
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    out.release();
+    await fh.close();
+  };
+  return {
+    entries,
+    async add(e: ArchiveEntry) {
       await put(memberHeader(e.path, e.size, mtime));
       for await (const b of memberBytes(e, cache)) await put(b);
       await put(Buffer.alloc(padding(e.size)));
-    }
-    await put(END_OF_ARCHIVE);
-    await out.close();
-    if (size !== chunk.size) throw new MirrorArchiveError('WRITER_STATE', `${chunk.name}: wrote ${size} bytes, planned ${chunk.size}`, { file: chunk.name });
-    await fh.sync();
-  } finally {
-    out.release();
-    await fh.close();
+      entries.push(e);
+    },
+    async end(planned) {
+      try {
+        await put(END_OF_ARCHIVE);
+        await out.close();
+        if (size !== planned.size) throw new MirrorArchiveError('WRITER_STATE', `${planned.name}: wrote ${size} bytes, planned ${planned.size}`, { file: planned.name });
+        await fh.sync();
+      } finally {
+        await close();
+      }
+      return { sha256: sha.digest('hex'), size };
+    },
+    abort: close,
+  };
+};
+
+export const writeChunk = async (file: string, chunk: PlannedChunk, mtime: number, cache: BlobCache): Promise<WrittenChunk> => {
+  const c = await openChunk(file, mtime, cache);
+  try {
+    for (const e of chunk.entries) await c.add(e);
+    return await c.end(chunk);
+  } catch (err) {
+    await c.abort();
+    throw err;
   }
-  return { sha256: sha.digest('hex'), size };
 };

@@ -5,11 +5,18 @@
  * rename), `SHA256SUMS`, then the history file. Killed at any point, the same command run again
  * fetches only what is not cached, keeps the chunks it finished and writes the same bytes.
  * One run per working dir at a time.
+ *
+ * A caller that knows every image before the blobs move (mirror-to-disk: manifests first) may
+ * `register` them all, call `stream`, then `fetch` each: the chunks are then written while the
+ * blobs arrive, members in plan order (blobs in the order images were registered), each blob as
+ * soon as it is cached. Streamed chunks stay `.partial` (journaled once whole) until `finish`,
+ * which appends the working dir and the ISC to the chunk left open and renames them all; a stream
+ * cut short by a failed fetch is dropped and `finish` writes what it lacks from the cache.
  */
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { createBlobCache } from './blob-cache.js';
-import { writeChunk } from './chunk-writer.js';
+import { openChunk, type OpenChunk, writeChunk } from './chunk-writer.js';
 import { formatChecksums } from './checksums.js';
 import { renameDurable, syncPath, writeDurable } from './durable.js';
 import { MirrorArchiveError } from './errors.js';
@@ -17,7 +24,7 @@ import { latestHistoryName, readHistory, writeHistory, HISTORY_DIR, historyFileN
 import { checkImage, type FetchBlob, type ImageInput } from './image-input.js';
 import { readJournal, removeJournal, writeJournal, type Journal } from './journal.js';
 import { blobDataPath, CHECKSUMS_FILE, isChunkLeftover, iscName, PARTIAL_SUFFIX, rfc3339, WORKING_DIR } from './layout.js';
-import { planChunks, type ArchiveEntry } from './plan.js';
+import { planChunks, type ArchiveEntry, type PlannedChunk } from './plan.js';
 import { createRepositoryIndex } from './repositories.js';
 import { mapPool } from '../pool.js';
 
@@ -64,11 +71,22 @@ export interface ArchiveResult {
 export interface ArchiveWriter {
   /** The run's time (RFC3339), kept across resumes. */
   readonly startedAt: string;
+  /** register + fetch. */
   addImage(image: ImageInput, fetchBlob: FetchBlob): Promise<void>;
+  /** Takes the image into the set (checked; its repository entries and blobs planned), fetches nothing. */
+  register(image: ImageInput): void;
+  /** Fetches a registered image's blobs into the cache (those not cached or shipped already). */
+  fetch(image: ImageInput, fetchBlob: FetchBlob): Promise<void>;
+  /** Starts writing the chunks of what is registered while `fetch`es run (call once, after the last `register`). */
+  stream(): void;
   finish(): Promise<ArchiveResult>;
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether `head` is the start of `all` (the same members, in order). */
+const isPrefixOf = (head: readonly ArchiveEntry[], all: readonly ArchiveEntry[]): boolean =>
+  head.length <= all.length && head.every((e, i) => e.path === all[i]!.path && e.size === all[i]!.size && JSON.stringify(e.source) === JSON.stringify(all[i]!.source));
 
 /** Regular files under `dir`, sorted, as paths relative to it with '/' separators. */
 const walk = async (dir: string, skip: (rel: string) => boolean, rel = ''): Promise<{ rel: string; path: string; size: number }[]> => {
@@ -117,6 +135,8 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
   const repos = createRepositoryIndex();
   const needed = new Map<string, number>();
   const inflight = new Map<string, Promise<void>>();
+  /** Streaming waits for blobs whose fetch has not started: woken when it starts. */
+  const starts = new Map<string, (() => void)[]>();
   let state: 'adding' | 'finishing' | 'done' = 'adding';
 
   const ensure = (digest: string, size: number, open: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>): Promise<void> => {
@@ -127,31 +147,109 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
       })();
       inflight.set(digest, p);
       p.catch(() => inflight.delete(digest));
+      for (const wake of starts.get(digest) ?? []) wake();
+      starts.delete(digest);
     }
     return p;
   };
 
-  const addImage = async (image: ImageInput, fetchBlob: FetchBlob): Promise<void> => {
+  const register = (image: ImageInput): void => {
     if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', `addImage after finish (${image.repo})`);
     const img = checkImage(image);
     repos.add(img.repo, img.tag, img.manifests.map((m) => m.digest), img.blobs.map((b) => b.digest));
-    const work: Promise<void>[] = [];
-    for (const m of img.manifests) {
-      if (shipped.has(m.digest)) continue;
-      needed.set(m.digest, m.bytes.length);
-      work.push(ensure(m.digest, m.bytes.length, async () => [m.bytes]));
-    }
+    for (const m of img.manifests) if (!shipped.has(m.digest)) needed.set(m.digest, m.bytes.length);
+    for (const b of img.blobs) if (!shipped.has(b.digest)) needed.set(b.digest, b.size);
+  };
+
+  const fetch = async (image: ImageInput, fetchBlob: FetchBlob): Promise<void> => {
+    const img = checkImage(image);
+    const work = img.manifests.filter((m) => !shipped.has(m.digest)).map((m) => ensure(m.digest, m.bytes.length, async () => [m.bytes]));
     const blobs = img.blobs.filter((b) => !shipped.has(b.digest));
-    for (const b of blobs) needed.set(b.digest, b.size);
     const fetched = await mapPool(blobs, opts.parallelBlobs ?? 1, (b) => ensure(b.digest, b.size, () => fetchBlob(b.digest)));
     await Promise.all(work);
     const failed = fetched.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   };
 
-  const entries = async (): Promise<ArchiveEntry[]> => {
+  const addImage = async (image: ImageInput, fetchBlob: FetchBlob): Promise<void> => {
+    register(image);
+    await fetch(image, fetchBlob);
+  };
+
+  /** The members known before the working dir is final: repositories, then blobs in the order they were registered. */
+  const registryEntries = (): ArchiveEntry[] => {
     const out = repos.entries();
-    for (const digest of [...needed.keys()].sort(byName)) out.push({ path: blobDataPath(digest), size: needed.get(digest)!, source: { kind: 'blob', digest } });
+    for (const [digest, size] of needed) out.push({ path: blobDataPath(digest), size, source: { kind: 'blob', digest } });
+    return out;
+  };
+
+  const mtime = Math.floor(Date.parse(j.startedAt) / 1000);
+  const partialPath = (name: string) => join(outDir, `${name}${PARTIAL_SUFFIX}`);
+  /** A chunk journaled whole whose file (renamed or still `.partial`) is there at its size. */
+  const finishedFile = async (chunk: PlannedChunk): Promise<string | undefined> => {
+    const done = j.chunks[chunk.name];
+    if (!done || done.fingerprint !== chunk.fingerprint) return undefined;
+    for (const path of [join(outDir, chunk.name), partialPath(chunk.name)]) {
+      if ((await stat(path).catch(() => undefined))?.size === done.size) return path;
+    }
+    return undefined;
+  };
+  /** What `stream` wrote: the chunk it left open for the working dir and the ISC, if it got that far. */
+  let streamed: { name: string; chunk: OpenChunk } | undefined;
+  let streaming: Promise<void> | undefined;
+
+  /** Resolves once blob `digest` is cached (rejects when its fetch failed, or when finish comes first). */
+  const waitFor = async (digest: string, size: number): Promise<void> => {
+    for (;;) {
+      const p = inflight.get(digest);
+      if (p) return p;
+      if (await cache.has(digest, size)) return;
+      if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', `blob ${digest} was never fetched`, { file: digest });
+      // Not asked for yet: its image's fetch starts it (or finish wakes this up).
+      await new Promise<void>((wake) => starts.set(digest, [...(starts.get(digest) ?? []), wake]));
+    }
+  };
+  const wakeAll = () => {
+    for (const wakes of starts.values()) for (const wake of wakes) wake();
+    starts.clear();
+  };
+
+  const streamChunks = async (): Promise<void> => {
+    const chunks = planChunks(registryEntries(), maxBytes);
+    // The chunk the working dir and the ISC will be appended to: the last one that is not a lone oversized member.
+    const open = chunks.filter((c) => !c.oversized).at(-1);
+    for (const chunk of chunks) {
+      if (chunk !== open && (await finishedFile(chunk))) continue;
+      const c = await openChunk(partialPath(chunk.name), mtime, cache);
+      try {
+        for (const e of chunk.entries) {
+          if (e.source.kind === 'blob') await waitFor(e.source.digest, e.size);
+          await c.add(e);
+        }
+      } catch (err) {
+        await c.abort();
+        throw err;
+      }
+      if (chunk === open) {
+        streamed = { name: chunk.name, chunk: c };
+        continue;
+      }
+      j.chunks[chunk.name] = { fingerprint: chunk.fingerprint, ...(await c.end(chunk)) };
+      await writeJournal(stateDir, j);
+    }
+  };
+
+  const stream = (): void => {
+    if (streaming) throw new MirrorArchiveError('WRITER_STATE', 'stream called twice');
+    streaming = streamChunks().catch(async () => {
+      // A fetch failed (or the cache did not hold up): finish writes what is missing from the cache.
+      await streamed?.chunk.abort();
+      streamed = undefined;
+    });
+  };
+
+  const entries = async (): Promise<ArchiveEntry[]> => {
+    const out = registryEntries();
     const ownHistory = `${HISTORY_DIR}/${historyFileName(j.startedAt)}`;
     const outRel = relative(workingDir, outDir).split(sep).join('/');
     const files = await walk(workingDir, (rel) => rel === STATE_DIR || rel === ownHistory || rel === outRel);
@@ -176,6 +274,8 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
 
   const writeAll = async (): Promise<ArchiveResult> => {
     await Promise.allSettled(inflight.values());
+    wakeAll(); // state is 'finishing': a stream still waiting for a blob nobody fetched gives up
+    await streaming;
     for (const [digest, size] of needed) {
       if (!(await cache.has(digest, size))) throw new MirrorArchiveError('WRITER_STATE', `blob ${digest} of an added image was not fetched (its addImage failed): add the image again before finish`, { file: digest });
     }
@@ -185,27 +285,46 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
       const e = c.entries[0]!;
       warnings.push(`${e.path} (${e.size} bytes) is larger than archiveSize (${maxBytes} bytes): it has ${c.name} to itself; an archiveSize of at least ${Math.ceil(c.size / GIB)} GiB would avoid it`);
     }
-    const planned = new Set(chunks.map((c) => c.name));
+    // Kept: chunks journaled whole for this plan (renamed or not yet), and the one the stream left open.
+    const keep = new Set<string>();
+    for (const chunk of chunks) {
+      const file = await finishedFile(chunk);
+      if (file) keep.add(file.slice(outDir.length + 1));
+    }
+    const open = streamed && chunks.find((c) => c.name === streamed!.name);
+    if (open && streamed && isPrefixOf(streamed.chunk.entries, open.entries)) keep.add(`${open.name}${PARTIAL_SUFFIX}`);
+    else {
+      await streamed?.chunk.abort();
+      streamed = undefined;
+    }
     await rm(join(outDir, CHECKSUMS_FILE), { force: true });
     for (const name of await readdir(outDir)) {
-      if (isChunkLeftover(name) && (name.endsWith(PARTIAL_SUFFIX) || !planned.has(name))) await unlink(join(outDir, name));
+      if (isChunkLeftover(name) && !keep.has(name)) await unlink(join(outDir, name)); // never beside a journal entry it does not match
     }
-    const mtime = Math.floor(Date.parse(j.startedAt) / 1000);
+    await syncPath(outDir);
     const archives: WrittenArchive[] = [];
     for (const chunk of chunks) {
       const path = join(outDir, chunk.name);
-      const done = j.chunks[chunk.name];
-      const onDisk = await stat(path).catch(() => undefined);
-      if (done && done.fingerprint === chunk.fingerprint && onDisk?.size === done.size) {
+      const partial = partialPath(chunk.name);
+      const file = await finishedFile(chunk);
+      if (file) {
+        if (file === partial) await renameDurable(partial, path);
+        const done = j.chunks[chunk.name]!;
         archives.push({ name: chunk.name, path, size: done.size, sha256: done.sha256 });
         continue;
       }
-      if (onDisk) {
-        await unlink(path); // from an earlier plan: never leave it beside a journal entry it does not match
-        await syncPath(outDir);
-      }
-      const partial = `${path}${PARTIAL_SUFFIX}`;
-      const written = await writeChunk(partial, chunk, mtime, cache);
+      let written: { sha256: string; size: number };
+      if (streamed?.name === chunk.name) {
+        const c = streamed.chunk;
+        streamed = undefined;
+        try {
+          for (const e of chunk.entries.slice(c.entries.length)) await c.add(e);
+          written = await c.end(chunk);
+        } catch (err) {
+          await c.abort();
+          throw err;
+        }
+      } else written = await writeChunk(partial, chunk, mtime, cache);
       j.chunks[chunk.name] = { fingerprint: chunk.fingerprint, ...written };
       await writeJournal(stateDir, j);
       await renameDurable(partial, path);
@@ -220,5 +339,5 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
     return { archives, checksumsFile, historyFile, blobs: [...needed.keys()].sort(byName), warnings };
   };
 
-  return { startedAt: j.startedAt, addImage, finish };
+  return { startedAt: j.startedAt, addImage, register, fetch, stream, finish };
 };
