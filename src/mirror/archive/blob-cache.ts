@@ -81,7 +81,7 @@ export const createBlobCache = async (root: string) => {
     /** The cached bytes, streamed. */
     read: (digest: string): Readable => createReadStream(path(digest), { highWaterMark: 1024 * 1024 }),
     /** The cached bytes as lent chunks (lib/file-chunks: valid until the next is asked for), read direct where possible. */
-    chunks: (digest: string): AsyncGenerator<Buffer> => fileChunks(path(digest), 1024 * 1024, { direct: true }),
+    chunks: (digest: string): AsyncGenerator<Buffer> => fileChunks(path(digest), 4 * 1024 * 1024, { direct: true }),
     remove: (digest: string) => {
       verifiedHere.delete(digest);
       return rm(path(digest), { force: true });
