@@ -192,6 +192,14 @@ describe('upstream client: token auth, retries, streamed blob copy', () => {
     expect(sha256(readFileSync(out))).toBe(bigDigest);
   });
 
+  it('a source that sends altered bytes: the copy fails on the digest and the destination holds nothing of it', async () => {
+    const src = await source();
+    const dst = destination({ retries: 0 });
+    front.inject((method, path, headers) => method === 'GET' && path.includes(`/blobs/${bigDigest}`) && !headers.range, { flipByteAt: 3 * 1024 * 1024 });
+    await expect(copyBlob({ from: src, fromRepo: 'big/blob', to: dst, toRepo: 'mirror/flipped', digest: bigDigest, size: big.length })).rejects.toThrow(/digest/i);
+    expect(await dst.blobExists('mirror/flipped', bigDigest)).toBe(false);
+  });
+
   it('the raw-read path (blobPush) and blobStream from an offset get their token the same way', async () => {
     const parts: Buffer[] = [];
     await (await source()).blobPush('big/blob', bigDigest, big.length, (chunk) => void parts.push(Buffer.from(chunk)));

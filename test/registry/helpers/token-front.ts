@@ -29,7 +29,7 @@ export interface TokenRequest {
   service: string | null;
 }
 
-export type Fault = { status: number; retryAfter?: string } | { cutAfter: number };
+export type Fault = { status: number; retryAfter?: string } | { cutAfter: number } | { flipByteAt: number };
 
 interface Issued {
   expires: number;
@@ -177,6 +177,26 @@ export const startTokenFront = async (o: {
         entry.fault = `cut after ${fault.cutAfter}`;
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         cutAfter(ures, res, fault.cutAfter);
+        return;
+      }
+      if (fault && 'flipByteAt' in fault && Number(ures.headers['content-length']) > fault.flipByteAt && faults.includes(armed!)) {
+        // Bad bytes, not a bad connection: the answer is whole, one byte of it altered.
+        faults.splice(faults.indexOf(armed!), 1);
+        entry.fault = `byte ${fault.flipByteAt} flipped`;
+        res.writeHead(ures.statusCode ?? 502, ures.headers);
+        let at = 0;
+        ures.on('data', (d: Buffer) => {
+          if (fault.flipByteAt >= at && fault.flipByteAt < at + d.length) {
+            d = Buffer.from(d);
+            d[fault.flipByteAt - at] ^= 0xff;
+          }
+          at += d.length;
+          if (!res.write(d)) {
+            ures.pause();
+            res.once('drain', () => ures.resume());
+          }
+        });
+        ures.on('end', () => res.end());
         return;
       }
       res.writeHead(ures.statusCode ?? 502, ures.headers);
