@@ -188,7 +188,7 @@ export const startTokenFront = async (o: {
         ures.on('data', (d: Buffer) => {
           if (fault.flipByteAt >= at && fault.flipByteAt < at + d.length) {
             d = Buffer.from(d);
-            d[fault.flipByteAt - at] ^= 0xff;
+            d[fault.flipByteAt - at] = (d[fault.flipByteAt - at] ?? 0) ^ 0xff;
           }
           at += d.length;
           if (!res.write(d)) {
