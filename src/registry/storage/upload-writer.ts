@@ -126,6 +126,11 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
   const datasync = opts.datasync ?? fdatasyncAsync;
   const gcPacer = opts.gcPacer ?? uploadGc;
   return new Promise<UploadWriteResult>((resolve, reject) => {
+    // Destroyed before this writer was attached (its error, if any, already emitted): no event will come.
+    if (body.destroyed) {
+      reject(body.errored ?? new Error('the body was closed before it was read'));
+      return;
+    }
     let fd: number;
     try {
       fd = openSync(path, 'r+');
