@@ -132,8 +132,9 @@ export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<Clo
         };
         if (await d.local.blobExists(req.localRepo, b.digest)) onProgress(b.size);
         else {
-          // The source read checks the digest at its end, before the registry commits anything.
-          await d.local.writeBlob(req.localRepo, b.digest, from.blobStream(fromRepo, b.digest, { size: b.size, signal, onProgress }), signal);
+          // Hashed once, by the registry as it writes: it commits nothing whose bytes are not the digest.
+          const body = from.blobStream(fromRepo, b.digest, { size: b.size, checkDigest: false, signal, onProgress });
+          await d.local.writeBlob(req.localRepo, b.digest, body, signal);
         }
         p.syncedBlobs++;
         report();

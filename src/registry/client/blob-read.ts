@@ -10,6 +10,12 @@ export interface ReadBlobOptions {
   offset?: number;
   /** The blob's size from its descriptor; when absent, the registry's Content-Length / Content-Range. */
   size?: number;
+  /**
+   * false: the bytes are not hashed here, because the consumer checks them against the digest
+   * itself before using them (a registry upload verifying as it writes): one hash instead of two.
+   * The size is still checked. Default true.
+   */
+  checkDigest?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -46,7 +52,7 @@ const totalOf = (status: number, headers: Record<string, string | string[] | und
 export async function* readBlob(t: Transport, repo: string, digest: string, o: ReadBlobOptions = {}): AsyncGenerator<Buffer> {
   const [algorithm, hex] = splitDigest(digest);
   const offset = o.offset ?? 0;
-  const hash = offset === 0 ? createHash(algorithm) : undefined;
+  const hash = offset === 0 && o.checkDigest !== false ? createHash(algorithm) : undefined;
   let size = o.size;
   let position = offset;
   for (let n = 0; ; n++) {
