@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { ImageSource } from './extract/image-source.js';
 
 /**
@@ -13,11 +12,12 @@ export interface LocalRegistry extends ImageSource {
   /** Whether `repo` holds blob `digest` (as a HEAD answers: linked to that repository, its file on disk). */
   blobExists(repo: string, digest: string): Promise<boolean>;
   /**
-   * Writes `body` into `repo` as blob `digest`. Committed only once the bytes hash to `digest`;
-   * a body that errors (or `signal` aborting it) leaves nothing behind, and the body is
-   * destroyed whatever happens to the write.
+   * Writes `chunks` into `repo` as blob `digest`, each chunk used up before the next is asked
+   * for (so they may be lent: one buffer reused for every read). Committed only once the bytes
+   * hash to `digest`; chunks that end in an error, or `signal` (checked between chunks; the
+   * iterable must stop on it by itself while it waits for one), leave nothing behind.
    */
-  writeBlob(repo: string, digest: string, body: Readable, signal?: AbortSignal): Promise<void>;
+  writeBlob(repo: string, digest: string, chunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<void>;
   /** As a manifest PUT: validated, and refused when a blob or child manifest it names is not in `repo`. */
   putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<void>;
 }

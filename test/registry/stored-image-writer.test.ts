@@ -59,6 +59,46 @@ describe('writing into reef\'s registry in process (the release clone\'s LocalRe
     expect(uploadsLeft()).toEqual({ files: [], rows: 0 });
   });
 
+  /** `bytes` in chunks of `size` lent through one buffer, overwritten as soon as the next is asked for. */
+  async function* lent(bytes: Buffer, size: number, fail?: Error): AsyncGenerator<Buffer> {
+    const buf = Buffer.alloc(size);
+    for (let at = 0; at < bytes.length; at += size) {
+      if (fail && at >= bytes.length / 2) throw fail;
+      const n = bytes.copy(buf, 0, at, at + size);
+      yield buf.subarray(0, n);
+      buf.fill(0);
+    }
+  }
+
+  it('writes lent chunks (one buffer reused for every read) and refuses lent bytes that do not match, committing nothing', async () => {
+    const b = randomBlob(2 * 1024 * 1024 + 123);
+    await images().writeBlob(REPO, b.digest, lent(b.bytes, 64 * 1024 + 7));
+    expect((await readAll(REPO, b.digest)).equals(b.bytes)).toBe(true);
+    const claimed = randomBlob(300_000);
+    await expect(images().writeBlob(REPO, claimed.digest, lent(randomBlob(300_000).bytes, 65536))).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    const dropped = randomBlob(300_000);
+    await expect(images().writeBlob(REPO, dropped.digest, lent(dropped.bytes, 65536, new Error('the source dropped')))).rejects.toThrow('the source dropped');
+    expect(await images().blobExists(REPO, claimed.digest)).toBe(false);
+    expect(await images().blobExists(REPO, dropped.digest)).toBe(false);
+    expect(uploadsLeft()).toEqual({ files: [], rows: 0 });
+  });
+
+  it('stops lent chunks on an abort, between two chunks', async () => {
+    const b = randomBlob(1024 * 1024);
+    const ac = new AbortController();
+    let asked = 0;
+    const chunks = (async function* () {
+      for await (const c of lent(b.bytes, 65536)) {
+        if (++asked === 4) ac.abort(new Error('reset'));
+        yield c;
+      }
+    })();
+    await expect(images().writeBlob(REPO, b.digest, chunks, ac.signal)).rejects.toThrow('reset');
+    expect(asked).toBeLessThan(6);
+    expect(await images().blobExists(REPO, b.digest)).toBe(false);
+    expect(uploadsLeft()).toEqual({ files: [], rows: 0 });
+  });
+
   it('refuses a manifest naming a blob the repository lacks, as a PUT would; takes it once the blobs are there', async () => {
     const config = configBlob();
     const layer = randomBlob();
