@@ -4,6 +4,7 @@ import { fetchTree, treeBlobs } from '../mirror/manifest-tree.js';
 import { mapPool } from '../mirror/pool.js';
 import { readReleaseContents, type ReleaseContents } from '../mirror/release-contents.js';
 import type { ClientPool } from '../mirror/sources.js';
+import { pushedChunks } from '../registry/client/pushed-chunks.js';
 import { OciClientError, type OciClient } from '../registry/client/oci-client.js';
 import { createLimiter, createOnce } from './limiter.js';
 import { checkedBlob, type LocalRegistry } from './local-registry.js';
@@ -132,9 +133,19 @@ export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<Clo
         };
         if (await d.local.blobExists(req.localRepo, b.digest)) onProgress(b.size);
         else {
-          // Hashed once, by the registry as it writes: it commits nothing whose bytes are not the digest.
-          const body = from.blobStream(fromRepo, b.digest, { size: b.size, checkDigest: false, signal, onProgress });
-          await d.local.writeBlob(req.localRepo, b.digest, body, signal);
+          // Read into one reused buffer (blobPush), each chunk written before the next read: no
+          // garbage per read. Hashed once, by the registry as it writes: it commits nothing whose
+          // bytes are not the digest.
+          let done = 0;
+          const chunks = pushedChunks(
+            (onData, sig) =>
+              from.blobPush(fromRepo, b.digest, b.size, (chunk) => {
+                onProgress((done += chunk.length));
+                return onData(chunk);
+              }, sig, { checkDigest: false }),
+            signal,
+          );
+          await d.local.writeBlob(req.localRepo, b.digest, chunks, signal);
         }
         p.syncedBlobs++;
         report();
