@@ -24,6 +24,8 @@ export interface ReleasesBenchOptions {
   images: number;
   totalBytes: number;
   runs: number;
+  /** Extra node flags for the reef processes (BENCH_REEF_NODE_ARGS, e.g. --cpu-prof). */
+  nodeArgs?: string[];
   onServer: (s: Server) => void;
 }
 
@@ -72,7 +74,7 @@ export const releasesBench = async (o: ReleasesBenchOptions): Promise<ReleasesBe
   const fresh = async (name: string) => {
     const dir = join(o.scratchDir, name);
     rmSync(dir, { recursive: true, force: true });
-    const reef = await startReefProcess(o.repoRoot, dir, [], { REEF_CONFIG: config });
+    const reef = await startReefProcess(o.repoRoot, dir, o.nodeArgs ?? [], { REEF_CONFIG: config });
     o.onServer(reef);
     return { reef, dir };
   };

@@ -218,7 +218,7 @@ const main = async () => {
 
   const releases = !runs('releases')
     ? null
-    : await releasesBench({ repoRoot, scratchDir: join(runDir, 'releases'), images: params.releasesImages, totalBytes: params.releasesBytes, runs: params.releasesRuns, onServer: (s) => servers.push(s) });
+    : await releasesBench({ repoRoot, scratchDir: join(runDir, 'releases'), images: params.releasesImages, totalBytes: params.releasesBytes, runs: params.releasesRuns, nodeArgs: reefArgs, onServer: (s) => servers.push(s) });
 
   const ui = !runs('ui')
     ? null

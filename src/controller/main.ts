@@ -101,7 +101,7 @@ const ownRegistryHost = (host: string, port: number) => {
   return `${h.includes(':') ? `[${h}]` : h}:${port}`;
 };
 
-/** How the mirror sync (or the release clone) logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
+/** How the mirror sync logs in to this reef's registry: a token of its own (made again at each start) in token mode. */
 const ownRegistryLogin = (config: Config, tokens: TokenService, tls: ServerTls | undefined, name: string): Partial<ClientOptions> => {
   const transport: Partial<ClientOptions> = tls ? (tls.caPem() ? { ca: tls.caPem()! } : { tlsVerify: false }) : { plainHttp: true };
   const auth = config.registry.auth;
@@ -226,12 +226,10 @@ export const startReef = async (config: Config, opts: StartOptions = {}): Promis
       ? await startReleases({
           config: config.releases,
           db: opened.db,
-          registry: ownRegistryHost(config.listen.host, port),
-          registryOptions: ownRegistryLogin(config, apiTokens, tls, 'release-clone'),
+          local: registry.images,
           publicRegistry: new URL(publicUrl).host,
           publicUrl: bootUrl,
-          ports: () =>
-            createReleasePorts({ config: config.releases!, images: registry.images, registryHost: new URL(publicUrl).host, caBundle: () => tls?.caPem() }),
+          ports: createReleasePorts({ config: config.releases!, images: registry.images, registryHost: new URL(publicUrl).host, caBundle: () => tls?.caPem() }),
           log,
           now,
         })

@@ -13,6 +13,9 @@ const blobsOf = (bytes: Buffer, where: string): BlobRef[] => {
   return [...new Map(blobs.map((b) => [b.digest, { digest: b.digest, size: b.size }])).values()];
 };
 
+/** Where fetchTree reads manifests: any registry over HTTP (OciClient), or reef's own in process. */
+export type ManifestReader = Pick<OciClient, 'getManifest'>;
+
 export interface TreeResult {
   tree: ManifestNode;
   /** The index was cut down to the wanted architectures, so its digest is not the source's. */
@@ -25,7 +28,7 @@ export interface TreeResult {
  * to list only the kept ones (a registry refuses an index naming manifests it lacks); its digest
  * then differs from the source's, which the caller reports.
  */
-export const fetchTree = async (src: OciClient, repo: string, reference: string, architectures: readonly string[], signal?: AbortSignal): Promise<TreeResult> => {
+export const fetchTree = async (src: ManifestReader, repo: string, reference: string, architectures: readonly string[], signal?: AbortSignal): Promise<TreeResult> => {
   const m = await src.getManifest(repo, reference, signal);
   if (!INDEX_TYPES.has(m.mediaType)) return { tree: { manifest: m, blobs: blobsOf(m.bytes, `${repo}@${m.digest}`) }, rewritten: false };
   const entries = platformsOf(m.bytes);

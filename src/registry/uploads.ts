@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { type Algorithm, hasher, parseDigest } from './core/digest.js';
 import { RegistryError } from './core/errors.js';
 import type { RegistryMeta } from './meta/meta.js';
@@ -96,24 +96,28 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
    * Appends `body` at the upload's end (the caller holds the upload). With a Content-Range the
    * body must be exactly that range: a body that runs past it is stopped at the first byte
    * beyond, one that falls short is refused at its end, and either way none of its bytes are kept.
+   * A body that is not a stream (an in-process writer's chunks, which may be lent) is written
+   * chunk by chunk; only a stream can be given a range or stopped by a cancel.
    */
-  const append = async (id: string, s: Session, body: Readable, range?: { start: number; end: number }): Promise<void> => {
+  const append = async (id: string, s: Session, body: Readable | AsyncIterable<Buffer>, range?: { start: number; end: number }): Promise<void> => {
+    const stream = body instanceof Readable ? body : undefined;
     const start = s.offset;
     const want = range ? range.end - range.start + 1 : Infinity;
     const hashBefore = range ? s.hash?.copy() : undefined;
     let received = 0;
     let overrun: RegistryError | undefined;
     const hash = s.hash;
-    s.body = body;
+    s.body = stream;
+    const tap = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > want && !overrun) {
+        overrun = new RegistryError('SIZE_INVALID', `Content-Range says ${want} bytes, the body has more; none of it was kept`, { status: 416 });
+        stream?.destroy(overrun);
+      }
+      hash?.update(chunk);
+    };
     try {
-      s.offset = await store.appendUpload(id, s.offset, body, (chunk) => {
-        received += chunk.length;
-        if (received > want && !overrun) {
-          overrun = new RegistryError('SIZE_INVALID', `Content-Range says ${want} bytes, the body has more; none of it was kept`, { status: 416 });
-          body.destroy(overrun);
-        }
-        hash?.update(chunk);
-      });
+      s.offset = body instanceof Readable ? await store.appendUpload(id, s.offset, body, tap) : await store.appendChunks(id, s.offset, body, tap);
       if (received !== want && want !== Infinity) {
         throw new RegistryError('SIZE_INVALID', `Content-Range says ${want} bytes, the body had ${received}; none of it was kept`, { status: 416 });
       }
@@ -192,8 +196,8 @@ export const createUploads = (deps: { meta: RegistryMeta; store: BlobStore; lock
         return finish(repo, id, s, digest);
       });
     },
-    /** POST ?digest=: the whole blob in one request. */
-    async monolithic(repo: string, digest: string, body: Readable): Promise<{ digest: string; size: number }> {
+    /** POST ?digest=: the whole blob in one request (or in process, from an iterable of chunks). */
+    async monolithic(repo: string, digest: string, body: Readable | AsyncIterable<Buffer>): Promise<{ digest: string; size: number }> {
       parseDigest(digest);
       const id = await this.start(repo);
       const s = sessions.get(id)!;

@@ -13,6 +13,7 @@ import { registerRegistryMetrics } from './http/metrics.js';
 import { createAdminRoutes, createRegistryRoutes } from './http/routes.js';
 import { createSqliteRegistryMeta } from './meta/meta.sqlite.js';
 import { createRegistryService } from './registry-service.js';
+import { createStoredImageWriter } from './stored-image-writer.js';
 import { createStoredImageReader } from './stored-images.js';
 import { createBlobStore } from './storage/blob-store.fs.js';
 import { createKeyedLock } from './storage/keyed-lock.js';
@@ -69,8 +70,8 @@ export const createEmbeddedRegistry = async (deps: { config: RegistryConfig; db:
   return {
     routes: createRegistryRoutes(http),
     admin: createAdminRoutes(http),
-    /** Manifests and blobs read in process (release extraction's ImageSource). */
-    images: createStoredImageReader(registry, store),
+    /** Manifests and blobs read and written in process (release extraction's ImageSource, the release clone's LocalRegistry). */
+    images: { ...createStoredImageReader(registry, store), ...createStoredImageWriter(registry, uploads, store) },
     auth: registryAuth(config.auth, { verifyToken: deps.verifyToken }),
     gc,
     /** What the web UI reads: the same service, stats and GC the /v2 and /admin routes use. */

@@ -4,9 +4,10 @@ import { fetchTree, treeBlobs } from '../mirror/manifest-tree.js';
 import { mapPool } from '../mirror/pool.js';
 import { readReleaseContents, type ReleaseContents } from '../mirror/release-contents.js';
 import type { ClientPool } from '../mirror/sources.js';
-import { copyBlob } from '../registry/client/blob-copy.js';
+import { pushedChunks } from '../registry/client/pushed-chunks.js';
 import { OciClientError, type OciClient } from '../registry/client/oci-client.js';
 import { createLimiter, createOnce } from './limiter.js';
+import { checkedBlob, type LocalRegistry } from './local-registry.js';
 import type { CloneProgress } from './release.js';
 
 /**
@@ -18,8 +19,10 @@ import type { CloneProgress } from './release.js';
  * (mirroring_components: blobs once each across all of them, then its manifests), and the
  * release's own tag last, so the tag's presence means the clone went through.
  *
- * A blob reef's registry already holds is never fetched again (a HEAD first), so a clone cut by a
- * crash, a restart or a reset resumes where it stood; `signal` stops it for real.
+ * A blob `local_repo` already holds is never fetched again, so a clone cut by a crash, a restart or
+ * a reset resumes where it stood; `signal` stops it for real. Only `local_repo` counts: a blob
+ * another repository holds is downloaded like any other (linking it would bypass the registry's
+ * rule that a repository reads only the blobs pushed or mounted into it).
  */
 export interface CloneRequest {
   /** `quay.io` */
@@ -35,8 +38,8 @@ export interface CloneRequest {
 export interface CloneDeps {
   /** Upstream clients by registry host (auth file, token flow, retries). */
   clients: ClientPool;
-  /** reef's own registry. */
-  local: OciClient;
+  /** reef's own registry, written in process. */
+  local: LocalRegistry;
   parallelImages: number;
   parallelLayers: number;
   signal: AbortSignal;
@@ -64,14 +67,14 @@ const layersOf = (node: ManifestNode): { digest: string; mediaType: string; size
   (JSON.parse(Buffer.from(node.manifest.bytes).toString('utf8')) as { layers?: { digest: string; mediaType: string; size: number }[] }).layers ?? [];
 
 /** What image-references and release-metadata say, read from reef's copy of the release's layers. */
-export const readLocalRelease = async (local: OciClient, localRepo: string, tree: ManifestNode, what: string): Promise<ReleaseContents> => {
+export const readLocalRelease = async (local: LocalRegistry, localRepo: string, tree: ManifestNode, what: string): Promise<ReleaseContents> => {
   const image = payloadImage(tree);
-  const layers = layersOf(image).map((l) => ({ digest: l.digest, mediaType: l.mediaType, chunks: () => local.blobChunks(localRepo, l.digest, l.size) }));
+  const layers = layersOf(image).map((l) => ({ digest: l.digest, mediaType: l.mediaType, chunks: () => checkedBlob(local, localRepo, l.digest, l.size) }));
   return readReleaseContents(layers, what);
 };
 
 /** Puts an index's children by digest, then the top manifest under `reference`. */
-export const putTree = async (local: OciClient, repo: string, tree: ManifestNode, reference: string): Promise<void> => {
+export const putTree = async (local: LocalRegistry, repo: string, tree: ManifestNode, reference: string): Promise<void> => {
   for (const c of tree.children ?? []) await local.putManifest(repo, c.manifest.digest, Buffer.from(c.manifest.bytes), c.manifest.mediaType);
   await local.putManifest(repo, reference, Buffer.from(tree.manifest.bytes), tree.manifest.mediaType);
 };
@@ -123,20 +126,27 @@ export const cloneRelease = async (req: CloneRequest, d: CloneDeps): Promise<Clo
       limit(async () => {
         signal.throwIfAborted();
         let last = 0;
-        await copyBlob({
-          from,
-          fromRepo,
-          to: d.local,
-          toRepo: req.localRepo,
-          digest: b.digest,
-          size: b.size,
-          signal,
-          onProgress: (done) => {
-            p.syncedBytes += done - last;
-            last = done;
-            report();
-          },
-        });
+        const onProgress = (done: number) => {
+          p.syncedBytes += done - last;
+          last = done;
+          report();
+        };
+        if (await d.local.blobExists(req.localRepo, b.digest)) onProgress(b.size);
+        else {
+          // Read into one reused buffer (blobPush), each chunk written before the next read: no
+          // garbage per read. Hashed once, by the registry as it writes: it commits nothing whose
+          // bytes are not the digest.
+          let done = 0;
+          const chunks = pushedChunks(
+            (onData, sig) =>
+              from.blobPush(fromRepo, b.digest, b.size, (chunk) => {
+                onProgress((done += chunk.length));
+                return onData(chunk);
+              }, sig, { checkDigest: false }),
+            signal,
+          );
+          await d.local.writeBlob(req.localRepo, b.digest, chunks, signal);
+        }
         p.syncedBlobs++;
         report();
       }),

@@ -1,4 +1,3 @@
-import type { OciClient } from '../registry/client/oci-client.js';
 import type { Artifact, Release } from './release.js';
 
 /**
@@ -9,8 +8,7 @@ import type { Artifact, Release } from './release.js';
 
 export interface ExtractRequest {
   release: Release;
-  /** reef's own registry, holding the release and its components in `localRepo`. */
-  local: OciClient;
+  /** The repository of reef's own registry holding the release and its components. */
   localRepo: string;
   /** The release's pull spec to stamp into openshift-install (`<registry>/<localRepo>@sha256:…`). */
   pullSpec: string;

@@ -3,7 +3,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, conflict, fieldError } from '../core/errors.js';
-import type { OciClient } from '../registry/client/oci-client.js';
 import type { ReleasesConfig } from './release-config.js';
 import type { ReleaseService } from './release-service.js';
 import type { ReleaseStore } from './release-store.js';
@@ -20,7 +19,6 @@ export interface ReleaseArtifactsDeps {
   store: ReleaseStore;
   releases: ReleaseService;
   ports: ReleasePorts;
-  local: OciClient;
   /** `host:port` of reef's registry as the artifacts and installers name it. */
   registryHost: string;
   publicUrl: string;
@@ -41,7 +39,7 @@ export const createReleaseArtifacts = (d: ReleaseArtifactsDeps) => {
     const r = store.get(tag)!;
     try {
       releases.event('extract_start', 'info', tag);
-      const { artifacts, missing } = await extractor.extract({ release: r, local: d.local, localRepo: config.local_repo, pullSpec: pullSpec(r), signal });
+      const { artifacts, missing } = await extractor.extract({ release: r, localRepo: config.local_repo, pullSpec: pullSpec(r), signal });
       if (!artifacts.length) throw new Error(`the release holds none of its tools (${missing.slice(0, 4).map((m) => m.reason).join('; ')})`);
       store.update(tag, { artifacts, state: 'ready', error: null });
       releases.event('ready', 'success', tag, { artifacts: artifacts.map((a) => a.name), ...(missing.length ? { missing } : {}) });

@@ -1,9 +1,9 @@
 import { DomainError, conflict } from '../core/errors.js';
 import type { ClientPool } from '../mirror/sources.js';
-import type { OciClient } from '../registry/client/oci-client.js';
 import { cloneRelease } from './clone.js';
 import { compareTags, releaseTagsOf } from './discover.js';
 import type { ReleasesConfig } from './release-config.js';
+import type { LocalRegistry } from './local-registry.js';
 import { createJobs } from './release-jobs.js';
 import type { ReleaseStore } from './release-store.js';
 import { type CloneProgress, parseReleaseTag, type Release, type ReleaseEventType, resolveReleaseName, type Severity, type VerifyReport } from './release.js';
@@ -19,8 +19,8 @@ export interface ReleaseServiceDeps {
   store: ReleaseStore;
   /** Upstream clients by registry host. */
   clients: ClientPool;
-  /** reef's own registry. */
-  local: OciClient;
+  /** reef's own registry, in process. */
+  local: LocalRegistry;
   log: ReleaseLog;
   now: () => number;
   /** After a clone is verified: the extraction that takes it to `ready`, when reef has an extractor. */

@@ -1,20 +1,20 @@
 import type { BlobRef, ManifestNode } from '../mirror/archive/image-input.js';
 import { fetchTree, treeBlobs } from '../mirror/manifest-tree.js';
 import { mapPool } from '../mirror/pool.js';
-import type { OciClient } from '../registry/client/oci-client.js';
 import { readLocalRelease } from './clone.js';
+import { checkedBlob, type LocalRegistry } from './local-registry.js';
 import type { VerifyReport } from './release.js';
 
 /**
- * Whether reef's copy of a release is whole. Every manifest is read back by digest (the client
- * checks the bytes hash to it). Blobs: `deep` reads each through to its end with its digest
+ * Whether reef's copy of a release is whole. Every manifest is read back by digest (its bytes
+ * checked against it). Blobs: `deep` reads each through to its end with its digest
  * checked (a blob missing, truncated or altered on disk counts as absent: `POST …/verify`);
  * otherwise each must be present in the repository (HEAD), which the registry grants only to a
  * blob whose digest it checked as it was written (the gate before `cloned`; scrub and a deep
  * verify catch later damage). The counts are FastRegistry's verify object.
  */
 export interface VerifyDeps {
-  local: OciClient;
+  local: LocalRegistry;
   localRepo: string;
   tag: string;
   parallel: number;
@@ -51,7 +51,7 @@ export const verifyRelease = async (d: VerifyDeps): Promise<VerifyReport> => {
             problem(`blob ${b.digest}: not in ${d.localRepo}`);
             return false;
           }
-          for await (const chunk of d.local.blobChunks(d.localRepo, b.digest, b.size, d.signal)) void chunk;
+          for await (const chunk of checkedBlob(d.local, d.localRepo, b.digest, b.size, d.signal)) void chunk;
           return true;
         } catch (err) {
           d.signal?.throwIfAborted();

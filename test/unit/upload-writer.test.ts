@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeChunksAt } from '../../src/registry/storage/chunk-writer.js';
 import { UploadWriteError, writeBodyAt } from '../../src/registry/storage/upload-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reef-upload-writer-'));
@@ -200,5 +201,66 @@ describe('writeBodyAt', () => {
     const err = await writeBodyAt(join(dir, 'missing', 'x'), 0, Readable.from([]), () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UploadWriteError);
     expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+});
+
+/** `parts` lent one at a time through one reused buffer, overwritten as soon as the next is asked for. */
+async function* lent(parts: Buffer[], failAfter = Infinity): AsyncGenerator<Buffer> {
+  const buf = Buffer.alloc(Math.max(...parts.map((p) => p.length)));
+  for (const [i, p] of parts.entries()) {
+    if (i === failAfter) throw new Error('the source dropped');
+    p.copy(buf);
+    yield buf.subarray(0, p.length);
+    buf.fill(0xee);
+  }
+}
+
+describe('writeChunksAt', () => {
+  it('writes each lent chunk before asking for the next, after the bytes already there, tapping them in order', async () => {
+    const file = join(dir, 'chunks');
+    const head = randomBytes(3000);
+    writeFileSync(file, head);
+    const parts = chunks(60);
+    const hash = createHash('sha256');
+    const end = await writeChunksAt(file, head.length, lent(parts), (c) => hash.update(c), { writebackBytes: 256 * 1024 });
+    const all = Buffer.concat([head, ...parts]);
+    expect(end).toBe(all.length);
+    expect(sha(readFileSync(file))).toBe(sha(all));
+    expect(hash.digest('hex')).toBe(sha(Buffer.concat(parts)));
+  });
+
+  it('on a source error keeps every chunk before it, then rethrows that error', async () => {
+    const file = join(dir, 'chunks-fail');
+    writeFileSync(file, '');
+    const parts = chunks(10);
+    const err = await writeChunksAt(file, 0, lent(parts, 7), () => {}).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('the source dropped');
+    expect(sha(readFileSync(file))).toBe(sha(Buffer.concat(parts.slice(0, 7))));
+  });
+
+  it('on a failed write rejects with the known-good end and stops the source', async () => {
+    let asked = 0;
+    const source = (async function* () {
+      for (;;) {
+        asked++;
+        yield randomBytes(4096);
+      }
+    })();
+    const err = await writeChunksAt('/dev/full', 0, source, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadWriteError);
+    expect((err as UploadWriteError).end).toBe(0);
+    expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(asked).toBe(1);
+    expect(await source.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('a failed writeback fails the write from its start offset', async () => {
+    const file = join(dir, 'chunks-wbfail');
+    writeFileSync(file, 'head');
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const err = await writeChunksAt(file, 4, lent(chunks(40)), () => {}, { writebackBytes: 128 * 1024, datasync: () => Promise.reject(eio) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadWriteError);
+    expect((err as UploadWriteError).cause).toBe(eio);
+    expect((err as UploadWriteError).end).toBe(4);
   });
 });

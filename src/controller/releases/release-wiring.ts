@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../../db/client.js';
 import { createClientPool } from '../../mirror/sources.js';
 import { loadAuthFile } from '../../registry/client/auth-file.js';
-import { type ClientOptions, createOciClient, type OciClient } from '../../registry/client/oci-client.js';
+import type { LocalRegistry } from '../../releases/local-registry.js';
 import type { ReleasePorts } from '../../releases/ports.js';
 import { createReleaseArtifacts, type ReleaseArtifacts } from '../../releases/release-artifacts.js';
 import type { ReleasesConfig } from '../../releases/release-config.js';
@@ -14,14 +14,13 @@ import { createSqliteReleaseStore } from './release-store.sqlite.js';
 export interface ReleaseWiringDeps {
   config: ReleasesConfig;
   db: Db;
-  /** reef's own registry (`host:port`, loopback) and how the clone logs in to it. */
-  registry: string;
+  /** reef's own registry, read and written in process (the embedded registry's `images`). */
+  local: LocalRegistry;
   /** reef's registry as nodes and workstations reach it (REEF_PUBLIC_URL's host): stamped into openshift-install. */
   publicRegistry: string;
-  registryOptions: Partial<ClientOptions>;
   publicUrl: string;
   /** The artifact pieces (extraction, agent ISO, copy); a port left out answers 501. */
-  ports: (local: OciClient) => ReleasePorts;
+  ports: ReleasePorts;
   log: Logger;
   now: () => number;
 }
@@ -43,8 +42,7 @@ export const startReleases = async (d: ReleaseWiringDeps): Promise<ReleaseFeatur
     retryDelayMs: 1000,
     onRetry: (e) => log.info({ what: e.what, attempt: e.attempt, status: e.status }, 'upstream retry'),
   });
-  const local = createOciClient({ registry: d.registry, ...d.registryOptions, retries: 3, retryDelayMs: 500 });
-  const ports = d.ports(local);
+  const { local, ports } = d;
   const service = createReleaseService({
     config: d.config,
     store,
@@ -54,7 +52,7 @@ export const startReleases = async (d: ReleaseWiringDeps): Promise<ReleaseFeatur
     now: d.now,
     ...(ports.extractor && d.config.auto_extract ? { afterClone: (r, signal) => artifacts.afterClone(r, signal) } : {}),
   });
-  const artifacts: ReleaseArtifacts = createReleaseArtifacts({ config: d.config, store, releases: service, ports, local, registryHost: d.publicRegistry, publicUrl: d.publicUrl });
+  const artifacts: ReleaseArtifacts = createReleaseArtifacts({ config: d.config, store, releases: service, ports, registryHost: d.publicRegistry, publicUrl: d.publicUrl });
   service.resume();
   const task = d.config.discoverSchedule
     ? cron.schedule(d.config.discoverSchedule, () => {

@@ -70,8 +70,8 @@ export interface OciClient {
   blobChunks(repo: string, digest: string, size: number, signal?: AbortSignal): AsyncGenerator<Buffer>;
   /** The same as a Node Readable, from `offset` (verified when read from 0). */
   blobStream(repo: string, digest: string, opts?: ReadBlobOptions): Readable;
-  /** Push-style reading into one reused buffer over plain HTTP (see blob-read.ts). */
-  blobPush(repo: string, digest: string, size: number, onData: OnBody, signal?: AbortSignal): Promise<void>;
+  /** Push-style reading into one reused buffer over plain HTTP (see blob-read.ts); `checkDigest: false` leaves the hash to the consumer. */
+  blobPush(repo: string, digest: string, size: number, onData: OnBody, signal?: AbortSignal, opts?: { checkDigest?: boolean }): Promise<void>;
   pullToFile(repo: string, digest: string, size: number, file: string): Promise<void>;
 }
 
@@ -108,7 +108,7 @@ export const createOciClient = (opts: ClientOptions): OciClient => {
     },
     blobChunks: (repo, digest, size, signal) => readBlob(t, repo, digest, { size, ...(signal ? { signal } : {}), ...progress }),
     blobStream: (repo, digest, o = {}) => blobStream(t, repo, digest, o),
-    blobPush: (repo, digest, size, onData, signal) => blobPush(t, repo, digest, size, onData, { ...(signal ? { signal } : {}), ...progress }),
+    blobPush: (repo, digest, size, onData, signal, opts = {}) => blobPush(t, repo, digest, size, onData, { ...(signal ? { signal } : {}), ...progress, ...opts }),
     async pullToFile(repo, digest, size, file) {
       await pipeline(blobStream(t, repo, digest, { size, ...progress }), createWriteStream(file));
     },

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
+import { writeChunksAt } from './chunk-writer.js';
 import { UploadWriteError, writeBodyAt } from './upload-writer.js';
 import { syncPath } from '../../lib/atomic-file.js';
 
@@ -35,6 +36,19 @@ export const createBlobStore = async (root: string) => {
     return join(root, 'blobs', d.algorithm, d.hex);
   };
   const uploadPath = (id: string) => join(root, 'uploads', id);
+
+  /** Runs one append; a failed write may have left part of a chunk: the file is cut back to what is known good. */
+  const appending = async (id: string, write: () => Promise<number>): Promise<number> => {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof UploadWriteError)) throw err;
+      const cut = await open(uploadPath(id), 'r+').catch(() => undefined);
+      await cut?.truncate(err.end).catch(() => {});
+      await cut?.close();
+      throw isDiskFull(err.cause) ? storageFull() : err.cause;
+    }
+  };
 
   const atomicWrite = async (path: string, bytes: Uint8Array | string) => {
     try {
@@ -83,18 +97,11 @@ export const createBlobStore = async (root: string) => {
      * Appends a stream to an upload file at `offset`. On failure the file keeps exactly the bytes
      * that reached it (so a client can resume from GET status) and the error is rethrown.
      */
-    async appendUpload(id: string, offset: number, body: Readable, tap: (chunk: Buffer) => void): Promise<number> {
-      try {
-        return (await writeBodyAt(uploadPath(id), offset, body, tap)).end;
-      } catch (err) {
-        if (!(err instanceof UploadWriteError)) throw err;
-        // A failed write may have left part of a chunk: cut the file back to what is known good.
-        const cut = await open(uploadPath(id), 'r+').catch(() => undefined);
-        await cut?.truncate(err.end).catch(() => {});
-        await cut?.close();
-        throw isDiskFull(err.cause) ? storageFull() : err.cause;
-      }
-    },
+    appendUpload: (id: string, offset: number, body: Readable, tap: (chunk: Buffer) => void): Promise<number> =>
+      appending(id, async () => (await writeBodyAt(uploadPath(id), offset, body, tap)).end),
+    /** appendUpload for an in-process body: each chunk written before the next is asked for (so it may be a lent buffer). */
+    appendChunks: (id: string, offset: number, chunks: AsyncIterable<Buffer>, tap: (chunk: Buffer) => void): Promise<number> =>
+      appending(id, () => writeChunksAt(uploadPath(id), offset, chunks, tap)),
     /** Cuts an upload file back to `size` bytes (a refused chunk keeps none of its bytes). */
     async truncateUpload(id: string, size: number): Promise<void> {
       const fh = await open(uploadPath(id), 'r+').catch(() => undefined);

@@ -1,21 +1,10 @@
-import { closeSync, fdatasync, openSync, writev, writevSync } from 'node:fs';
+import { closeSync, openSync, writev, writevSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { youngGcPacer } from '../../lib/young-gc.js';
+import { createWriteback, fdatasyncAsync } from './writeback.js';
 
 const writevAsync = promisify(writev);
-const fdatasyncAsync = promisify(fdatasync);
-
-/**
- * Background writebacks in this process run one at a time, whatever the number of uploads: each
- * holds a threadpool thread for as long as the disk takes, and blob and manifest reads need those
- * threads too. Uploads that want one while another runs wait in line, first come first served.
- */
-const writebacks = { running: false, waiting: [] as (() => void)[] };
-const nextWriteback = () => {
-  writebacks.running = false;
-  writebacks.waiting.shift()?.();
-};
 
 /**
  * Every upload body arrives as fresh Buffers (node:http copies each chunk), dead once written:
@@ -78,7 +67,7 @@ const writeAllSync = (fd: number, bufs: Buffer[], pos: number): number => {
   }
 };
 
-const writeAllAsync = async (fd: number, bufs: Buffer[], pos: number): Promise<number> => {
+export const writeAllAsync = async (fd: number, bufs: Buffer[], pos: number): Promise<number> => {
   let written = 0;
   let rest = bufs;
   for (;;) {
@@ -126,6 +115,11 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
   const datasync = opts.datasync ?? fdatasyncAsync;
   const gcPacer = opts.gcPacer ?? uploadGc;
   return new Promise<UploadWriteResult>((resolve, reject) => {
+    // Destroyed before this writer was attached (its error, if any, already emitted): no event will come.
+    if (body.destroyed) {
+      reject(body.errored ?? new Error('the body was closed before it was read'));
+      return;
+    }
     let fd: number;
     try {
       fd = openSync(path, 'r+');
@@ -139,9 +133,7 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
     let async = false;
     let writing: Promise<void> | undefined;
     let settled = false;
-    let syncing: Promise<void> | undefined;
-    let syncError: unknown;
-    let unsynced = 0;
+    const writeback = createWriteback(fd, writebackBytes, datasync);
 
     const take = () => {
       const bufs = pending;
@@ -149,33 +141,11 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       pendingBytes = 0;
       return bufs;
     };
-    let queued = false;
-    const startWriteback = () => {
-      queued = false;
-      unsynced = 0;
-      writebacks.running = true;
-      syncing = datasync(fd).then(
-        () => {
-          syncing = undefined;
-          nextWriteback();
-        },
-        (err: unknown) => {
-          // Kept, not dropped: once seen here, the kernel would not report it to the commit's fsync.
-          syncing = undefined;
-          syncError = err;
-          nextWriteback();
-        },
-      );
-    };
     /** Counts written bytes (for the GC pacer too) and asks for a background fdatasync when enough have piled up. */
     const wrote = (n: number) => {
       pos += n;
       gcPacer(n);
-      unsynced += n;
-      if (writebackBytes <= 0 || unsynced < writebackBytes || syncing || queued || syncError !== undefined) return;
-      if (!writebacks.running) return startWriteback();
-      queued = true;
-      writebacks.waiting.push(startWriteback);
+      writeback.wrote(n);
     };
     const finish = (err?: unknown) => {
       if (settled) return;
@@ -184,16 +154,15 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       body.off('end', onEnd);
       body.off('error', onBodyError);
       body.off('aborted', onAborted);
-      if (queued) writebacks.waiting.splice(writebacks.waiting.indexOf(startWriteback), 1);
       // A writeback still running holds the fd: close only after it.
-      void (syncing ?? Promise.resolve()).then(() => {
+      void writeback.done().then((syncFailed) => {
         try {
           closeSync(fd);
         } catch {
           // nothing to keep: every write already returned
         }
         // Writeback failed: the bytes of this body are not known to be on disk.
-        if (err === undefined && syncError !== undefined) err = new UploadWriteError(syncError, offset);
+        if (err === undefined && syncFailed) err = new UploadWriteError(syncFailed.error, offset);
         if (err !== undefined) {
           if (!(err instanceof UploadWriteError)) {
             reject(err);
