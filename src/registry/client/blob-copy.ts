@@ -56,12 +56,14 @@ export const copyBlob = async (o: CopyBlobOptions): Promise<CopyBlobResult> => {
     uploadUrl = mount.uploadUrl ?? uploadUrl;
   }
   // Read push-style into one reused buffer (blobPush; over plain HTTP no allocation per socket
-  // read): the upload's chunker copies each lent chunk into its PATCH buffer.
-  const source = pushedChunks((onData, signal) => o.from.blobPush(o.fromRepo, o.digest, o.size, onData, signal), o.signal);
+  // read): the upload's chunker copies each lent chunk into its PATCH buffer. Neither end of this
+  // client hashes the bytes: the destination registry checks them against the digest before it
+  // completes the upload (the final PUT fails with DIGEST_INVALID otherwise, and nothing is kept),
+  // so one hash per hop, on the registry that keeps the blob.
+  const source = pushedChunks((onData, signal) => o.from.blobPush(o.fromRepo, o.digest, o.size, onData, signal, { checkDigest: false }), o.signal);
   try {
-    // The source stream checks the digest at its end, before the upload's final PUT: no second hash.
     await o.to.uploadBlob(o.toRepo, o.digest, o.size, source, {
-      sourceVerifiesDigest: true,
+      hashedElsewhere: true, // by the destination, at the final PUT
       ...(uploadUrl ? { uploadUrl } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -10,11 +10,12 @@ export interface UploadOptions {
   /** An upload session already opened (a mount the registry answered with 202). */
   uploadUrl?: string;
   /**
-   * The source itself checks the bytes against the digest and throws at its end when they do not
-   * match (readBlob / blobStream read from 0): the upload then does not hash them a second time.
-   * The end of the source is always read before the final PUT, so a mismatch still cancels it.
+   * The bytes are checked against the digest elsewhere, so the upload does not hash them: by the
+   * source as it reads them (readBlob / blobStream from 0 throw at their end on a mismatch, and the
+   * end is always read before the final PUT), or by the registry receiving them, which refuses a
+   * final PUT whose bytes do not match (DIGEST_INVALID) and keeps nothing.
    */
-  sourceVerifiesDigest?: boolean;
+  hashedElsewhere?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -104,7 +105,7 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
    */
   const uploadBlob = async (repo: string, digest: string, size: number, source: AsyncIterable<Buffer>, u: UploadOptions = {}): Promise<void> => {
     const algorithm = digest.slice(0, digest.indexOf(':'));
-    const hash = u.sourceVerifiesDigest ? undefined : createHash(algorithm);
+    const hash = u.hashedElsewhere ? undefined : createHash(algorithm);
     const onProgress = u.onProgress ?? o.onProgress;
     const reader = chunkReader(source);
     let location = u.uploadUrl ?? (await startUpload(repo));
