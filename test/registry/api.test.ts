@@ -244,6 +244,17 @@ describe('manifests', () => {
     await expectOciError(await putManifest(f, repo, '.bad', m), 400, 'TAG_INVALID');
   });
 
+  it('a manifest naming blobs another repository holds is refused (MANIFEST_BLOB_UNKNOWN): a push right to one repository reads no other', async () => {
+    const secret = `${repo}-private`;
+    const config = await pushBlob(f, base, secret, configBlob());
+    const layer = await pushBlob(f, base, secret, randomBlob());
+    const m = imageManifest(descriptorOf(config, MT.ociConfig), [descriptorOf(layer, MT.ociLayer)]);
+    const thief = `${repo}-thief`;
+    await expectOciError(await putManifest(f, thief, 'stolen', m), 400, 'MANIFEST_BLOB_UNKNOWN');
+    expect((await f(`/v2/${thief}/blobs/${layer.digest}`)).status).toBe(404);
+    await pushManifest(f, secret, 'own', m); // where the blobs are, the same manifest goes in
+  });
+
   it('PUT by a digest that does not match the body → 400 DIGEST_INVALID; by its own digest → 201', async () => {
     const img = await pushImage(f, base, repo, 'digest-src');
     const other = imageManifest(descriptorOf(img.config, MT.ociConfig), [], { annotations: { x: 'y' } });

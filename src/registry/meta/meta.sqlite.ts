@@ -92,7 +92,10 @@ export const createSqliteRegistryMeta = (db: Db, sqlite: Database.Database): Reg
         // Checked inside the transaction that inserts: a GC sweep (also one transaction) either
         // ran before (the blob row is gone and this PUT fails) or runs after (the blob is marked).
         // (The prepared lookups run on the same connection, so inside this transaction.)
-        const missingBlobs = parsed.blobs.filter((d) => !hot.blob.get(d));
+        // A blob counts only when this repository holds it (pushed or mounted here), as a pull of it
+        // would need: otherwise whoever may push to one repository could read any other's blobs by
+        // naming their digests in a manifest.
+        const missingBlobs = parsed.blobs.filter((d) => !hot.blob.get(d) || hot.repoHasBlob.get(m.repo, d) === undefined);
         const missingChildren = parsed.manifests.filter((d) => !hot.manifest.get(m.repo, d));
         if (missingBlobs.length || missingChildren.length) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown ${missingBlobs.length ? 'blobs' : 'manifests'}: ${[...missingBlobs, ...missingChildren].join(', ')}`, {
