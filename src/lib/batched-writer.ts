@@ -72,15 +72,26 @@ export const createBatchedWriter = (fh: FileHandle, batchBytes = 1024 * 1024, al
  * the filesystem allows it (see direct-io.ts), else through the page cache.
  */
 export const openBulkWriter = async (path: string, flags: number, batchBytes = 1024 * 1024): Promise<{ fh: FileHandle; out: BatchedWriter }> => {
+  // The direct path probes with a write at offset 0 (direct-io.ts): only for a file written from its start.
+  if (!(flags & (constants.O_TRUNC | constants.O_EXCL))) throw new Error(`openBulkWriter(${path}): flags must hold O_TRUNC or O_EXCL`);
   const direct = await openDirect(path, flags);
   if (direct) {
-    const a = takeAligned(batchBytes, direct.fd, 'write');
-    const b = a && takeAligned(batchBytes, direct.fd, 'write');
-    if (a && b) return { fh: direct, out: createBatchedWriter(direct, batchBytes, [a, b]) };
+    let a: Buffer | undefined;
+    try {
+      a = takeAligned(batchBytes, direct.fd, 'write');
+      const b = a && takeAligned(batchBytes, direct.fd, 'write');
+      if (a && b) return { fh: direct, out: createBatchedWriter(direct, batchBytes, [a, b]) };
+    } catch (err) {
+      // A probe that failed otherwise (ENOSPC, EIO): nothing kept open; the caller removes the file.
+      if (a) giveAligned(a);
+      await direct.close();
+      throw err;
+    }
     if (a) giveAligned(a);
     await direct.close();
   }
-  // A refused O_DIRECT open may have created the file already (see openDirect).
-  const fh = await open(path, direct ? flags & ~constants.O_EXCL : flags, 0o644);
+  // A refused O_DIRECT open may have created the file already (see openDirect), and a probe may have
+  // written its 4 KiB: reopened emptied.
+  const fh = await open(path, direct ? (flags & ~constants.O_EXCL) | constants.O_TRUNC : flags, 0o644);
   return { fh, out: createBatchedWriter(fh, batchBytes) };
 };

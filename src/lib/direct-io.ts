@@ -53,17 +53,24 @@ const aligned = createBufferPool();
  * undefined when no window works (then use buffered I/O). `bytes` must be a multiple of DIRECT_ALIGN.
  */
 export const takeAligned = (bytes: number, fd: number, probe: 'write' | 'read'): Buffer | undefined => {
-  const reused = aligned.reuse(bytes);
-  if (reused) return reused;
-  const raw = Buffer.allocUnsafeSlow(bytes + DIRECT_ALIGN);
-  for (let at = 0; at < DIRECT_ALIGN; at += MALLOC_STEP) {
+  /** One 4 KiB transfer at offset 0 from `window`: false when the device refuses its alignment (EINVAL). */
+  const fits = (window: Buffer): boolean => {
     try {
-      if (probe === 'write') writeSync(fd, raw.fill(0, at, at + DIRECT_ALIGN), at, DIRECT_ALIGN, 0);
-      else readSync(fd, raw, at, DIRECT_ALIGN, 0);
-      return raw.subarray(at, at + bytes);
+      if (probe === 'write') writeSync(fd, window.fill(0, 0, DIRECT_ALIGN), 0, DIRECT_ALIGN, 0);
+      else readSync(fd, window, 0, DIRECT_ALIGN, 0);
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      return false;
     }
+  };
+  // A kept window was aligned for the file it was probed on; another filesystem may want more
+  // (512-byte against 4 KiB sectors): tried again here, and dropped if it does not fit.
+  for (let reused = aligned.reuse(bytes); reused; reused = aligned.reuse(bytes)) if (fits(reused)) return reused;
+  const raw = Buffer.allocUnsafeSlow(bytes + DIRECT_ALIGN);
+  for (let at = 0; at < DIRECT_ALIGN; at += MALLOC_STEP) {
+    const window = raw.subarray(at, at + bytes);
+    if (fits(window)) return window;
   }
   return undefined;
 };

@@ -14,10 +14,17 @@ export async function* fileChunks(path: string, bufferBytes = 1024 * 1024, o: { 
   const direct = o.direct && bufferBytes % DIRECT_ALIGN === 0 ? await openDirect(path, constants.O_RDONLY) : undefined;
   let aligned: Buffer[] | undefined;
   if (direct) {
-    const a = (await direct.stat()).size > 0 ? takeAligned(bufferBytes, direct.fd, 'read') : undefined;
-    const b = a && takeAligned(bufferBytes, direct.fd, 'read');
-    if (a && b) aligned = [a, b];
-    else {
+    let a: Buffer | undefined;
+    try {
+      a = (await direct.stat()).size > 0 ? takeAligned(bufferBytes, direct.fd, 'read') : undefined;
+      const b = a && takeAligned(bufferBytes, direct.fd, 'read');
+      if (a && b) aligned = [a, b];
+    } catch (err) {
+      if (a) giveAligned(a);
+      await direct.close();
+      throw err;
+    }
+    if (!aligned) {
       if (a) giveAligned(a);
       await direct.close();
     }

@@ -5,7 +5,7 @@
  * streaming. A stream cut by a failed fetch is dropped: the image fetched again, finish writes
  * the same set from the cache.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -85,4 +85,37 @@ describe('an archive streamed while its blobs arrive', () => {
     expect(sums(result)).toBe(sums(reference));
     expect(existsSync(join(dir, 'cut', 'working-dir', '.reef', 'archive-journal.json'))).toBe(false);
   });
+
+  it('a resumed stream that writes a chunk again removes a whole-looking file of that name left from an earlier plan', async () => {
+    const images = killSet();
+    const blobs = blobTable(images);
+    const reference = await unstreamed(images);
+    const out = join(dir, 'resumed', 'out');
+    const journalFile = join(dir, 'resumed', 'working-dir', '.reef', 'archive-journal.json');
+    // Run 1 streams every chunk but the last and is "killed" (never finishes).
+    const first = await writer('resumed');
+    for (const img of images) first.register(img.input);
+    first.stream();
+    for (const img of images) await first.fetch(img.input, async (d) => [blobs.get(d)!]);
+    await new Promise((r) => setTimeout(r, 300));
+    // As if chunk 1 had been renamed under an earlier plan: a whole-looking .tar of the same size,
+    // other bytes, and a journal entry that no longer matches the plan.
+    const tar = join(out, 'mirror_000001.tar');
+    renameSync(`${tar}.partial`, tar);
+    const bytes = readFileSync(tar);
+    bytes[1024] = (bytes[1024] ?? 0) ^ 0xff;
+    writeFileSync(tar, bytes);
+    const j = JSON.parse(readFileSync(journalFile, 'utf8')) as { chunks: Record<string, { fingerprint: string }> };
+    j.chunks['mirror_000001.tar']!.fingerprint = 'an-earlier-plan';
+    writeFileSync(journalFile, JSON.stringify(j));
+    // Run 2, the same command: streams chunk 1 again and must not leave the stale file beside it.
+    const second = await writer('resumed');
+    for (const img of images) second.register(img.input);
+    second.stream();
+    for (const img of images) await second.fetch(img.input, async (d) => [blobs.get(d)!]);
+    const result = await second.finish();
+    expect(sums(result)).toBe(sums(reference));
+    expect(readFileSync(tar).equals(readFileSync(join(dir, 'plain', 'out', 'mirror_000001.tar')))).toBe(true);
+  });
 });
+

@@ -137,6 +137,8 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
   const inflight = new Map<string, Promise<void>>();
   /** Streaming waits for blobs whose fetch has not started: woken when it starts. */
   const starts = new Map<string, (() => void)[]>();
+  /** Blobs whose last fetch failed (until a new fetch starts): a stream waiting for one gives up. */
+  const failedFetches = new Set<string>();
   let state: 'adding' | 'finishing' | 'done' = 'adding';
 
   const ensure = (digest: string, size: number, open: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>): Promise<void> => {
@@ -146,7 +148,13 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
         if (!(await cache.has(digest, size))) await cache.put(digest, size, await open());
       })();
       inflight.set(digest, p);
-      p.catch(() => inflight.delete(digest));
+      failedFetches.delete(digest);
+      p.catch(() => {
+        inflight.delete(digest);
+        failedFetches.add(digest);
+        for (const wake of starts.get(digest) ?? []) wake(); // a stream waiting for it gives up
+        starts.delete(digest);
+      });
       for (const wake of starts.get(digest) ?? []) wake();
       starts.delete(digest);
     }
@@ -204,6 +212,7 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
       const p = inflight.get(digest);
       if (p) return p;
       if (await cache.has(digest, size)) return;
+      if (failedFetches.has(digest)) throw new MirrorArchiveError('WRITER_STATE', `blob ${digest} could not be fetched`, { file: digest });
       if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', `blob ${digest} was never fetched`, { file: digest });
       // Not asked for yet: its image's fetch starts it (or finish wakes this up).
       await new Promise<void>((wake) => starts.set(digest, [...(starts.get(digest) ?? []), wake]));
@@ -220,6 +229,17 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
     const open = chunks.filter((c) => !c.oversized).at(-1);
     for (const chunk of chunks) {
       if (chunk !== open && (await finishedFile(chunk))) continue;
+      // The chunk left open was finished by an earlier run (killed before its history was written):
+      // finish keeps it if the plan still matches, or writes it again from the cache.
+      if (chunk === open && j.chunks[chunk.name]) continue;
+      // Written again: no earlier file of that name may stay beside the journal (finish would take
+      // a whole-looking one of the same size for this chunk), and no entry for it either.
+      if (j.chunks[chunk.name]) {
+        delete j.chunks[chunk.name];
+        await writeJournal(stateDir, j);
+      }
+      await rm(join(outDir, chunk.name), { force: true });
+      await syncPath(outDir);
       const c = await openChunk(partialPath(chunk.name), mtime, cache);
       try {
         for (const e of chunk.entries) {
@@ -292,7 +312,7 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
       if (file) keep.add(file.slice(outDir.length + 1));
     }
     const open = streamed && chunks.find((c) => c.name === streamed!.name);
-    if (open && streamed && isPrefixOf(streamed.chunk.entries, open.entries)) keep.add(`${open.name}${PARTIAL_SUFFIX}`);
+    if (open && streamed && !(await finishedFile(open)) && isPrefixOf(streamed.chunk.entries, open.entries)) keep.add(`${open.name}${PARTIAL_SUFFIX}`);
     else {
       await streamed?.chunk.abort();
       streamed = undefined;

@@ -154,6 +154,8 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
       if (!(await reader.drained())) throw new OciClientError(`blob ${digest}: the source has more than the ${size} bytes its descriptor gives`, 400);
       const got = hash ? `${algorithm}:${hash.digest('hex')}` : digest;
       if (got !== digest) throw new OciClientError(`digest mismatch for blob ${digest}: the bytes sent hash to ${got}`, 400);
+      // Inside: a final PUT the registry refuses (DIGEST_INVALID when nothing here hashed) cancels the upload too.
+      await finish(repo, location, digest, size);
     } catch (err) {
       void next?.then((c) => c.release(true), () => {});
       await reader.close().catch(() => {});
@@ -164,7 +166,6 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
         .catch(() => {});
       throw err;
     }
-    await finish(repo, location, digest, size);
   };
 
   /**
