@@ -37,13 +37,6 @@ export const openDirect = async (path: string, flags: number, mode = 0o644): Pro
   }
 };
 
-/** Opens for writing direct when the filesystem allows it, else buffered; says which. */
-export const openForBulkWrite = async (path: string, flags: number): Promise<{ fh: FileHandle; direct: boolean }> => {
-  const fh = await openDirect(path, flags);
-  if (fh) return { fh, direct: true };
-  return { fh: await open(path, flags & ~constants.O_EXCL, 0o644), direct: false };
-};
-
 /** Aligned windows kept for reuse (apart from buffer-pool's plain buffers, which are not aligned). */
 const aligned = createBufferPool();
 

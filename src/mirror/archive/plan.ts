@@ -30,7 +30,8 @@ export interface PlannedChunk {
   fingerprint: string;
 }
 
-const sourceId = (s: EntrySource): string =>
+/** What a member's bytes are (a blob digest, a hash of inline bytes, a file path): its identity in a plan. */
+export const sourceId = (s: EntrySource): string =>
   s.kind === 'blob' ? s.digest : s.kind === 'bytes' ? `bytes:${createHash('sha256').update(s.bytes).digest('hex')}` : `file:${s.path}`;
 
 const fingerprint = (entries: ArchiveEntry[]): string => {

@@ -21,10 +21,10 @@ import { formatChecksums } from './checksums.js';
 import { renameDurable, syncPath, writeDurable } from './durable.js';
 import { MirrorArchiveError } from './errors.js';
 import { latestHistoryName, readHistory, writeHistory, HISTORY_DIR, historyFileName } from './history.js';
-import { checkImage, type FetchBlob, type ImageInput } from './image-input.js';
+import { checkImage, type CheckedImage, type FetchBlob, type ImageInput } from './image-input.js';
 import { readJournal, removeJournal, writeJournal, type Journal } from './journal.js';
 import { blobDataPath, CHECKSUMS_FILE, isChunkLeftover, iscName, PARTIAL_SUFFIX, rfc3339, WORKING_DIR } from './layout.js';
-import { planChunks, type ArchiveEntry, type PlannedChunk } from './plan.js';
+import { planChunks, sourceId, type ArchiveEntry, type PlannedChunk } from './plan.js';
 import { createRepositoryIndex } from './repositories.js';
 import { mapPool } from '../pool.js';
 
@@ -86,7 +86,7 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Whether `head` is the start of `all` (the same members, in order). */
 const isPrefixOf = (head: readonly ArchiveEntry[], all: readonly ArchiveEntry[]): boolean =>
-  head.length <= all.length && head.every((e, i) => e.path === all[i]!.path && e.size === all[i]!.size && JSON.stringify(e.source) === JSON.stringify(all[i]!.source));
+  head.length <= all.length && head.every((e, i) => e.path === all[i]!.path && e.size === all[i]!.size && sourceId(e.source) === sourceId(all[i]!.source));
 
 /** Regular files under `dir`, sorted, as paths relative to it with '/' separators. */
 const walk = async (dir: string, skip: (rel: string) => boolean, rel = ''): Promise<{ rel: string; path: string; size: number }[]> => {
@@ -141,6 +141,12 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
   const failedFetches = new Set<string>();
   let state: 'adding' | 'finishing' | 'done' = 'adding';
 
+  /** Wakes a stream waiting for `digest` to be asked for (see waitFor). */
+  const wake = (digest: string) => {
+    for (const w of starts.get(digest) ?? []) w();
+    starts.delete(digest);
+  };
+
   const ensure = (digest: string, size: number, open: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>): Promise<void> => {
     let p = inflight.get(digest);
     if (!p) {
@@ -152,25 +158,28 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
       p.catch(() => {
         inflight.delete(digest);
         failedFetches.add(digest);
-        for (const wake of starts.get(digest) ?? []) wake(); // a stream waiting for it gives up
-        starts.delete(digest);
+        wake(digest); // a stream waiting for it gives up
       });
-      for (const wake of starts.get(digest) ?? []) wake();
-      starts.delete(digest);
+      wake(digest);
     }
     return p;
   };
 
+  /** Registered images, checked once: fetch takes them from here. */
+  const registered = new WeakMap<ImageInput, CheckedImage>();
+
   const register = (image: ImageInput): void => {
     if (state !== 'adding') throw new MirrorArchiveError('WRITER_STATE', `addImage after finish (${image.repo})`);
     const img = checkImage(image);
+    registered.set(image, img);
     repos.add(img.repo, img.tag, img.manifests.map((m) => m.digest), img.blobs.map((b) => b.digest));
     for (const m of img.manifests) if (!shipped.has(m.digest)) needed.set(m.digest, m.bytes.length);
     for (const b of img.blobs) if (!shipped.has(b.digest)) needed.set(b.digest, b.size);
   };
 
   const fetch = async (image: ImageInput, fetchBlob: FetchBlob): Promise<void> => {
-    const img = checkImage(image);
+    const img = registered.get(image);
+    if (!img) throw new MirrorArchiveError('WRITER_STATE', `fetch of an image not registered (${image.repo})`);
     const work = img.manifests.filter((m) => !shipped.has(m.digest)).map((m) => ensure(m.digest, m.bytes.length, async () => [m.bytes]));
     const blobs = img.blobs.filter((b) => !shipped.has(b.digest));
     const fetched = await mapPool(blobs, opts.parallelBlobs ?? 1, (b) => ensure(b.digest, b.size, () => fetchBlob(b.digest)));
@@ -238,8 +247,7 @@ export const createArchiveWriter = async (opts: ArchiveWriterOptions): Promise<A
         delete j.chunks[chunk.name];
         await writeJournal(stateDir, j);
       }
-      await rm(join(outDir, chunk.name), { force: true });
-      await syncPath(outDir);
+      if (await unlink(join(outDir, chunk.name)).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)))) await syncPath(outDir);
       const c = await openChunk(partialPath(chunk.name), mtime, cache);
       try {
         for (const e of chunk.entries) {
