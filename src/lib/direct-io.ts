@@ -13,7 +13,7 @@
  * and lengths are kept at multiples of 4 KiB; a file whose size is not is written padded and cut
  * back with ftruncate. A filesystem without O_DIRECT (EINVAL at open) gets the buffered path.
  */
-import { constants, readSync, writeSync } from 'node:fs';
+import { constants, openSync, readSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createBufferPool } from './buffer-pool.js';
 
@@ -31,6 +31,17 @@ export const openDirect = async (path: string, flags: number, mode = 0o644): Pro
   if (!O_DIRECT || process.env.REEF_NO_DIRECT_IO === '1') return undefined;
   try {
     return await open(path, flags | O_DIRECT, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw err;
+  }
+};
+
+/** openDirect for an existing file, on the event loop (a registry upload switching to direct I/O mid-body): its fd, or undefined. */
+export const openDirectSync = (path: string, flags: number): number | undefined => {
+  if (!O_DIRECT || process.env.REEF_NO_DIRECT_IO === '1') return undefined;
+  try {
+    return openSync(path, flags | O_DIRECT);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
     throw err;

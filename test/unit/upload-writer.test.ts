@@ -46,7 +46,7 @@ describe('writeBodyAt', () => {
     writeFileSync(file, '');
     const parts = chunks(300);
     // slowWriteMs -1: the first write counts as slow, every later one goes through fs.writev
-    const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 64 * 1024, slowWriteMs: -1 });
+    const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 64 * 1024, slowWriteMs: -1, direct: false });
     expect(r.wentAsync).toBe(true);
     const all = Buffer.concat(parts);
     expect(r.end).toBe(all.length);
@@ -59,7 +59,7 @@ describe('writeBodyAt', () => {
       writeFileSync(file, '');
       const parts = chunks(150);
       const reported: number[] = [];
-      const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 128 * 1024, slowWriteMs, gcPacer: (n) => reported.push(n) });
+      const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 128 * 1024, slowWriteMs, gcPacer: (n) => reported.push(n), direct: false });
       expect(r.wentAsync).toBe(slowWriteMs < 0);
       expect(reported.reduce((a, b) => a + b, 0)).toBe(Buffer.concat(parts).length);
       expect(reported.length).toBeGreaterThan(10); // per write, not once at the end
@@ -161,7 +161,7 @@ describe('writeBodyAt', () => {
       }
       await tick();
     };
-    const results = files.map((f, i) => writeBodyAt(f, 0, bodies[i]!, () => {}, { flushBytes: 64 * 1024, writebackBytes: 512 * 1024, datasync }));
+    const results = files.map((f, i) => writeBodyAt(f, 0, bodies[i]!, () => {}, { flushBytes: 64 * 1024, writebackBytes: 512 * 1024, datasync, direct: false }));
     // All four pass the writeback threshold in the order 0, 1, 2, 3: only 0 starts one.
     for (const i of [0, 1, 2, 3]) await send(i, 640 * 1024);
     expect(started).toEqual([files[0]]);
@@ -214,6 +214,99 @@ async function* lent(parts: Buffer[], failAfter = Infinity): AsyncGenerator<Buff
     buf.fill(0xee);
   }
 }
+
+describe('writeBodyAt with direct I/O', () => {
+  // The test dir is on the repository's disk (tmpfs may refuse O_DIRECT): ext4 here.
+  const ddir = mkdtempSync(join(process.cwd(), '.upload-direct-test-'));
+  afterAll(() => rmSync(ddir, { recursive: true, force: true }));
+  const big = (n: number) => Array.from({ length: n }, (_, i) => randomBytes(1 + ((i * 104_729) % 200_000)));
+
+  it.each([0, 1, 4095, 4096, 4097, 300_001])('from offset 0 writes every byte direct but a tail under 4 KiB, to the exact size (body + %i bytes)', async (extra) => {
+    const file = join(ddir, `zero-${extra}`);
+    writeFileSync(file, '');
+    const parts = [...big(40), randomBytes(extra)].filter((p) => p.length > 0);
+    const tapped: Buffer[] = [];
+    const reported: number[] = [];
+    const r = await writeBodyAt(file, 0, slowBody(parts), (c) => tapped.push(c), { flushBytes: 256 * 1024, gcPacer: (n) => reported.push(n) });
+    const all = Buffer.concat(parts);
+    expect(r.wentDirect).toBe(true);
+    expect(r.end).toBe(all.length);
+    expect(sha(Buffer.concat(tapped))).toBe(sha(all));
+    expect(reported.reduce((a, b) => a + b, 0)).toBe(all.length);
+    expect(sha(readFileSync(file))).toBe(sha(all));
+  });
+
+  it('from an aligned offset appends direct and keeps the bytes before it (the probe only reads them)', async () => {
+    const file = join(ddir, 'append');
+    const head = randomBytes(1024 * 1024);
+    writeFileSync(file, head);
+    const parts = big(30);
+    const r = await writeBodyAt(file, head.length, slowBody(parts), () => {}, { flushBytes: 128 * 1024 });
+    expect(r.wentDirect).toBe(true);
+    const all = Buffer.concat([head, ...parts]);
+    expect(r.end).toBe(all.length);
+    expect(sha(readFileSync(file))).toBe(sha(all));
+  });
+
+  it('from an unaligned offset, or for a body shorter than one flush, goes through the page cache', async () => {
+    const file = join(ddir, 'unaligned');
+    const head = randomBytes(1000);
+    writeFileSync(file, head);
+    const parts = big(20);
+    const r = await writeBodyAt(file, head.length, slowBody(parts), () => {}, { flushBytes: 128 * 1024 });
+    expect(r.wentDirect).toBe(false);
+    expect(sha(readFileSync(file))).toBe(sha(Buffer.concat([head, ...parts])));
+    const small = join(ddir, 'small');
+    writeFileSync(small, '');
+    const one = randomBytes(100_000);
+    const s = await writeBodyAt(small, 0, slowBody([one]), () => {}, { flushBytes: 128 * 1024 });
+    expect(s.wentDirect).toBe(false);
+    expect(sha(readFileSync(small))).toBe(sha(one));
+  });
+
+  it('pauses a body that outruns the disk, and resumes it', async () => {
+    const file = join(ddir, 'fast');
+    writeFileSync(file, '');
+    const body = new PassThrough({ highWaterMark: 64 * 1024 });
+    const parts = big(60);
+    let pauses = 0;
+    body.on('pause', () => pauses++);
+    const p = writeBodyAt(file, 0, body, () => {}, { flushBytes: 64 * 1024 });
+    for (const part of parts) body.write(part); // all at once: far faster than writes through the threadpool
+    body.end();
+    const r = await p;
+    expect(r.wentDirect).toBe(true);
+    expect(pauses).toBeGreaterThan(0);
+    expect(sha(readFileSync(file))).toBe(sha(Buffer.concat(parts)));
+  });
+
+  it('on a body error mid-way writes what arrived, direct and tail, then rejects with that error', async () => {
+    const file = join(ddir, 'cut');
+    writeFileSync(file, '');
+    const body = new PassThrough();
+    const sent = [randomBytes(700_000), randomBytes(123_457)];
+    const p = writeBodyAt(file, 0, body, () => {}, { flushBytes: 256 * 1024 });
+    for (const s of sent) body.write(s);
+    await new Promise((r) => setTimeout(r, 20));
+    body.destroy(new Error('connection reset'));
+    await expect(p).rejects.toThrow('connection reset');
+    expect(sha(readFileSync(file))).toBe(sha(Buffer.concat(sent)));
+  });
+
+  it('REEF_NO_DIRECT_IO=1 keeps every body in the page cache', async () => {
+    const file = join(ddir, 'off');
+    writeFileSync(file, '');
+    const parts = big(20);
+    process.env.REEF_NO_DIRECT_IO = '1';
+    try {
+      const r = await writeBodyAt(file, 0, slowBody(parts), () => {}, { flushBytes: 128 * 1024 });
+      expect(r.wentDirect).toBe(false);
+    } finally {
+      delete process.env.REEF_NO_DIRECT_IO;
+    }
+    expect(sha(readFileSync(file))).toBe(sha(Buffer.concat(parts)));
+  });
+});
 
 describe('writeChunksAt', () => {
   it('writes each lent chunk before asking for the next, after the bytes already there, tapping them in order', async () => {
