@@ -3,6 +3,7 @@
  * one test (or small group) per endpoint and error code. See DESIGN.md §3.
  */
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,35 @@ it('GET /v2/ answers 200 with Docker-Distribution-API-Version: registry/2.0', as
   const res = await f('/v2/');
   expect(res.status).toBe(200);
   expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+});
+
+it('HEAD answers say their Content-Length (a 404 blob, /v2/): a Node client keeps the connection', async () => {
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    const head = (path: string) =>
+      new Promise<{ status: number; length: string | undefined; socket: object }>((resolve, reject) => {
+        const req = http.request(`${base}${path}`, { method: 'HEAD', agent }, (res) => {
+          const socket = res.socket;
+          res.resume();
+          // The socket goes back to the agent's pool on 'end', after this tick.
+          res.on('end', () => setImmediate(() => resolve({ status: res.statusCode ?? 0, length: res.headers['content-length'], socket })));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const missing = `/v2/keepalive/x/blobs/sha256:${'0'.repeat(64)}`;
+    const a = await head(missing);
+    const b = await head(missing);
+    const c = await head('/v2/');
+    expect([a.status, b.status, c.status]).toEqual([404, 404, 200]);
+    // The length of the error document a GET would carry, and of `{}`.
+    expect(Number(a.length)).toBeGreaterThan(0);
+    expect(c.length).toBe('2');
+    expect(b.socket).toBe(a.socket);
+    expect(c.socket).toBe(a.socket);
+  } finally {
+    agent.destroy();
+  }
 });
 
 describe('blob uploads', () => {

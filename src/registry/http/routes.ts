@@ -12,7 +12,7 @@ import type { GcReport } from '../gc.js';
 import type { RegistryService } from '../registry-service.js';
 import type { BlobStore } from '../storage/blob-store.fs.js';
 import type { Uploads } from '../uploads.js';
-import { registryErrorHandler } from './errors.js';
+import { jsonAnswer, registryErrorHandler } from './errors.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
@@ -121,18 +121,18 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
     switch (`${route} ${method}`) {
       case 'ping GET':
       case 'ping HEAD':
-        return c.json({}, 200, API_VERSION);
+        return jsonAnswer(c, {}, 200, API_VERSION);
       case 'catalog GET': {
         const n = c.req.query('n');
         const page = registry.catalog(n, c.req.query('last'));
         if (page.next) c.header('Link', link('/v2/_catalog', Number(n), page.next));
-        return c.json({ repositories: page.items });
+        return jsonAnswer(c, { repositories: page.items }, 200);
       }
       case 'tags GET': {
         const n = c.req.query('n');
         const page = registry.tags(repo, n, c.req.query('last'));
         if (page.next) c.header('Link', link(`/v2/${repo}/tags/list`, Number(n), page.next));
-        return c.json({ name: repo, tags: page.items });
+        return jsonAnswer(c, { name: repo, tags: page.items }, 200);
       }
       case 'manifest GET':
       case 'manifest HEAD': {
@@ -226,7 +226,7 @@ export const createRegistryRoutes = (d: RegistryHttpDeps) => {
   };
 
   const app = new Hono<AppEnv>();
-  app.all('/v2', (c) => c.json({}, 200, API_VERSION));
+  app.all('/v2', (c) => jsonAnswer(c, {}, 200, API_VERSION));
   app.all('/v2/*', async (c) => {
     c.header('Docker-Distribution-API-Version', 'registry/2.0');
     for (const [re, route] of ROUTES) {
