@@ -242,9 +242,30 @@ describe('upstream client: token auth, retries, streamed blob copy', () => {
     const r = await copyBlob({ from: destination(), fromRepo: 'mirror/big', to: src, toRepo: 'pushed/big', digest: bigDigest, size: big.length });
     expect(r.outcome).toBe('copied');
     const patches = front.requests.filter((q) => q.at >= since && q.method === 'PATCH');
-    expect(patches.length).toBe(5);
-    expect(patches.every((p) => p.status === 202)).toBe(true);
+    // 4 whole MiB PATCHed; the last 123 bytes ride on the closing PUT.
+    expect(patches.map((p) => [p.length, p.status])).toEqual(Array(4).fill([1024 * 1024, 202]));
+    const puts = front.requests.filter((q) => q.at >= since && q.method === 'PUT');
+    expect(puts.map((p) => [p.length, p.status, p.path.includes(`digest=${encodeURIComponent(bigDigest)}`)])).toEqual([[123, 201, true]]);
     expect(await src.blobExists('pushed/big', bigDigest)).toBe(true);
+  });
+
+  it('a closing PUT that fails with its chunk is resumed: where the upload stands, the rest PATCHed, an empty PUT', async () => {
+    const src = await source({ chunkSize: 1024 * 1024 });
+    const since = Date.now();
+    front.inject((method, path) => method === 'PUT' && path.includes('/pushed/resumed/blobs/uploads/'), { status: 503 });
+    const r = await copyBlob({ from: destination(), fromRepo: 'mirror/big', to: src, toRepo: 'pushed/resumed', digest: bigDigest, size: big.length });
+    expect(r.outcome).toBe('copied');
+    const upload = front.requests.filter((q) => q.at >= since && q.path.includes('/pushed/resumed/blobs/') && q.method !== 'POST' && q.status !== 401); // 401: the token dance
+    expect(upload.map((q) => `${q.method} ${q.length ?? '-'} ${q.status ?? q.fault}`)).toEqual([
+      'HEAD - 404',
+      ...Array(4).fill(`PATCH ${1024 * 1024} 202`),
+      'PUT 123 503',
+      'HEAD - 404', // the PUT did not go through
+      'GET - 204', // the upload holds 4 MiB
+      'PATCH 123 202',
+      'PUT 0 201',
+    ]);
+    expect(await src.blobExists('pushed/resumed', bigDigest)).toBe(true);
   });
 
   it('lists tags page by page through Link (a token-protected reef: distribution 2.8 does not page)', async () => {

@@ -42,12 +42,16 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
       return t.url(String(res.headers.location));
     });
 
-  /** PATCHes `chunk` (bytes start…start+len-1); after a failure asks the registry where it stands and sends the rest. */
-  const patchChunk = async (repo: string, location: string, chunk: Buffer, start: number, signal?: AbortSignal): Promise<string> => {
+  /**
+   * PATCHes `chunk` (bytes start…start+len-1); after a failure asks the registry where it stands
+   * and sends the rest. `resuming`: a send of this chunk already failed, so the first thing is
+   * to ask where the registry stands.
+   */
+  const patchChunk = async (repo: string, location: string, chunk: Buffer, start: number, signal?: AbortSignal, resuming = false): Promise<string> => {
     let from = start;
     for (let n = 0; ; n++) {
       try {
-        if (n > 0) {
+        if (n > 0 || resuming) {
           const st = await uploadStatus(t, repo, location);
           location = st.location;
           if (st.offset === start + chunk.length) return location;
@@ -85,6 +89,34 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
     });
   };
 
+  /**
+   * The final PUT, carrying the last chunk (bytes start…size-1) as its body, as the distribution
+   * spec allows (one request per blob fewer than a PATCH and an empty PUT). After a failure that is
+   * worth a retry: done when the blob is there (the PUT went through, its answer was lost), else the
+   * rest of the chunk is PATCHed from where the registry stands and the upload closed with an
+   * empty PUT. A refusal (DIGEST_INVALID, SIZE_INVALID) is thrown.
+   */
+  const finishWithChunk = async (repo: string, location: string, chunk: Buffer, start: number, digest: string, size: number, signal?: AbortSignal) => {
+    const sep = location.includes('?') ? '&' : '?';
+    try {
+      const res = await t.send(`${location}${sep}digest=${encodeURIComponent(digest)}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length) },
+        body: chunk,
+        scopes: [pushScope(repo)],
+        timeoutMs: 600_000,
+        ...(signal ? { signal } : {}),
+      });
+      res.body.resume();
+      if (res.status === 201) return;
+      await t.fail(res, `finish upload of ${digest} (${size} bytes) to ${repo}`);
+    } catch (err) {
+      await t.retrier.pause(`finish upload of ${digest}`, err, 0, signal ? { signal } : {});
+    }
+    if (await blobExists(repo, digest)) return;
+    await finish(repo, await patchChunk(repo, location, chunk, start, signal, true), digest, size);
+  };
+
   const blobExists = async (repo: string, digest: string): Promise<boolean> =>
     t.retrier.run(`HEAD blob ${digest}`, async () => {
       const res = await t.send(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', scopes: [pullScope(repo)] });
@@ -97,7 +129,7 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
   /**
    * Uploads `size` bytes read from `source` as blob `digest`: POST, then PATCH chunks of at most
    * chunkSize bytes (Content-Length and Content-Range; the next chunk is read while one is sent),
-   * then PUT ?digest=. Every chunk held in memory counts against the byte budget shared by all
+   * the last of them as the body of the closing PUT ?digest= (a blob of one chunk: POST and PUT). Every chunk held in memory counts against the byte budget shared by all
    * uploads (it waits its turn when the budget is spent). A chunk cut short is sent again from
    * where the registry says it stands. The bytes are hashed as they go (unless the source checks
    * them itself) and the upload is cancelled, not finished, when they do not hash to `digest` or
@@ -129,33 +161,43 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
         throw err;
       }
     };
+    /** Before the final PUT: the source gave exactly `size` bytes, and they hash to `digest` (when hashed here). */
+    const checkWhole = async () => {
+      if (!(await reader.drained())) throw new OciClientError(`blob ${digest}: the source has more than the ${size} bytes its descriptor gives`, 400);
+      const got = hash ? `${algorithm}:${hash.digest('hex')}` : digest;
+      if (got !== digest) throw new OciClientError(`digest mismatch for blob ${digest}: the bytes sent hash to ${got}`, 400);
+    };
     let next: Promise<Held> | undefined = size > 0 ? take(0) : undefined;
     try {
       let sent = 0;
       while (next) {
         const chunk = await next;
         next = undefined;
-        let patched = false;
+        let sentWhole = false;
         try {
           if (chunk.bytes.length === 0) throw new OciClientError(`blob ${digest}: the source ended at ${sent} of ${size} bytes`, 400);
+          hash?.update(chunk.bytes);
           if (sent + chunk.bytes.length < size) {
             next = take(sent + chunk.bytes.length);
             next.catch(() => {}); // awaited on the next turn; a failing send must not leave it unhandled
+            location = await patchChunk(repo, location, chunk.bytes, sent, u.signal);
+          } else {
+            // The last chunk rides on the final PUT, once the bytes are known whole and right.
+            await checkWhole();
+            await finishWithChunk(repo, location, chunk.bytes, sent, digest, size, u.signal);
           }
-          location = await patchChunk(repo, location, chunk.bytes, sent, u.signal);
-          patched = true;
-          hash?.update(chunk.bytes);
+          sentWhole = true;
           sent += chunk.bytes.length;
         } finally {
-          chunk.release(patched);
+          chunk.release(sentWhole);
         }
         onProgress?.(sent, size);
       }
-      if (!(await reader.drained())) throw new OciClientError(`blob ${digest}: the source has more than the ${size} bytes its descriptor gives`, 400);
-      const got = hash ? `${algorithm}:${hash.digest('hex')}` : digest;
-      if (got !== digest) throw new OciClientError(`digest mismatch for blob ${digest}: the bytes sent hash to ${got}`, 400);
-      // Inside: a final PUT the registry refuses (DIGEST_INVALID when nothing here hashed) cancels the upload too.
-      await finish(repo, location, digest, size);
+      // An empty blob: nothing to carry, the PUT closes the upload.
+      if (size === 0) {
+        await checkWhole();
+        await finish(repo, location, digest, size);
+      }
     } catch (err) {
       void next?.then((c) => c.release(true), () => {});
       await reader.close().catch(() => {});

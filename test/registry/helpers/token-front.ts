@@ -16,6 +16,8 @@ export interface FrontRequest {
   method: string;
   path: string;
   range: string | undefined;
+  /** The request's Content-Length, when it gave one. */
+  length: number | undefined;
   /** none, valid, expired (or revoked), unknown. */
   token: 'none' | 'valid' | 'expired' | 'unknown';
   status?: number;
@@ -133,6 +135,7 @@ export const startTokenFront = async (o: {
       method: req.method ?? 'GET',
       path,
       range: req.headers.range,
+      length: req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']),
       token: !bearer ? 'none' : !known ? 'unknown' : known.expires > Date.now() ? 'valid' : 'expired',
     };
     requests.push(entry);
