@@ -55,12 +55,18 @@ const aligned = createBufferPool();
  * A `bytes`-long buffer whose address suits direct transfers on `fd` (probed with a 4 KiB write at
  * offset 0 for a file being written from the start, or a read at offset 0 of a non-empty file), or
  * undefined when no window works (then use buffered I/O). `bytes` must be a multiple of DIRECT_ALIGN.
+ * `firstBytes`: what the probe writes (the file's real first 4 KiB, so that a crash right after the
+ * probe leaves bytes that belong there rather than zeros); zeros when not given.
  */
-export const takeAligned = (bytes: number, fd: number, probe: 'write' | 'read'): Buffer | undefined => {
+export const takeAligned = (bytes: number, fd: number, probe: 'write' | 'read', firstBytes?: Buffer): Buffer | undefined => {
   /** One 4 KiB transfer at offset 0 from `window`: false when the device refuses its alignment (EINVAL). */
   const fits = (window: Buffer): boolean => {
     try {
-      if (probe === 'write') writeSync(fd, window.fill(0, 0, DIRECT_ALIGN), 0, DIRECT_ALIGN, 0);
+      if (probe === 'write') {
+        window.fill(0, 0, DIRECT_ALIGN);
+        firstBytes?.copy(window, 0, 0, DIRECT_ALIGN);
+        writeSync(fd, window, 0, DIRECT_ALIGN, 0);
+      }
       else readSync(fd, window, 0, DIRECT_ALIGN, 0);
       return true;
     } catch (err) {

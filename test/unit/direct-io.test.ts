@@ -5,10 +5,11 @@
  * on the repository's disk (ext4 here, where O_DIRECT works): the file's open flags show O_DIRECT.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openBulkWriter } from '../../src/lib/batched-writer.js';
+import { DIRECT_ALIGN, giveAligned, openDirectSync, takeAligned } from '../../src/lib/direct-io.js';
 import { fileChunks } from '../../src/lib/file-chunks.js';
 
 const dir = mkdtempSync(join(process.cwd(), '.direct-io-test-'));
@@ -65,6 +66,26 @@ describe('direct I/O for bulk files', () => {
       expect((await readBack(file, 16 * 1024)).equals(data)).toBe(true);
     } finally {
       delete process.env.REEF_NO_DIRECT_IO;
+    }
+  });
+
+  it('a write probe given the first bytes writes them, not zeros (a crash right after it leaves the right bytes)', () => {
+    const file = join(dir, 'probe');
+    const fd = openDirectSync(file, constants.O_RDWR | constants.O_CREAT);
+    expect(fd).toBeDefined();
+    try {
+      const first = randomBytes(DIRECT_ALIGN);
+      const window = takeAligned(64 * 1024, fd!, 'write', first);
+      expect(window).toBeDefined();
+      expect(readFileSync(file).equals(first)).toBe(true);
+      giveAligned(window!);
+      // Taken again from the pool: probed again, and with no first bytes the probe writes zeros.
+      const again = takeAligned(64 * 1024, fd!, 'write');
+      expect(again).toBeDefined();
+      expect(readFileSync(file).equals(Buffer.alloc(DIRECT_ALIGN))).toBe(true);
+      giveAligned(again!);
+    } finally {
+      closeSync(fd!);
     }
   });
 });

@@ -175,6 +175,16 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       }
       pendingBytes -= n;
     };
+    /** A copy of the first `n` pending bytes (there are at least `n`), leaving them pending. */
+    const firstBytes = (n: number): Buffer => {
+      const parts: Buffer[] = [];
+      for (let got = 0, i = 0; got < n; i++) {
+        const piece = pending[i]!.subarray(0, n - got);
+        parts.push(piece);
+        got += piece.length;
+      }
+      return Buffer.concat(parts, n);
+    };
     /** Counts written bytes (for the GC pacer too) and asks for a background fdatasync when enough have piled up. */
     const wrote = (n: number) => {
       pos += n;
@@ -218,8 +228,8 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       try {
         dfd = openDirectSync(path, constants.O_RDWR);
         if (dfd === undefined) return true;
-        // From offset 0 the probe's 4 KiB write is overwritten by the first flush; further on, a read of the bytes already there.
-        const window = takeAligned(flushBytes, dfd, pos === 0 ? 'write' : 'read');
+        // From offset 0 the probe writes the body's own first 4 KiB (the first flush writes them again); further on, it reads the bytes already there.
+        const window = pos === 0 ? takeAligned(flushBytes, dfd, 'write', firstBytes(DIRECT_ALIGN)) : takeAligned(flushBytes, dfd, 'read');
         if (window) direct = { fd: dfd, window };
         else closeQuietly(dfd);
         return true;
