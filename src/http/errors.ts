@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError } from '../core/errors.js';
 import { isDiskFull } from '../lib/atomic-file.js';
 import type { AppEnv } from './env.js';
+import { jsonAnswer } from './json-answer.js';
 import { STATUS_OF } from './status.js';
 
 export interface ErrorBody {
@@ -18,7 +19,7 @@ export const apiErrorResponse = (
   code: string,
   message: string,
   details: ErrorBody['error']['details'] = [],
-): Response => c.json({ error: { code, message, details }, request_id: c.get('requestId') ?? '' } satisfies ErrorBody, status);
+): Response => jsonAnswer(c, { error: { code, message, details }, request_id: c.get('requestId') ?? '' } satisfies ErrorBody, status);
 
 /** What an operator can do about a full disk, with reef's own API. */
 export const DISK_FULL_MESSAGE = 'no space left under the data directory; nothing was changed. Free space: delete tags (DELETE /v2/<repo>/manifests/<tag>) and run POST /admin/gc, or remove finished jobs\' media';

@@ -12,7 +12,8 @@ import type { GcReport } from '../gc.js';
 import type { RegistryService } from '../registry-service.js';
 import type { BlobStore } from '../storage/blob-store.fs.js';
 import type { Uploads } from '../uploads.js';
-import { jsonAnswer, registryErrorHandler } from './errors.js';
+import { jsonAnswer } from '../../http/json-answer.js';
+import { registryErrorHandler } from './errors.js';
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const MANIFEST_LIMIT = 4 * 1024 * 1024;

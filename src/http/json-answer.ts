@@ -1,0 +1,14 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from './env.js';
+
+/**
+ * A JSON answer with its Content-Length said outright. A HEAD answer carries no body, so the
+ * server cannot count one: without the header, Node's HTTP client (reef's own, in every mirror
+ * and clone) does not reuse the connection, and a fresh one per `HEAD blob` → 404 cost a TCP
+ * connection for every blob pushed.
+ */
+export const jsonAnswer = (c: Context<AppEnv>, value: unknown, status: ContentfulStatusCode, headers: Record<string, string> = {}): Response => {
+  const text = JSON.stringify(value);
+  return c.body(text, status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
+};
