@@ -101,7 +101,8 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
     try {
       const res = await t.send(`${location}${sep}digest=${encodeURIComponent(digest)}`, {
         method: 'PUT',
-        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length) },
+        // Content-Range as on a PATCH: zot takes a PUT body without one for a whole blob from byte 0.
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length), 'Content-Range': `${start}-${start + chunk.length - 1}` },
         body: chunk,
         scopes: [pushScope(repo)],
         timeoutMs: 600_000,
@@ -114,7 +115,13 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
       await t.retrier.pause(`finish upload of ${digest}`, err, 0, signal ? { signal } : {});
     }
     if (await blobExists(repo, digest)) return;
-    await finish(repo, await patchChunk(repo, location, chunk, start, signal, true), digest, size);
+    try {
+      await finish(repo, await patchChunk(repo, location, chunk, start, signal, true), digest, size);
+    } catch (err) {
+      // The upload gone (404) while the registry was still committing what that PUT sent: done if the blob is there now.
+      if (err instanceof OciClientError && err.status === 404 && (await blobExists(repo, digest))) return;
+      throw err;
+    }
   };
 
   const blobExists = async (repo: string, digest: string): Promise<boolean> =>

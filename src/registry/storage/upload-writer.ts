@@ -152,7 +152,7 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
     let writing: Promise<void> | undefined;
     let settled = false;
     /** Direct I/O (decided at the first flush): the O_DIRECT fd and its aligned window, and whether the body is paused waiting for a write. */
-    let directTried = opts.direct === false || flushBytes % DIRECT_ALIGN !== 0;
+    let directTried = opts.direct === false || flushBytes < DIRECT_ALIGN || flushBytes % DIRECT_ALIGN !== 0;
     let direct: { fd: number; window: Buffer } | undefined;
     let paused = false;
     const writeback = createWriteback(fd, writebackBytes, datasync);
@@ -220,23 +220,24 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
         } else resolve({ end: pos, wentAsync: async, wentDirect: direct !== undefined });
       });
     };
-    /** At the first flush: opens the file O_DIRECT and finds an aligned window, when the body's offset allows it. */
-    const tryDirect = (): boolean => {
+    /**
+     * At the first flush: opens the file O_DIRECT and finds an aligned window, when the body's
+     * offset allows it. Any failure on the way (EMFILE, a probe's EIO) leaves the body to the
+     * buffered fd: a real disk problem shows there again, and is reported from there.
+     */
+    const tryDirect = () => {
       directTried = true;
-      if (pos % DIRECT_ALIGN !== 0) return true;
+      if (pos % DIRECT_ALIGN !== 0) return;
       let dfd: number | undefined;
       try {
         dfd = openDirectSync(path, constants.O_RDWR);
-        if (dfd === undefined) return true;
+        if (dfd === undefined) return;
         // From offset 0 the probe writes the body's own first 4 KiB (the first flush writes them again); further on, it reads the bytes already there.
         const window = pos === 0 ? takeAligned(flushBytes, dfd, 'write', firstBytes(DIRECT_ALIGN)) : takeAligned(flushBytes, dfd, 'read');
         if (window) direct = { fd: dfd, window };
         else closeQuietly(dfd);
-        return true;
-      } catch (err) {
+      } catch {
         if (dfd !== undefined) closeQuietly(dfd);
-        finish(new UploadWriteError(err, pos));
-        return false;
       }
     };
     /** Writes the first `n` pending bytes (a multiple of DIRECT_ALIGN) direct, through the threadpool, then calls `then`. */
@@ -318,7 +319,7 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes < flushBytes) return;
-      if (!directTried && !tryDirect()) return;
+      if (!directTried) tryDirect();
       if (direct) return pumpDirect();
       if (writing) return;
       if (async) flushAsync();

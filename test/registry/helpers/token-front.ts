@@ -16,8 +16,9 @@ export interface FrontRequest {
   method: string;
   path: string;
   range: string | undefined;
-  /** The request's Content-Length, when it gave one. */
+  /** The request's Content-Length and Content-Range, when it gave them. */
   length: number | undefined;
+  contentRange: string | undefined;
   /** none, valid, expired (or revoked), unknown. */
   token: 'none' | 'valid' | 'expired' | 'unknown';
   status?: number;
@@ -136,6 +137,7 @@ export const startTokenFront = async (o: {
       path,
       range: req.headers.range,
       length: req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']),
+      contentRange: req.headers['content-range'],
       token: !bearer ? 'none' : !known ? 'unknown' : known.expires > Date.now() ? 'valid' : 'expired',
     };
     requests.push(entry);
