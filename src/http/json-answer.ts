@@ -10,5 +10,10 @@ import type { AppEnv } from './env.js';
  */
 export const jsonAnswer = (c: Context<AppEnv>, value: unknown, status: ContentfulStatusCode, headers: Record<string, string> = {}): Response => {
   const text = JSON.stringify(value);
-  return c.body(text, status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
+  // A new answer with the length, copied from c.json's (which holds the headers set on the context
+  // before): a length given to c.json, or set on its answer, stays on the context, and a page rendered
+  // from this answer afterwards (the web UI's error page) would go out cut to the JSON's length.
+  const all = new Headers(c.json(value, status, headers).headers);
+  all.set('Content-Length', String(Buffer.byteLength(text)));
+  return new Response(text, { status, headers: all });
 };
