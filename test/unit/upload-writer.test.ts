@@ -339,12 +339,65 @@ describe('writeChunksAt', () => {
         yield randomBytes(4096);
       }
     })();
-    const err = await writeChunksAt('/dev/full', 0, source, () => {}).catch((e: unknown) => e);
+    // direct: false, the chunk-by-chunk path (an upload appended at an offset): the first write fails.
+    const err = await writeChunksAt('/dev/full', 0, source, () => {}, { direct: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UploadWriteError);
     expect((err as UploadWriteError).end).toBe(0);
     expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
     expect(asked).toBe(1);
     expect(await source.next()).toEqual({ done: true, value: undefined });
+  });
+
+  describe('from offset 0 (an in-process monolithic upload): batched, direct where the filesystem allows', () => {
+    const ddir = mkdtempSync(join(process.cwd(), '.chunk-writer-test-'));
+    afterAll(() => rmSync(ddir, { recursive: true, force: true }));
+
+    it.each([0, 1, 4096, 3 * 1024 * 1024 + 77])('writes every lent chunk (reused at once) to the exact size: %i bytes', async (size) => {
+      const file = join(ddir, `s-${size}`);
+      writeFileSync(file, '');
+      const data = randomBytes(size);
+      const lentChunks = async function* () {
+        const lent = Buffer.alloc(50_000);
+        for (let at = 0; at < size; at += lent.length) {
+          const n = Math.min(lent.length, size - at);
+          data.copy(lent, 0, at, at + n);
+          yield lent.subarray(0, n);
+          lent.fill(0xee); // reused for the next read, as blobPush does
+        }
+      };
+      const tapped = createHash('sha256');
+      expect(await writeChunksAt(file, 0, lentChunks(), (c) => tapped.update(c))).toBe(size);
+      expect(tapped.digest('hex')).toBe(sha(data));
+      expect(sha(readFileSync(file))).toBe(sha(data));
+    });
+
+    it('a source error: what it gave is written, then its error is rethrown', async () => {
+      const file = join(ddir, 'cut');
+      writeFileSync(file, '');
+      const first = randomBytes(1_500_000);
+      const source = (async function* () {
+        yield first;
+        throw new Error('connection reset');
+      })();
+      await expect(writeChunksAt(file, 0, source, () => {})).rejects.toThrow('connection reset');
+      expect(sha(readFileSync(file))).toBe(sha(first));
+    });
+
+    it('a failed write rejects with UploadWriteError at 0 and stops the source within two batches', async () => {
+      let asked = 0;
+      const source = (async function* () {
+        for (;;) {
+          asked++;
+          yield randomBytes(4096);
+        }
+      })();
+      const err = await writeChunksAt('/dev/full', 0, source, () => {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UploadWriteError);
+      expect((err as UploadWriteError).end).toBe(0);
+      expect(((err as UploadWriteError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      expect(asked).toBeLessThanOrEqual((2 * 1024 * 1024) / 4096 + 2);
+      expect(await source.next()).toEqual({ done: true, value: undefined });
+    });
   });
 
   it('a failed writeback fails the write from its start offset', async () => {

@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
+import { openBulkWriter } from '../../lib/batched-writer.js';
 import { UploadWriteError, type UploadWriterOptions, writeAllAsync } from './upload-writer.js';
 import { createWriteback, fdatasyncAsync } from './writeback.js';
 
@@ -22,8 +23,9 @@ export const writeChunksAt = async (
   offset: number,
   chunks: AsyncIterable<Buffer>,
   tap: (chunk: Buffer) => void,
-  opts: Pick<UploadWriterOptions, 'writebackBytes' | 'datasync'> = {},
+  opts: Pick<UploadWriterOptions, 'writebackBytes' | 'datasync' | 'direct'> = {},
 ): Promise<number> => {
+  if (offset === 0 && opts.direct !== false) return writeChunksFromStart(path, chunks, tap);
   let fd: number;
   try {
     fd = openSync(path, 'r+');
@@ -57,4 +59,49 @@ export const writeChunksAt = async (
   // Writeback failed: the bytes of this body are not known to be on disk.
   if (syncFailed) throw new UploadWriteError(syncFailed.error, offset);
   return pos;
+};
+
+/**
+ * writeChunksAt for an upload written from its start (the in-process monolithic upload of a
+ * release clone): each chunk copied into one of two 1 MiB windows, one filling while the other is
+ * written, O_DIRECT where the filesystem allows it (lib/batched-writer.ts): a lent chunk is free as
+ * soon as it is copied, and the blob does not pass through the page cache (written once, read
+ * rarely; see lib/direct-io.ts). No writeback pass: the commit's fsync flushes the device.
+ * When the source throws, what it gave is written first, then its error is rethrown; a failed
+ * write rejects with UploadWriteError at 0 (the upload is dropped, not resumed).
+ */
+const writeChunksFromStart = async (path: string, chunks: AsyncIterable<Buffer>, tap: (chunk: Buffer) => void): Promise<number> => {
+  let bulk: Awaited<ReturnType<typeof openBulkWriter>>;
+  try {
+    bulk = await openBulkWriter(path, constants.O_WRONLY | constants.O_TRUNC);
+  } catch (err) {
+    throw new UploadWriteError(err, 0);
+  }
+  const { fh, out } = bulk;
+  let written = 0;
+  let sourceFailed: { error: unknown } | undefined;
+  try {
+    try {
+      for await (const chunk of chunks) {
+        tap(chunk);
+        try {
+          await out.write(chunk);
+        } catch (err) {
+          throw new UploadWriteError(err, 0);
+        }
+        written += chunk.length;
+      }
+    } catch (error) {
+      if (error instanceof UploadWriteError) throw error;
+      sourceFailed = { error };
+    }
+    await out.close();
+  } catch (err) {
+    throw err instanceof UploadWriteError ? err : new UploadWriteError(err, 0);
+  } finally {
+    out.release();
+    await fh.close().catch(() => {});
+  }
+  if (sourceFailed) throw sourceFailed.error;
+  return written;
 };
