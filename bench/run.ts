@@ -14,7 +14,7 @@
  *   BENCH_REEF_NODE_ARGS (extra node flags for reef, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  *   BENCH_PRESTAGE_IMAGES (50), BENCH_PRESTAGE_BYTES (2 GiB), BENCH_PRESTAGE_RUNS (2) for the prestage part,
  *   BENCH_GC_BLOBS (100000: the large scale; the small one is a tenth) for the gc part,
- *   BENCH_MIRROR_IMAGES (200), BENCH_MIRROR_BYTES (2 GiB), BENCH_MIRROR_RUNS (2),
+ *   BENCH_MIRROR_IMAGES (200), BENCH_MIRROR_BYTES (2 GiB), BENCH_MIRROR_RUNS (3),
  *   BENCH_MIRROR_NODE_ARGS (node flags for the `reef mirror` process), BENCH_MIRROR_RESULTS (1; 0: leave RESULTS.md) for the mirror part,
  *   BENCH_RELEASES_IMAGES (200), BENCH_RELEASES_BYTES (2 GiB), BENCH_RELEASES_RUNS (2) for the releases part,
  *   BENCH_UI_JOBS (10000), BENCH_UI_MACHINES (1000), BENCH_UI_TAGS (5000), BENCH_UI_RELEASES (600), BENCH_UI_RELEASE_EVENTS (20000), BENCH_UI_DOWNLOADS (5000), BENCH_UI_RUNS (200) for the ui part.
@@ -70,7 +70,7 @@ const params = {
   gcBlobs: num('BENCH_GC_BLOBS', 100_000),
   mirrorImages: num('BENCH_MIRROR_IMAGES', 200),
   mirrorBytes: num('BENCH_MIRROR_BYTES', 2 * 2 ** 30),
-  mirrorRuns: num('BENCH_MIRROR_RUNS', 2),
+  mirrorRuns: num('BENCH_MIRROR_RUNS', 3),
   releasesImages: num('BENCH_RELEASES_IMAGES', 200),
   releasesBytes: num('BENCH_RELEASES_BYTES', 2 * 2 ** 30),
   releasesRuns: num('BENCH_RELEASES_RUNS', 2),
