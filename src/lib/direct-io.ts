@@ -28,24 +28,26 @@ const O_DIRECT = constants.O_DIRECT ?? 0;
  * O_CREAT|O_EXCL open has already made it: the caller's buffered retry must drop O_EXCL.
  */
 export const openDirect = async (path: string, flags: number, mode = 0o644): Promise<FileHandle | undefined> => {
-  if (!O_DIRECT || process.env.REEF_NO_DIRECT_IO === '1') return undefined;
-  try {
-    return await open(path, flags | O_DIRECT, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
-    throw err;
-  }
+  if (!directAllowed()) return undefined;
+  return open(path, flags | O_DIRECT, mode).catch(refusedDirect);
 };
 
 /** openDirect for an existing file, on the event loop (a registry upload switching to direct I/O mid-body): its fd, or undefined. */
 export const openDirectSync = (path: string, flags: number): number | undefined => {
-  if (!O_DIRECT || process.env.REEF_NO_DIRECT_IO === '1') return undefined;
+  if (!directAllowed()) return undefined;
   try {
     return openSync(path, flags | O_DIRECT);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
-    throw err;
+    return refusedDirect(err);
   }
+};
+
+const directAllowed = () => O_DIRECT !== 0 && process.env.REEF_NO_DIRECT_IO !== '1';
+
+/** An open with O_DIRECT failed: undefined when the filesystem refuses direct I/O (EINVAL), else the error is thrown. */
+const refusedDirect = (err: unknown): undefined => {
+  if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+  throw err;
 };
 
 /** Aligned windows kept for reuse (apart from buffer-pool's plain buffers, which are not aligned). */
@@ -66,8 +68,7 @@ export const takeAligned = (bytes: number, fd: number, probe: 'write' | 'read', 
         window.fill(0, 0, DIRECT_ALIGN);
         firstBytes?.copy(window, 0, 0, DIRECT_ALIGN);
         writeSync(fd, window, 0, DIRECT_ALIGN, 0);
-      }
-      else readSync(fd, window, 0, DIRECT_ALIGN, 0);
+      } else readSync(fd, window, 0, DIRECT_ALIGN, 0);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;

@@ -206,7 +206,7 @@ describe('writeBodyAt', () => {
 
 /** `parts` lent one at a time through one reused buffer, overwritten as soon as the next is asked for. */
 async function* lent(parts: Buffer[], failAfter = Infinity): AsyncGenerator<Buffer> {
-  const buf = Buffer.alloc(Math.max(...parts.map((p) => p.length)));
+  const buf = Buffer.alloc(Math.max(0, ...parts.map((p) => p.length)));
   for (const [i, p] of parts.entries()) {
     if (i === failAfter) throw new Error('the source dropped');
     p.copy(buf);
@@ -356,17 +356,9 @@ describe('writeChunksAt', () => {
       const file = join(ddir, `s-${size}`);
       writeFileSync(file, '');
       const data = randomBytes(size);
-      const lentChunks = async function* () {
-        const lent = Buffer.alloc(50_000);
-        for (let at = 0; at < size; at += lent.length) {
-          const n = Math.min(lent.length, size - at);
-          data.copy(lent, 0, at, at + n);
-          yield lent.subarray(0, n);
-          lent.fill(0xee); // reused for the next read, as blobPush does
-        }
-      };
+      const parts = Array.from({ length: Math.ceil(size / 50_000) }, (_, i) => data.subarray(i * 50_000, (i + 1) * 50_000));
       const tapped = createHash('sha256');
-      expect(await writeChunksAt(file, 0, lentChunks(), (c) => tapped.update(c))).toBe(size);
+      expect(await writeChunksAt(file, 0, lent(parts), (c) => tapped.update(c))).toBe(size);
       expect(tapped.digest('hex')).toBe(sha(data));
       expect(sha(readFileSync(file))).toBe(sha(data));
     });

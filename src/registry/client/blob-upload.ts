@@ -33,6 +33,9 @@ const uploadStatus = async (t: Transport, repo: string, location: string): Promi
   return { offset: end && Number(end[1]) > 0 ? Number(end[1]) + 1 : 0, location: st.headers.location ? t.url(String(st.headers.location)) : location };
 };
 
+/** The upload's Location with `digest=` added: the URL of the PUT that closes it. */
+const closingUrl = (location: string, digest: string) => `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+
 export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: ByteBudget; onProgress?: (done: number, total: number) => void }) => {
   const startUpload = async (repo: string): Promise<string> =>
     t.retrier.run('start upload', async () => {
@@ -78,9 +81,8 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
   };
 
   const finish = async (repo: string, location: string, digest: string, size: number) => {
-    const sep = location.includes('?') ? '&' : '?';
     await t.retrier.run(`finish upload of ${digest}`, async (n) => {
-      const res = await t.send(`${location}${sep}digest=${encodeURIComponent(digest)}`, { method: 'PUT', headers: { 'Content-Length': '0' }, scopes: [pushScope(repo)], timeoutMs: 600_000 });
+      const res = await t.send(closingUrl(location, digest), { method: 'PUT', headers: { 'Content-Length': '0' }, scopes: [pushScope(repo)], timeoutMs: 600_000 });
       res.body.resume();
       if (res.status === 201) return;
       // A retried PUT whose first try went through finds the session gone and the blob there.
@@ -97,9 +99,8 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
    * empty PUT. A refusal (DIGEST_INVALID, SIZE_INVALID) is thrown.
    */
   const finishWithChunk = async (repo: string, location: string, chunk: Buffer, start: number, digest: string, size: number, signal?: AbortSignal) => {
-    const sep = location.includes('?') ? '&' : '?';
     try {
-      const res = await t.send(`${location}${sep}digest=${encodeURIComponent(digest)}`, {
+      const res = await t.send(closingUrl(location, digest), {
         method: 'PUT',
         // Content-Range as on a PATCH: zot takes a PUT body without one for a whole blob from byte 0.
         headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length), 'Content-Range': `${start}-${start + chunk.length - 1}` },
@@ -136,8 +137,9 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
   /**
    * Uploads `size` bytes read from `source` as blob `digest`: POST, then PATCH chunks of at most
    * chunkSize bytes (Content-Length and Content-Range; the next chunk is read while one is sent),
-   * the last of them as the body of the closing PUT ?digest= (a blob of one chunk: POST and PUT). Every chunk held in memory counts against the byte budget shared by all
-   * uploads (it waits its turn when the budget is spent). A chunk cut short is sent again from
+   * the last of them as the body of the closing PUT ?digest= (a blob of one chunk: POST and PUT).
+   * Every chunk held in memory counts against the byte budget shared by all uploads (it waits its
+   * turn when the budget is spent). A chunk cut short is sent again from
    * where the registry says it stands. The bytes are hashed as they go (unless the source checks
    * them itself) and the upload is cancelled, not finished, when they do not hash to `digest` or
    * do not add up to `size`.
@@ -249,7 +251,7 @@ export const createBlobUploads = (t: Transport, o: { chunkSize: number; budget: 
       // A registry that does no single-POST upload (distribution 2.x) opens a session instead: PUT the bytes there.
       if (res.status !== 202 || !res.headers.location) await t.fail(res, `push blob ${digest}`);
       const location = t.url(String(res.headers.location));
-      const done = await t.send(`${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`, {
+      const done = await t.send(closingUrl(location, digest), {
         method: 'PUT',
         headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
         body: bytes,

@@ -1,6 +1,6 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { constants, openSync } from 'node:fs';
 import { openBulkWriter } from '../../lib/batched-writer.js';
-import { UploadWriteError, type UploadWriterOptions, writeAllAsync } from './upload-writer.js';
+import { closeQuietly, UploadWriteError, type UploadWriterOptions, writeAllAsync } from './upload-writer.js';
 import { createWriteback, fdatasyncAsync } from './writeback.js';
 
 /**
@@ -8,7 +8,8 @@ import { createWriteback, fdatasyncAsync } from './writeback.js';
  * digest): the in-process twin of writeBodyAt, for a body that is an async iterable rather than a
  * request stream. Each chunk is written before the next is asked for, so the chunks may be lent
  * (one buffer reused for every read, as the OCI client's blobPush reads a socket): nothing is
- * kept, nothing copied, no garbage per chunk. Writes go through the threadpool: the event loop,
+ * kept, nothing copied, no garbage per chunk (from offset 0 the chunks are batched instead: see
+ * writeChunksFromStart). Writes go through the threadpool: the event loop,
  * which reads the sockets and hashes, is not held by the kernel's page-cache copy, which runs
  * beside it on another core (a release clone into the registry: median 8.4 s against 9.1 s with
  * writes on the event loop, 7 runs each, 2 GiB on 2 cores); a lent chunk is held until its write
@@ -50,11 +51,7 @@ export const writeChunksAt = async (
   }
   // A writeback still running holds the fd: close only after it.
   const syncFailed = await writeback.done();
-  try {
-    closeSync(fd);
-  } catch {
-    // nothing to keep: every write already returned
-  }
+  closeQuietly(fd);
   if (failure) throw failure.error;
   // Writeback failed: the bytes of this body are not known to be on disk.
   if (syncFailed) throw new UploadWriteError(syncFailed.error, offset);
@@ -80,24 +77,21 @@ const writeChunksFromStart = async (path: string, chunks: AsyncIterable<Buffer>,
   const { fh, out } = bulk;
   let written = 0;
   let sourceFailed: { error: unknown } | undefined;
+  const failedWrite = (err: unknown) => {
+    throw new UploadWriteError(err, 0);
+  };
   try {
     try {
       for await (const chunk of chunks) {
         tap(chunk);
-        try {
-          await out.write(chunk);
-        } catch (err) {
-          throw new UploadWriteError(err, 0);
-        }
+        await out.write(chunk).catch(failedWrite);
         written += chunk.length;
       }
     } catch (error) {
       if (error instanceof UploadWriteError) throw error;
       sourceFailed = { error };
     }
-    await out.close();
-  } catch (err) {
-    throw err instanceof UploadWriteError ? err : new UploadWriteError(err, 0);
+    await out.close().catch(failedWrite);
   } finally {
     out.release();
     await fh.close().catch(() => {});

@@ -335,7 +335,8 @@ export const writeBodyAt = (path: string, offset: number, body: Readable, tap: (
   });
 };
 
-const closeQuietly = (fd: number) => {
+/** Closes `fd`, ignoring a failure (every write on it already returned). */
+export const closeQuietly = (fd: number) => {
   try {
     closeSync(fd);
   } catch {
